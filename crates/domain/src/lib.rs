@@ -1,0 +1,29 @@
+//! Doorstep's domain: money, periods, estates, fee items, bills, late fees and
+//! payment allocation. Pure logic: no I/O, no async, no clocks.
+
+pub mod allocate;
+pub mod billing;
+pub mod error;
+pub mod estate;
+pub mod fee;
+pub mod i18n;
+pub mod latefee;
+pub mod money;
+pub mod period;
+pub mod phone;
+pub mod role;
+
+pub use allocate::{Allocation, LineAllocation, OpenLine, allocate};
+pub use billing::{BillTarget, NewLine, lines_for_period};
+pub use error::DomainError;
+pub use estate::{EstateCode, ObjectKind};
+pub use fee::{Basis, Category, Cycle, FeeItemSpec, LateFeeCap, LateFeePolicy};
+pub use i18n::Lang;
+pub use latefee::{LateFeeCalc, LineState, late_fee};
+pub use money::{Area, Fen, area_times_price};
+pub use period::Period;
+pub use phone::PhoneNumber;
+pub use role::{Permission, Role};
+
+/// Calendar dates are civil dates local to the estate.
+pub type Date = jiff::civil::Date;
