@@ -55,10 +55,17 @@ pub fn allocate(amount: Fen, lines: &[OpenLine]) -> Allocation {
         let principal = left.min(Fen(l.principal_outstanding.0.max(0)));
         left -= principal;
         if late.0 > 0 || principal.0 > 0 {
-            out.push(LineAllocation { line_id: l.line_id, late_fee: late, principal });
+            out.push(LineAllocation {
+                line_id: l.line_id,
+                late_fee: late,
+                principal,
+            });
         }
     }
-    Allocation { lines: out, unapplied: left }
+    Allocation {
+        lines: out,
+        unapplied: left,
+    }
 }
 
 #[cfg(test)]
@@ -67,15 +74,39 @@ mod tests {
     use jiff::civil::date;
 
     fn line(id: i64, m: i8, late: i64, principal: i64) -> OpenLine {
-        OpenLine { line_id: id, due_date: date(2026, m, 15), period: Period::new(2026, i32::from(m)).unwrap(), late_fee_outstanding: Fen(late), principal_outstanding: Fen(principal) }
+        OpenLine {
+            line_id: id,
+            due_date: date(2026, m, 15),
+            period: Period::new(2026, i32::from(m)).unwrap(),
+            late_fee_outstanding: Fen(late),
+            principal_outstanding: Fen(principal),
+        }
     }
 
     #[test]
     fn oldest_first_late_fee_before_principal() {
-        let lines = [line(3, 3, 0, 30000), line(1, 1, 465, 30000), line(2, 2, 100, 30000)];
+        let lines = [
+            line(3, 3, 0, 30000),
+            line(1, 1, 465, 30000),
+            line(2, 2, 100, 30000),
+        ];
         let a = allocate(Fen(40000), &lines);
-        assert_eq!(a.lines[0], LineAllocation { line_id: 1, late_fee: Fen(465), principal: Fen(30000) });
-        assert_eq!(a.lines[1], LineAllocation { line_id: 2, late_fee: Fen(100), principal: Fen(9435) });
+        assert_eq!(
+            a.lines[0],
+            LineAllocation {
+                line_id: 1,
+                late_fee: Fen(465),
+                principal: Fen(30000)
+            }
+        );
+        assert_eq!(
+            a.lines[1],
+            LineAllocation {
+                line_id: 2,
+                late_fee: Fen(100),
+                principal: Fen(9435)
+            }
+        );
         assert_eq!(a.lines.len(), 2);
         assert_eq!(a.unapplied, Fen(0));
         let total: Fen = a.lines.iter().map(|l| l.late_fee + l.principal).sum();

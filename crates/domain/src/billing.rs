@@ -65,7 +65,12 @@ impl FeeItemSpec {
 /// The lines `item` yields for `period` over `targets`. Targets of the wrong
 /// kind, rooms without area for per-area items and entered items without an
 /// amount yield nothing.
-pub fn lines_for_period(item_id: i64, item: &FeeItemSpec, period: Period, targets: &[BillTarget]) -> Vec<NewLine> {
+pub fn lines_for_period(
+    item_id: i64,
+    item: &FeeItemSpec,
+    period: Period,
+    targets: &[BillTarget],
+) -> Vec<NewLine> {
     if !item.bills_in(period) {
         return Vec::new();
     }
@@ -86,7 +91,16 @@ pub fn lines_for_period(item_id: i64, item: &FeeItemSpec, period: Period, target
                     (a, 100, a)
                 }
             };
-            Some(NewLine { object_kind: t.kind, object_id: t.id, fee_item_id: item_id, period, unit_price, quantity_centi, amount, due_date })
+            Some(NewLine {
+                object_kind: t.kind,
+                object_id: t.id,
+                fee_item_id: item_id,
+                period,
+                unit_price,
+                quantity_centi,
+                amount,
+                due_date,
+            })
         })
         .collect()
 }
@@ -97,14 +111,38 @@ mod tests {
     use crate::{Category, LateFeePolicy};
 
     fn item(basis: Basis, cycle: Cycle, price: i64) -> FeeItemSpec {
-        FeeItemSpec { code: "x".into(), name: "x".into(), category: Category::Property, basis, cycle, price: Fen(price), due_day: 31, late_fee: LateFeePolicy::OFF }
+        FeeItemSpec {
+            code: "x".into(),
+            name: "x".into(),
+            category: Category::Property,
+            basis,
+            cycle,
+            price: Fen(price),
+            due_day: 31,
+            late_fee: LateFeePolicy::OFF,
+        }
     }
 
     fn targets() -> Vec<BillTarget> {
         vec![
-            BillTarget { kind: ObjectKind::Room, id: 1, area: Some(Area::parse("89.53").unwrap()), entered: Some(Fen(1234)) },
-            BillTarget { kind: ObjectKind::Room, id: 2, area: Some(Area::parse("120").unwrap()), entered: None },
-            BillTarget { kind: ObjectKind::Space, id: 7, area: None, entered: None },
+            BillTarget {
+                kind: ObjectKind::Room,
+                id: 1,
+                area: Some(Area::parse("89.53").unwrap()),
+                entered: Some(Fen(1234)),
+            },
+            BillTarget {
+                kind: ObjectKind::Room,
+                id: 2,
+                area: Some(Area::parse("120").unwrap()),
+                entered: None,
+            },
+            BillTarget {
+                kind: ObjectKind::Space,
+                id: 7,
+                area: None,
+                entered: None,
+            },
         ]
     }
 
@@ -121,14 +159,36 @@ mod tests {
     #[test]
     fn per_space_entered_and_yearly() {
         let p = Period::parse("2026-03").unwrap();
-        let l = lines_for_period(1, &item(Basis::PerSpace, Cycle::Monthly, 30000), p, &targets());
+        let l = lines_for_period(
+            1,
+            &item(Basis::PerSpace, Cycle::Monthly, 30000),
+            p,
+            &targets(),
+        );
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].object_id, 7);
         let l = lines_for_period(1, &item(Basis::Entered, Cycle::Monthly, 0), p, &targets());
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].amount, Fen(1234));
-        assert!(lines_for_period(1, &item(Basis::PerRoom, Cycle::Yearly, 18000), p, &targets()).is_empty());
+        assert!(
+            lines_for_period(
+                1,
+                &item(Basis::PerRoom, Cycle::Yearly, 18000),
+                p,
+                &targets()
+            )
+            .is_empty()
+        );
         let jan = Period::parse("2027-01").unwrap();
-        assert_eq!(lines_for_period(1, &item(Basis::PerRoom, Cycle::Yearly, 18000), jan, &targets()).len(), 2);
+        assert_eq!(
+            lines_for_period(
+                1,
+                &item(Basis::PerRoom, Cycle::Yearly, 18000),
+                jan,
+                &targets()
+            )
+            .len(),
+            2
+        );
     }
 }

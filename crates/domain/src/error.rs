@@ -16,7 +16,10 @@ pub enum DomainError {
 impl DomainError {
     /// Builds an `Invalid` error for `field`.
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        DomainError::Invalid { field, message: message.into() }
+        DomainError::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 
     /// The field at fault.

@@ -13,9 +13,15 @@ impl EstateCode {
     /// Parses and validates an estate code.
     pub fn parse(s: &str) -> Result<EstateCode, DomainError> {
         let t = s.trim();
-        let ok = !t.is_empty() && t.len() <= 32 && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let ok = !t.is_empty()
+            && t.len() <= 32
+            && t.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok {
-            return Err(DomainError::invalid("estate", format!("{s:?} is not an estate code (1–32 characters of a-z, 0-9, -)")));
+            return Err(DomainError::invalid(
+                "estate",
+                format!("{s:?} is not an estate code (1–32 characters of a-z, 0-9, -)"),
+            ));
         }
         Ok(EstateCode(t.to_string()))
     }
@@ -65,7 +71,10 @@ impl ObjectKind {
         match s {
             "room" => Ok(ObjectKind::Room),
             "space" => Ok(ObjectKind::Space),
-            _ => Err(DomainError::invalid("object_kind", format!("unknown object kind {s:?}"))),
+            _ => Err(DomainError::invalid(
+                "object_kind",
+                format!("unknown object kind {s:?}"),
+            )),
         }
     }
 }
@@ -77,19 +86,39 @@ pub fn validate_label(field: &'static str, s: &str, max: usize) -> Result<String
         return Err(DomainError::invalid(field, "is empty"));
     }
     if t.chars().count() > max {
-        return Err(DomainError::invalid(field, format!("{t:?} is longer than {max} characters")));
+        return Err(DomainError::invalid(
+            field,
+            format!("{t:?} is longer than {max} characters"),
+        ));
     }
     if t.chars().any(|c| c.is_control()) {
-        return Err(DomainError::invalid(field, format!("{t:?} contains control characters")));
+        return Err(DomainError::invalid(
+            field,
+            format!("{t:?} contains control characters"),
+        ));
     }
     Ok(t.to_string())
 }
 
 /// The usual short label of a room: `3号楼2单元202室`, or `3号楼202室` without entrance.
 pub fn room_label(building: &str, entrance: &str, number: &str) -> String {
-    let b = if building.ends_with(['楼', '栋', '座']) { building.to_string() } else { format!("{building}号楼") };
-    let e = if entrance.is_empty() { String::new() } else if entrance.ends_with('单') || entrance.ends_with("单元") { entrance.to_string() } else { format!("{entrance}单元") };
-    let n = if number.ends_with('室') { number.to_string() } else { format!("{number}室") };
+    let b = if building.ends_with(['楼', '栋', '座']) {
+        building.to_string()
+    } else {
+        format!("{building}号楼")
+    };
+    let e = if entrance.is_empty() {
+        String::new()
+    } else if entrance.ends_with('单') || entrance.ends_with("单元") {
+        entrance.to_string()
+    } else {
+        format!("{entrance}单元")
+    };
+    let n = if number.ends_with('室') {
+        number.to_string()
+    } else {
+        format!("{number}室")
+    };
     format!("{b}{e}{n}")
 }
 

@@ -72,7 +72,12 @@ pub const MAX_DAILY_RATE_PPM: u32 = 10_000;
 
 impl LateFeePolicy {
     /// No late fee.
-    pub const OFF: LateFeePolicy = LateFeePolicy { enabled: false, grace_days: 0, daily_rate_ppm: 0, cap: LateFeeCap::None };
+    pub const OFF: LateFeePolicy = LateFeePolicy {
+        enabled: false,
+        grace_days: 0,
+        daily_rate_ppm: 0,
+        cap: LateFeeCap::None,
+    };
 }
 
 impl Category {
@@ -92,11 +97,21 @@ impl Category {
             "parking" => Category::Parking,
             "on_behalf" => Category::OnBehalf,
             "other" => Category::Other,
-            _ => return Err(DomainError::invalid("category", format!("unknown category {s:?}; use property, parking, on_behalf or other"))),
+            _ => {
+                return Err(DomainError::invalid(
+                    "category",
+                    format!("unknown category {s:?}; use property, parking, on_behalf or other"),
+                ));
+            }
         })
     }
     /// All categories in display order.
-    pub const ALL: [Category; 4] = [Category::Property, Category::Parking, Category::OnBehalf, Category::Other];
+    pub const ALL: [Category; 4] = [
+        Category::Property,
+        Category::Parking,
+        Category::OnBehalf,
+        Category::Other,
+    ];
 }
 
 impl Basis {
@@ -116,11 +131,21 @@ impl Basis {
             "per_room" => Basis::PerRoom,
             "per_space" => Basis::PerSpace,
             "entered" => Basis::Entered,
-            _ => return Err(DomainError::invalid("basis", format!("unknown basis {s:?}; use per_area, per_room, per_space or entered"))),
+            _ => {
+                return Err(DomainError::invalid(
+                    "basis",
+                    format!("unknown basis {s:?}; use per_area, per_room, per_space or entered"),
+                ));
+            }
         })
     }
     /// All bases in display order.
-    pub const ALL: [Basis; 4] = [Basis::PerArea, Basis::PerRoom, Basis::PerSpace, Basis::Entered];
+    pub const ALL: [Basis; 4] = [
+        Basis::PerArea,
+        Basis::PerRoom,
+        Basis::PerSpace,
+        Basis::Entered,
+    ];
 }
 
 impl Cycle {
@@ -136,7 +161,12 @@ impl Cycle {
         Ok(match s {
             "monthly" => Cycle::Monthly,
             "yearly" => Cycle::Yearly,
-            _ => return Err(DomainError::invalid("cycle", format!("unknown cycle {s:?}; use monthly or yearly"))),
+            _ => {
+                return Err(DomainError::invalid(
+                    "cycle",
+                    format!("unknown cycle {s:?}; use monthly or yearly"),
+                ));
+            }
         })
     }
 }
@@ -156,7 +186,12 @@ impl LateFeeCap {
             "none" => LateFeeCap::None,
             "principal" => LateFeeCap::Principal,
             "fixed" => LateFeeCap::Fixed(Fen(fen)),
-            _ => return Err(DomainError::invalid("late_fee_cap", format!("unknown cap {kind:?}; use none, principal or fixed"))),
+            _ => {
+                return Err(DomainError::invalid(
+                    "late_fee_cap",
+                    format!("unknown cap {kind:?}; use none, principal or fixed"),
+                ));
+            }
         })
     }
 }
@@ -191,41 +226,80 @@ impl FeeItemSpec {
     pub fn validate(&self) -> Result<(), DomainError> {
         let code_ok = !self.code.is_empty()
             && self.code.len() <= 32
-            && self.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            && self
+                .code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !code_ok {
-            return Err(DomainError::invalid("code", format!("{:?} must be 1–32 characters of a-z, 0-9, _ or -", self.code)));
+            return Err(DomainError::invalid(
+                "code",
+                format!(
+                    "{:?} must be 1–32 characters of a-z, 0-9, _ or -",
+                    self.code
+                ),
+            ));
         }
         if self.name.trim().is_empty() || self.name.chars().count() > 40 {
             return Err(DomainError::invalid("name", "must be 1–40 characters"));
         }
         if self.basis != Basis::Entered {
             if self.price.0 <= 0 {
-                return Err(DomainError::invalid("price", format!("must be greater than 0, got {}", self.price)));
+                return Err(DomainError::invalid(
+                    "price",
+                    format!("must be greater than 0, got {}", self.price),
+                ));
             }
             if self.price.0 > MAX_PRICE_FEN {
-                return Err(DomainError::invalid("price", format!("{} is not a plausible unit price (at most ¥100000.00)", self.price)));
+                return Err(DomainError::invalid(
+                    "price",
+                    format!(
+                        "{} is not a plausible unit price (at most ¥100000.00)",
+                        self.price
+                    ),
+                ));
             }
         }
         if self.basis == Basis::Entered && self.cycle != Cycle::Monthly {
-            return Err(DomainError::invalid("cycle", "entered items are billed monthly"));
+            return Err(DomainError::invalid(
+                "cycle",
+                "entered items are billed monthly",
+            ));
         }
         if !(1..=31).contains(&self.due_day) {
-            return Err(DomainError::invalid("due_day", format!("must be 1–31, got {}", self.due_day)));
+            return Err(DomainError::invalid(
+                "due_day",
+                format!("must be 1–31, got {}", self.due_day),
+            ));
         }
         let lf = &self.late_fee;
         if lf.enabled {
             if self.category == Category::OnBehalf {
-                return Err(DomainError::invalid("late_fee", "late fees never apply to collected-on-behalf (代收代付) items"));
+                return Err(DomainError::invalid(
+                    "late_fee",
+                    "late fees never apply to collected-on-behalf (代收代付) items",
+                ));
             }
             if lf.daily_rate_ppm == 0 || lf.daily_rate_ppm > MAX_DAILY_RATE_PPM {
-                return Err(DomainError::invalid("late_fee_rate", format!("daily rate must be above 0 and at most 1%/day, got {} ppm", lf.daily_rate_ppm)));
+                return Err(DomainError::invalid(
+                    "late_fee_rate",
+                    format!(
+                        "daily rate must be above 0 and at most 1%/day, got {} ppm",
+                        lf.daily_rate_ppm
+                    ),
+                ));
             }
             if lf.grace_days > 366 {
-                return Err(DomainError::invalid("grace_days", format!("must be 0–366, got {}", lf.grace_days)));
+                return Err(DomainError::invalid(
+                    "grace_days",
+                    format!("must be 0–366, got {}", lf.grace_days),
+                ));
             }
             if let LateFeeCap::Fixed(f) = lf.cap {
                 if f.0 <= 0 || f.0 > MAX_PRICE_FEN {
-                    return Err(DomainError::invalid("late_fee_cap", format!("fixed cap must be above 0 and at most ¥100000.00, got {f}")));
+                    return Err(DomainError::invalid(
+                        "late_fee_cap",
+                        format!("fixed cap must be above 0 and at most ¥100000.00, got {f}"),
+                    ));
                 }
             }
         }
@@ -246,7 +320,12 @@ mod tests {
             cycle: Cycle::Monthly,
             price: Fen(30000),
             due_day: 15,
-            late_fee: LateFeePolicy { enabled: true, grace_days: 0, daily_rate_ppm: 500, cap: LateFeeCap::Principal },
+            late_fee: LateFeePolicy {
+                enabled: true,
+                grace_days: 0,
+                daily_rate_ppm: 500,
+                cap: LateFeeCap::Principal,
+            },
         }
     }
 

@@ -16,7 +16,11 @@ pub enum Lang {
 impl Lang {
     /// Parses `zh`, `en`, `en-US` …; anything else is Chinese.
     pub fn parse(s: &str) -> Lang {
-        if s.trim().to_ascii_lowercase().starts_with("en") { Lang::En } else { Lang::Zh }
+        if s.trim().to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
     }
     /// The language code.
     pub fn code(self) -> &'static str {

@@ -100,7 +100,11 @@ pub fn late_fee(policy: &LateFeePolicy, line: &LineState, as_of: Date) -> Option
         Some(l) if raw > l => (l, Some(l)),
         _ => (raw, None),
     };
-    let outstanding = if line.late_fee_waived { Fen::ZERO } else { Fen((total - line.late_fee_paid).0.max(0)) };
+    let outstanding = if line.late_fee_waived {
+        Fen::ZERO
+    } else {
+        Fen((total - line.late_fee_paid).0.max(0))
+    };
     Some(LateFeeCalc {
         from,
         days,
@@ -119,11 +123,17 @@ pub fn late_fee(policy: &LateFeePolicy, line: &LineState, as_of: Date) -> Option
 
 /// A daily rate for people: `日万分之五` / `0.05%/day`.
 pub fn describe_rate(ppm: u32, lang: Lang) -> String {
-    const DIGITS: [&str; 11] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"];
+    const DIGITS: [&str; 11] = [
+        "零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十",
+    ];
     let pct = percent(ppm);
     match lang {
-        Lang::Zh if ppm % 1000 == 0 && (1..=10).contains(&(ppm / 1000)) => format!("日千分之{}", DIGITS[(ppm / 1000) as usize]),
-        Lang::Zh if ppm % 100 == 0 && (1..=10).contains(&(ppm / 100)) => format!("日万分之{}", DIGITS[(ppm / 100) as usize]),
+        Lang::Zh if ppm % 1000 == 0 && (1..=10).contains(&(ppm / 1000)) => {
+            format!("日千分之{}", DIGITS[(ppm / 1000) as usize])
+        }
+        Lang::Zh if ppm % 100 == 0 && (1..=10).contains(&(ppm / 100)) => {
+            format!("日万分之{}", DIGITS[(ppm / 100) as usize])
+        }
         Lang::Zh => format!("日{pct}%"),
         Lang::En => format!("{pct}%/day"),
     }
@@ -140,8 +150,14 @@ impl LateFeeCalc {
     pub fn describe(&self, lang: Lang) -> String {
         let rate = describe_rate(self.daily_rate_ppm, lang);
         let mut s = match lang {
-            Lang::Zh => format!("{}天 × {} × {} = {}", self.days, rate, self.base, self.accrual),
-            Lang::En => format!("{} days × {} × {} = {}", self.days, rate, self.base, self.accrual),
+            Lang::Zh => format!(
+                "{}天 × {} × {} = {}",
+                self.days, rate, self.base, self.accrual
+            ),
+            Lang::En => format!(
+                "{} days × {} × {} = {}",
+                self.days, rate, self.base, self.accrual
+            ),
         };
         if self.accrued_before.0 > 0 {
             s = match lang {
@@ -177,7 +193,12 @@ mod tests {
     use jiff::civil::date;
 
     fn policy(cap: LateFeeCap) -> LateFeePolicy {
-        LateFeePolicy { enabled: true, grace_days: 0, daily_rate_ppm: 500, cap }
+        LateFeePolicy {
+            enabled: true,
+            grace_days: 0,
+            daily_rate_ppm: 500,
+            cap,
+        }
     }
 
     fn line() -> LineState {
@@ -201,10 +222,23 @@ mod tests {
         assert_eq!(c.accrual, Fen(465));
         assert_eq!(c.outstanding, Fen(465));
         assert_eq!(c.describe(Lang::Zh), "31天 × 日万分之五 × ¥300.00 = ¥4.65");
-        assert_eq!(c.describe(Lang::En), "31 days × 0.05%/day × ¥300.00 = ¥4.65");
+        assert_eq!(
+            c.describe(Lang::En),
+            "31 days × 0.05%/day × ¥300.00 = ¥4.65"
+        );
         // On or before the due date nothing accrues.
-        assert_eq!(late_fee(&policy(LateFeeCap::None), &line(), date(2026, 1, 15)).unwrap().outstanding, Fen(0));
-        assert_eq!(late_fee(&policy(LateFeeCap::None), &line(), date(2026, 1, 1)).unwrap().days, 0);
+        assert_eq!(
+            late_fee(&policy(LateFeeCap::None), &line(), date(2026, 1, 15))
+                .unwrap()
+                .outstanding,
+            Fen(0)
+        );
+        assert_eq!(
+            late_fee(&policy(LateFeeCap::None), &line(), date(2026, 1, 1))
+                .unwrap()
+                .days,
+            0
+        );
     }
 
     #[test]
@@ -232,7 +266,12 @@ mod tests {
         let c = late_fee(&policy(LateFeeCap::Principal), &line(), date(2036, 1, 15)).unwrap();
         assert_eq!(c.total, Fen(30000));
         assert_eq!(c.capped_at, Some(Fen(30000)));
-        let c = late_fee(&policy(LateFeeCap::Fixed(Fen(5000))), &line(), date(2036, 1, 15)).unwrap();
+        let c = late_fee(
+            &policy(LateFeeCap::Fixed(Fen(5000))),
+            &line(),
+            date(2036, 1, 15),
+        )
+        .unwrap();
         assert_eq!(c.outstanding, Fen(5000));
         assert!(c.describe(Lang::Zh).contains("封顶 ¥50.00"));
     }

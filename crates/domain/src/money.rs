@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount of money in fen (1 yuan = 100 fen). May be negative in sums.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
@@ -34,7 +36,10 @@ impl Fen {
             return Err(DomainError::invalid(field, "is empty"));
         }
         if t.starts_with('-') {
-            return Err(DomainError::invalid(field, format!("must not be negative: {s}")));
+            return Err(DomainError::invalid(
+                field,
+                format!("must not be negative: {s}"),
+            ));
         }
         let (int, frac) = match t.split_once('.') {
             Some((i, f)) => (i, f),
@@ -44,22 +49,44 @@ impl Fen {
             || !int.chars().all(|c| c.is_ascii_digit())
             || !frac.chars().all(|c| c.is_ascii_digit())
         {
-            return Err(DomainError::invalid(field, format!("not an amount in yuan: {s}")));
+            return Err(DomainError::invalid(
+                field,
+                format!("not an amount in yuan: {s}"),
+            ));
         }
         if frac.len() > 2 {
-            return Err(DomainError::invalid(field, format!("more than two decimals (fen): {s}")));
+            return Err(DomainError::invalid(
+                field,
+                format!("more than two decimals (fen): {s}"),
+            ));
         }
         if int.len() > 12 {
-            return Err(DomainError::invalid(field, format!("amount too large: {s}")));
+            return Err(DomainError::invalid(
+                field,
+                format!("amount too large: {s}"),
+            ));
         }
-        let yuan: i64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| DomainError::invalid(field, format!("not a number: {s}")))? };
-        let mut f: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| DomainError::invalid(field, format!("not a number: {s}")))? };
+        let yuan: i64 = if int.is_empty() {
+            0
+        } else {
+            int.parse()
+                .map_err(|_| DomainError::invalid(field, format!("not a number: {s}")))?
+        };
+        let mut f: i64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse()
+                .map_err(|_| DomainError::invalid(field, format!("not a number: {s}")))?
+        };
         if frac.len() == 1 {
             f *= 10;
         }
         let v = yuan * 100 + f;
         if v > MAX_INPUT_FEN {
-            return Err(DomainError::invalid(field, format!("amount too large: {s}")));
+            return Err(DomainError::invalid(
+                field,
+                format!("amount too large: {s}"),
+            ));
         }
         Ok(Fen(v))
     }
@@ -123,29 +150,64 @@ impl Area {
     /// An area from hundredths of a square metre; must be positive and plausible.
     pub fn from_centi(centi: i64) -> Result<Area, DomainError> {
         if centi <= 0 {
-            return Err(DomainError::invalid("area", format!("must be greater than 0 m², got {}", fmt_centi(centi))));
+            return Err(DomainError::invalid(
+                "area",
+                format!("must be greater than 0 m², got {}", fmt_centi(centi)),
+            ));
         }
         if centi > MAX_AREA_CENTI {
-            return Err(DomainError::invalid("area", format!("{} m² is not a plausible room area (at most 10000 m²)", fmt_centi(centi))));
+            return Err(DomainError::invalid(
+                "area",
+                format!(
+                    "{} m² is not a plausible room area (at most 10000 m²)",
+                    fmt_centi(centi)
+                ),
+            ));
         }
         Ok(Area(centi))
     }
 
     /// Parses `89.5`, `89.50` or `89.50㎡`. At most two decimals.
     pub fn parse(s: &str) -> Result<Area, DomainError> {
-        let t = s.trim().trim_end_matches(['㎡']).trim_end_matches("m²").trim_end_matches("平方米").trim_end_matches("平米").trim();
+        let t = s
+            .trim()
+            .trim_end_matches(['㎡'])
+            .trim_end_matches("m²")
+            .trim_end_matches("平方米")
+            .trim_end_matches("平米")
+            .trim();
         if t.starts_with('-') {
-            return Err(DomainError::invalid("area", format!("must be greater than 0 m², got {s}")));
+            return Err(DomainError::invalid(
+                "area",
+                format!("must be greater than 0 m², got {s}"),
+            ));
         }
         let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        if int.is_empty() || int.len() > 7 || !int.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
-            return Err(DomainError::invalid("area", format!("not an area in m²: {s:?}")));
+        if int.is_empty()
+            || int.len() > 7
+            || !int.chars().all(|c| c.is_ascii_digit())
+            || !frac.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(DomainError::invalid(
+                "area",
+                format!("not an area in m²: {s:?}"),
+            ));
         }
         if frac.len() > 2 {
-            return Err(DomainError::invalid("area", format!("more than two decimals: {s}")));
+            return Err(DomainError::invalid(
+                "area",
+                format!("more than two decimals: {s}"),
+            ));
         }
-        let i: i64 = int.parse().map_err(|_| DomainError::invalid("area", format!("not a number: {s}")))?;
-        let mut f: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| DomainError::invalid("area", format!("not a number: {s}")))? };
+        let i: i64 = int
+            .parse()
+            .map_err(|_| DomainError::invalid("area", format!("not a number: {s}")))?;
+        let mut f: i64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse()
+                .map_err(|_| DomainError::invalid("area", format!("not a number: {s}")))?
+        };
         if frac.len() == 1 {
             f *= 10;
         }
@@ -216,12 +278,24 @@ mod tests {
     #[test]
     fn area_times_price_rounds_half_up_once() {
         // 89.50 m² × 2.50 = 223.75 exactly
-        assert_eq!(area_times_price(Area::parse("89.5").unwrap(), Fen(250)), Fen(22375));
+        assert_eq!(
+            area_times_price(Area::parse("89.5").unwrap(), Fen(250)),
+            Fen(22375)
+        );
         // 89.53 × 2.35 = 210.3955 -> 210.40
-        assert_eq!(area_times_price(Area::parse("89.53").unwrap(), Fen(235)), Fen(21040));
+        assert_eq!(
+            area_times_price(Area::parse("89.53").unwrap(), Fen(235)),
+            Fen(21040)
+        );
         // 0.01 × 0.50 = 0.005 -> 0.01 (half rounds up)
-        assert_eq!(area_times_price(Area::parse("0.01").unwrap(), Fen(50)), Fen(1));
+        assert_eq!(
+            area_times_price(Area::parse("0.01").unwrap(), Fen(50)),
+            Fen(1)
+        );
         // 0.01 × 0.49 = 0.0049 -> 0.00
-        assert_eq!(area_times_price(Area::parse("0.01").unwrap(), Fen(49)), Fen(0));
+        assert_eq!(
+            area_times_price(Area::parse("0.01").unwrap(), Fen(49)),
+            Fen(0)
+        );
     }
 }

@@ -16,20 +16,38 @@ impl Period {
     /// A period from year and month, validated.
     pub fn new(year: i32, month: i32) -> Result<Period, DomainError> {
         if !(2000..=2100).contains(&year) {
-            return Err(DomainError::invalid("period", format!("year {year} is outside 2000–2100")));
+            return Err(DomainError::invalid(
+                "period",
+                format!("year {year} is outside 2000–2100"),
+            ));
         }
         if !(1..=12).contains(&month) {
-            return Err(DomainError::invalid("period", format!("month {month} is not between 01 and 12")));
+            return Err(DomainError::invalid(
+                "period",
+                format!("month {month} is not between 01 and 12"),
+            ));
         }
-        Ok(Period { year: year as i16, month: month as i8 })
+        Ok(Period {
+            year: year as i16,
+            month: month as i8,
+        })
     }
 
     /// Parses `YYYY-MM` strictly (e.g. `2026-03`; `2026-13` is rejected).
     pub fn parse(s: &str) -> Result<Period, DomainError> {
         let t = s.trim();
-        let bad = || DomainError::invalid("period", format!("{s:?} is not a period; use YYYY-MM, e.g. 2026-03"));
+        let bad = || {
+            DomainError::invalid(
+                "period",
+                format!("{s:?} is not a period; use YYYY-MM, e.g. 2026-03"),
+            )
+        };
         let (y, m) = t.split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 || !y.chars().all(|c| c.is_ascii_digit()) || !m.chars().all(|c| c.is_ascii_digit()) {
+        if y.len() != 4
+            || m.len() != 2
+            || !y.chars().all(|c| c.is_ascii_digit())
+            || !m.chars().all(|c| c.is_ascii_digit())
+        {
             return Err(bad());
         }
         let y: i32 = y.parse().map_err(|_| bad())?;
@@ -39,7 +57,10 @@ impl Period {
 
     /// The period containing `date`.
     pub fn of(date: Date) -> Period {
-        Period { year: date.year(), month: date.month() }
+        Period {
+            year: date.year(),
+            month: date.month(),
+        }
     }
 
     /// The year.
@@ -54,12 +75,32 @@ impl Period {
 
     /// The following month.
     pub fn next(self) -> Period {
-        if self.month == 12 { Period { year: self.year + 1, month: 1 } } else { Period { year: self.year, month: self.month + 1 } }
+        if self.month == 12 {
+            Period {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Period {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
     }
 
     /// The preceding month.
     pub fn prev(self) -> Period {
-        if self.month == 1 { Period { year: self.year - 1, month: 12 } } else { Period { year: self.year, month: self.month - 1 } }
+        if self.month == 1 {
+            Period {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Period {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
     }
 
     /// Number of days in the month.
@@ -120,7 +161,13 @@ mod tests {
         let p = Period::parse("2026-12").unwrap();
         assert_eq!(p.next().to_string(), "2027-01");
         assert_eq!(p.next().prev(), p);
-        assert_eq!(Period::parse("2028-02").unwrap().day(31), jiff::civil::date(2028, 2, 29));
-        assert_eq!(Period::parse("2026-02").unwrap().day(31), jiff::civil::date(2026, 2, 28));
+        assert_eq!(
+            Period::parse("2028-02").unwrap().day(31),
+            jiff::civil::date(2028, 2, 29)
+        );
+        assert_eq!(
+            Period::parse("2026-02").unwrap().day(31),
+            jiff::civil::date(2026, 2, 28)
+        );
     }
 }

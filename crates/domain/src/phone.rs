@@ -12,10 +12,19 @@ pub struct PhoneNumber(String);
 impl PhoneNumber {
     /// Parses a number written with spaces, dashes or a +86 prefix.
     pub fn parse(s: &str) -> Result<PhoneNumber, DomainError> {
-        let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '（' | '）')).collect();
-        let d = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
+        let digits: String = s
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '（' | '）'))
+            .collect();
+        let d = digits
+            .strip_prefix("+86")
+            .or_else(|| digits.strip_prefix("0086"))
+            .unwrap_or(&digits);
         if !d.chars().all(|c| c.is_ascii_digit()) || d.is_empty() {
-            return Err(DomainError::invalid("phone", format!("{s:?} is not a phone number")));
+            return Err(DomainError::invalid(
+                "phone",
+                format!("{s:?} is not a phone number"),
+            ));
         }
         let b = d.as_bytes();
         if d.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
@@ -29,7 +38,12 @@ impl PhoneNumber {
                 return Ok(PhoneNumber(format!("{}-{}", &d[..area_len], local)));
             }
         }
-        Err(DomainError::invalid("phone", format!("{s:?} is not a mainland mobile (11 digits, 1[3-9]…) or landline (0xx-xxxxxxxx)")))
+        Err(DomainError::invalid(
+            "phone",
+            format!(
+                "{s:?} is not a mainland mobile (11 digits, 1[3-9]…) or landline (0xx-xxxxxxxx)"
+            ),
+        ))
     }
 
     /// The normalised number.
@@ -66,10 +80,22 @@ mod tests {
 
     #[test]
     fn parses() {
-        assert_eq!(PhoneNumber::parse("138 1234 5678").unwrap().as_str(), "13812345678");
-        assert_eq!(PhoneNumber::parse("+86-13812345678").unwrap().as_str(), "13812345678");
-        assert_eq!(PhoneNumber::parse("010-12345678").unwrap().as_str(), "010-12345678");
-        assert_eq!(PhoneNumber::parse("05718888888").unwrap().as_str(), "0571-8888888");
+        assert_eq!(
+            PhoneNumber::parse("138 1234 5678").unwrap().as_str(),
+            "13812345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+86-13812345678").unwrap().as_str(),
+            "13812345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("010-12345678").unwrap().as_str(),
+            "010-12345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("05718888888").unwrap().as_str(),
+            "0571-8888888"
+        );
         assert!(PhoneNumber::parse("12345").is_err());
         assert!(PhoneNumber::parse("12812345678").is_err());
         assert!(PhoneNumber::parse("1381234567x").is_err());

@@ -1,1 +1,91 @@
+//! PostgreSQL backend, chosen by a `postgres://` URL, for companies that run
+//! several server instances against one database.
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+
+pub(crate) type Db = sqlx::Postgres;
+pub(crate) const BACKEND: &str = "postgres";
+/// Row locks taken by read-then-write transactions (payments).
+pub(crate) const FOR_UPDATE: &str = " FOR UPDATE OF l";
+
+/// PostgreSQL write transactions start as ordinary ones; row locks and unique
+/// keys do the rest.
+pub(crate) async fn begin_write(
+    pool: &sqlx::Pool<Db>,
+) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+    pool.begin().await
+}
+
+#[path = "../../store/sql/mod.rs"]
+mod sql;
+
+pub use sql::SqlStore as PgStore;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/0001_foundation.sql"),
+)];
+
+fn migrator() -> sqlx::migrate::Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(v, d, sql)| {
+            sqlx::migrate::Migration::new(
+                *v,
+                (*d).into(),
+                sqlx::migrate::MigrationType::Simple,
+                (*sql).into(),
+                false,
+            )
+        })
+        .collect::<Vec<_>>();
+    sqlx::migrate::Migrator {
+        migrations: migrations.into(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    }
+}
+
+/// Connects to `url` and migrates. `schema`, if given, is created and used as
+/// the search path (tests use one schema each).
+pub async fn open(url: &str, schema: Option<&str>) -> Result<PgStore, sqlx::Error> {
+    let mut opts = PgConnectOptions::from_str(url)?;
+    if let Some(s) = schema {
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        sqlx::query(&format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+            s.replace('"', "")
+        ))
+        .execute(&admin)
+        .await?;
+        admin.close().await;
+        opts = opts.options([("search_path", s)]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(opts)
+        .await?;
+    migrator().run(&pool).await?;
+    Ok(PgStore::from_pool(pool))
+}
+
+/// Drops a test schema.
+pub async fn drop_schema(url: &str, schema: &str) -> Result<(), sqlx::Error> {
+    let opts = PgConnectOptions::from_str(url)?;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?;
+    sqlx::query(&format!(
+        "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+        schema.replace('"', "")
+    ))
+    .execute(&admin)
+    .await?;
+    admin.close().await;
+    Ok(())
+}

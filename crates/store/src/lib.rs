@@ -1,1 +1,185 @@
+//! The storage interface: one trait, implemented once per backend
+//! (`doorstep-store-sqlite`, `doorstep-store-postgres`), proved equal by the
+//! shared conformance suite in `doorstep-store/tests`-style functions exported
+//! from [`conformance`].
+//!
+//! Every method is one business operation and runs in one transaction. The
+//! database enforces the invariants (unique keys), not only this code.
 
+pub mod conformance;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use doorstep_domain::{Date, DomainError, FeeItemSpec, Fen, NewLine, Period};
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness rule was violated; the message says which.
+    #[error("{0}")]
+    Conflict(String),
+    /// Input failed domain validation.
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// The database failed; the message is for logs.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Result of storage operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage interface shared by both backends.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Backend name for logs (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+
+    // --- companies, users, sessions ---
+    /// Creates a company.
+    async fn create_company(&self, name: &str, credit_code: &str) -> StoreResult<Company>;
+    /// The company with this name, if any.
+    async fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>>;
+    /// A company by id.
+    async fn company(&self, id: i64) -> StoreResult<Company>;
+    /// Creates a staff user scoped to `estate_ids` (admins see every estate).
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    /// A user and their password hash, by username.
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    /// Stores a session (the token's hash, never the token).
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// The user of a live session.
+    async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>>;
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // --- estates and their objects ---
+    /// Creates an estate.
+    async fn create_estate(&self, company_id: i64, e: &EstateInput) -> StoreResult<Estate>;
+    /// Updates an estate's name, timezone and office.
+    async fn update_estate(&self, id: i64, e: &EstateInput) -> StoreResult<Estate>;
+    /// Estates of a company, by code.
+    async fn list_estates(&self, company_id: i64) -> StoreResult<Vec<Estate>>;
+    /// An estate by code (unique in the database).
+    async fn estate_by_code(&self, code: &str) -> StoreResult<Option<Estate>>;
+    /// Counts of what an estate holds.
+    async fn estate_stats(&self, estate_id: i64) -> StoreResult<EstateStats>;
+    /// Creates or updates a building by name.
+    async fn upsert_building(&self, estate_id: i64, b: &BuildingInput) -> StoreResult<Building>;
+    /// Buildings of an estate.
+    async fn list_buildings(&self, estate_id: i64) -> StoreResult<Vec<Building>>;
+    /// Creates a room.
+    async fn create_room(&self, estate_id: i64, r: &RoomInput) -> StoreResult<Room>;
+    /// Updates a room.
+    async fn update_room(&self, id: i64, r: &RoomInput) -> StoreResult<Room>;
+    /// Rooms of an estate matching `filter` (building, number or owner), paged.
+    async fn list_rooms(
+        &self,
+        estate_id: i64,
+        filter: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Room>>;
+    /// A room by id.
+    async fn room(&self, id: i64) -> StoreResult<Room>;
+    /// Creates a parking space.
+    async fn create_space(&self, estate_id: i64, s: &SpaceInput) -> StoreResult<Space>;
+    /// Updates a parking space.
+    async fn update_space(&self, id: i64, s: &SpaceInput) -> StoreResult<Space>;
+    /// Spaces of an estate.
+    async fn list_spaces(
+        &self,
+        estate_id: i64,
+        filter: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Space>>;
+    /// Creates an owner with phones and holdings.
+    async fn create_owner(&self, estate_id: i64, o: &OwnerInput) -> StoreResult<Owner>;
+    /// Replaces an owner's name, phones and holdings.
+    async fn update_owner(&self, id: i64, o: &OwnerInput) -> StoreResult<Owner>;
+    /// Owners of an estate matching name or phone.
+    async fn list_owners(
+        &self,
+        estate_id: i64,
+        filter: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Owner>>;
+    /// An owner by id.
+    async fn owner(&self, id: i64) -> StoreResult<Owner>;
+    /// Applies an import batch in one transaction: all or nothing.
+    async fn apply_import(&self, estate_id: i64, batch: &ImportBatch)
+    -> StoreResult<ImportOutcome>;
+    /// Seeds many rooms, spaces and owners at once (demo and benchmarks).
+    async fn bulk_seed(&self, estate_id: i64, batch: &ImportBatch) -> StoreResult<ImportOutcome>;
+
+    // --- fee items ---
+    /// Creates a fee item.
+    async fn create_fee_item(&self, estate_id: i64, spec: &FeeItemSpec) -> StoreResult<FeeItem>;
+    /// Replaces a fee item's definition; `active` switches billing on or off.
+    async fn update_fee_item(
+        &self,
+        id: i64,
+        spec: &FeeItemSpec,
+        active: bool,
+    ) -> StoreResult<FeeItem>;
+    /// Fee items of an estate.
+    async fn list_fee_items(&self, estate_id: i64) -> StoreResult<Vec<FeeItem>>;
+    /// Sets the entered amount of an entered item for a room and period.
+    async fn set_entered_amount(
+        &self,
+        fee_item_id: i64,
+        room_id: i64,
+        period: Period,
+        amount: Fen,
+    ) -> StoreResult<()>;
+
+    // --- billing ---
+    /// Everything a billing run for `period` needs to compute lines.
+    async fn billing_inputs(&self, estate_id: i64, period: Period) -> StoreResult<BillingInputs>;
+    /// Inserts lines, skipping any (object, item, period) that exists.
+    /// Returns how many were created.
+    async fn insert_bill_lines(
+        &self,
+        estate_id: i64,
+        lines: &[NewLine],
+        now: i64,
+    ) -> StoreResult<u64>;
+    /// Records a finished billing run.
+    async fn record_billing_run(&self, run: &BillingRunRecord) -> StoreResult<()>;
+    /// Bill lines matching a query, oldest first.
+    async fn bill_lines(&self, q: &LineQuery) -> StoreResult<Vec<BillLine>>;
+    /// One bill line.
+    async fn bill_line(&self, id: i64) -> StoreResult<BillLine>;
+
+    // --- changes to lines ---
+    /// Waives a line's late fee with a reason.
+    async fn waive_late_fee(&self, line_id: i64, act: &StaffAct) -> StoreResult<BillLine>;
+    /// Waives a whole line with a reason.
+    async fn waive_line(&self, line_id: i64, act: &StaffAct) -> StoreResult<BillLine>;
+    /// Marks a line disputed from `on` (accrual stops), or clears the dispute
+    /// on `on` (accrual resumes from then; the disputed days are not charged).
+    async fn set_dispute(
+        &self,
+        line_id: i64,
+        disputed: bool,
+        on: Date,
+        act: &StaffAct,
+    ) -> StoreResult<BillLine>;
+    /// Records a payment on the open lines of `objects` (or the given lines),
+    /// allocating oldest first; one transaction; idempotent by key. Paying
+    /// more than is owed is refused.
+    async fn record_payment(&self, p: &NewPayment) -> StoreResult<PaymentRecord>;
+}

@@ -1,0 +1,78 @@
+//! The SQL implementation of [`doorstep_store::Store`], compiled once per backend.
+
+use crate::{Db, begin_write};
+use doorstep_store::StoreError;
+use sqlx::Row;
+
+mod billing;
+mod objects;
+mod payments;
+mod store;
+
+pub use store::SqlStore;
+
+/// Maps a database error to a store error, naming the rule a unique or
+/// check violation broke in words a user understands.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound("record".into()),
+        sqlx::Error::Database(d) => {
+            let what = format!("{} {}", d.constraint().unwrap_or(""), d.message());
+            if d.is_unique_violation() {
+                let msg = if what.contains("rooms") {
+                    "a room with this building, entrance and number already exists"
+                } else if what.contains("spaces") {
+                    "a parking space with this code already exists in the estate"
+                } else if what.contains("estates") {
+                    "an estate with this code already exists"
+                } else if what.contains("users") {
+                    "a user with this username already exists"
+                } else if what.contains("fee_items") {
+                    "a fee item with this code already exists in the estate"
+                } else if what.contains("buildings") {
+                    "a building with this name already exists in the estate"
+                } else if what.contains("companies") {
+                    "a company with this name already exists"
+                } else if what.contains("bill_lines") {
+                    "this bill line (object, fee item, period) already exists"
+                } else if what.contains("payments") {
+                    "a payment with this idempotency key already exists"
+                } else {
+                    "a record with these values already exists"
+                };
+                StoreError::Conflict(msg.into())
+            } else if d.is_check_violation() {
+                StoreError::Conflict(format!(
+                    "the database refused an invalid value ({})",
+                    d.message()
+                ))
+            } else if d.is_foreign_key_violation() {
+                StoreError::NotFound("a referenced record".into())
+            } else {
+                StoreError::Database(e.to_string())
+            }
+        }
+        _ => StoreError::Database(e.to_string()),
+    }
+}
+
+/// Reads a column, mapping decode failures to a store error.
+pub(crate) fn col<'r, T>(row: &'r <Db as sqlx::Database>::Row, name: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
+{
+    row.try_get::<T, _>(name).map_err(db_err)
+}
+
+/// Parses a stored civil date.
+pub(crate) fn parse_date(s: &str) -> Result<doorstep_domain::Date, StoreError> {
+    s.parse()
+        .map_err(|e| StoreError::Database(format!("bad stored date {s:?}: {e}")))
+}
+
+/// Starts a write transaction the backend's way.
+pub(crate) async fn write_tx(
+    pool: &sqlx::Pool<Db>,
+) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    begin_write(pool).await.map_err(db_err)
+}

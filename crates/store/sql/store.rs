@@ -1,0 +1,568 @@
+//! The store handle; companies, users, sessions, estates and fee items.
+
+use super::{col, db_err, write_tx};
+use crate::Db;
+use async_trait::async_trait;
+use doorstep_domain::{
+    Basis, Category, Cycle, Date, FeeItemSpec, Fen, LateFeeCap, LateFeePolicy, NewLine, Period,
+    Role,
+};
+use doorstep_store::*;
+
+/// A store over one sqlx connection pool.
+#[derive(Clone)]
+pub struct SqlStore {
+    pub(crate) pool: sqlx::Pool<Db>,
+}
+
+impl SqlStore {
+    /// Wraps a pool whose database has been migrated.
+    pub fn from_pool(pool: sqlx::Pool<Db>) -> Self {
+        SqlStore { pool }
+    }
+
+    /// The pool, for backend-specific maintenance.
+    pub fn pool(&self) -> &sqlx::Pool<Db> {
+        &self.pool
+    }
+}
+
+type DbRow = <Db as sqlx::Database>::Row;
+
+fn company_from(row: &DbRow) -> StoreResult<Company> {
+    Ok(Company {
+        id: col(row, "id")?,
+        name: col(row, "name")?,
+        credit_code: col(row, "credit_code")?,
+    })
+}
+
+fn estate_from(row: &DbRow) -> StoreResult<Estate> {
+    Ok(Estate {
+        id: col(row, "id")?,
+        company_id: col(row, "company_id")?,
+        code: col(row, "code")?,
+        name: col(row, "name")?,
+        timezone: col(row, "timezone")?,
+        office: col(row, "office")?,
+    })
+}
+
+pub(crate) fn fee_item_from(row: &DbRow) -> StoreResult<FeeItem> {
+    let due_day: i64 = col(row, "due_day")?;
+    let cap_kind: String = col(row, "lf_cap_kind")?;
+    Ok(FeeItem {
+        id: col(row, "id")?,
+        estate_id: col(row, "estate_id")?,
+        active: col(row, "active")?,
+        spec: FeeItemSpec {
+            code: col(row, "code")?,
+            name: col(row, "name")?,
+            category: Category::from_code(&col::<String>(row, "category")?)?,
+            basis: Basis::from_code(&col::<String>(row, "basis")?)?,
+            cycle: Cycle::from_code(&col::<String>(row, "cycle")?)?,
+            price: Fen(col(row, "price_fen")?),
+            due_day: u8::try_from(due_day).unwrap_or(1),
+            late_fee: policy_from(row, &cap_kind)?,
+        },
+    })
+}
+
+pub(crate) fn policy_from(row: &DbRow, cap_kind: &str) -> StoreResult<LateFeePolicy> {
+    let grace: i64 = col(row, "lf_grace_days")?;
+    let rate: i64 = col(row, "lf_rate_ppm")?;
+    Ok(LateFeePolicy {
+        enabled: col(row, "lf_enabled")?,
+        grace_days: u32::try_from(grace).unwrap_or(0),
+        daily_rate_ppm: u32::try_from(rate).unwrap_or(0),
+        cap: LateFeeCap::from_parts(cap_kind, col(row, "lf_cap_fen")?)?,
+    })
+}
+
+impl SqlStore {
+    async fn user_row(&self, row: &DbRow) -> StoreResult<User> {
+        let id: i64 = col(row, "id")?;
+        let estates =
+            sqlx::query("SELECT estate_id FROM user_estates WHERE user_id = $1 ORDER BY estate_id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(User {
+            id,
+            company_id: col(row, "company_id")?,
+            username: col(row, "username")?,
+            display_name: col(row, "display_name")?,
+            role: Role::from_code(&col::<String>(row, "role")?)?,
+            estate_ids: estates
+                .iter()
+                .map(|r| col(r, "estate_id"))
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+
+    async fn fee_item(&self, id: i64) -> StoreResult<FeeItem> {
+        let row = sqlx::query("SELECT * FROM fee_items WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("fee item {id}")))?;
+        fee_item_from(&row)
+    }
+
+    async fn estate(&self, id: i64) -> StoreResult<Estate> {
+        let row = sqlx::query("SELECT * FROM estates WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("estate {id}")))?;
+        estate_from(&row)
+    }
+}
+
+async fn count(pool: &sqlx::Pool<Db>, sql: &str, id: i64) -> StoreResult<i64> {
+    let row = sqlx::query(sql)
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .map_err(db_err)?;
+    col(&row, "n")
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        crate::BACKEND
+    }
+
+    async fn create_company(&self, name: &str, credit_code: &str) -> StoreResult<Company> {
+        let row = sqlx::query("INSERT INTO companies (name, credit_code) VALUES ($1, $2) RETURNING id, name, credit_code")
+            .bind(name)
+            .bind(credit_code)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        company_from(&row)
+    }
+
+    async fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>> {
+        let row = sqlx::query("SELECT id, name, credit_code FROM companies WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(company_from).transpose()
+    }
+
+    async fn company(&self, id: i64) -> StoreResult<Company> {
+        let row = sqlx::query("SELECT id, name, credit_code FROM companies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("company {id}")))?;
+        company_from(&row)
+    }
+
+    async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
+        let mut tx = write_tx(&self.pool).await?;
+        let row = sqlx::query("INSERT INTO users (company_id, username, display_name, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(u.company_id)
+            .bind(&u.username)
+            .bind(&u.display_name)
+            .bind(&u.password_hash)
+            .bind(u.role.code())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let id: i64 = col(&row, "id")?;
+        for e in &u.estate_ids {
+            sqlx::query("INSERT INTO user_estates (user_id, estate_id) SELECT $1, id FROM estates WHERE id = $2 AND company_id = $3")
+                .bind(id)
+                .bind(e)
+                .bind(u.company_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        self.user_row(&row).await
+    }
+
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        let Some(row) = sqlx::query("SELECT * FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let hash: String = col(&row, "password_hash")?;
+        Ok(Some((self.user_row(&row).await?, hash)))
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(r) => Ok(Some(self.user_row(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn create_estate(&self, company_id: i64, e: &EstateInput) -> StoreResult<Estate> {
+        let row = sqlx::query("INSERT INTO estates (company_id, code, name, timezone, office) VALUES ($1, $2, $3, $4, $5) RETURNING *")
+            .bind(company_id)
+            .bind(e.code.as_str())
+            .bind(&e.name)
+            .bind(&e.timezone)
+            .bind(&e.office)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        estate_from(&row)
+    }
+
+    async fn update_estate(&self, id: i64, e: &EstateInput) -> StoreResult<Estate> {
+        let row = sqlx::query("UPDATE estates SET code = $2, name = $3, timezone = $4, office = $5 WHERE id = $1 RETURNING *")
+            .bind(id)
+            .bind(e.code.as_str())
+            .bind(&e.name)
+            .bind(&e.timezone)
+            .bind(&e.office)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("estate {id}")))?;
+        estate_from(&row)
+    }
+
+    async fn list_estates(&self, company_id: i64) -> StoreResult<Vec<Estate>> {
+        let rows = sqlx::query("SELECT * FROM estates WHERE company_id = $1 ORDER BY code")
+            .bind(company_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(estate_from).collect()
+    }
+
+    async fn estate_by_code(&self, code: &str) -> StoreResult<Option<Estate>> {
+        let row = sqlx::query("SELECT * FROM estates WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(estate_from).transpose()
+    }
+
+    async fn estate_stats(&self, estate_id: i64) -> StoreResult<EstateStats> {
+        self.estate(estate_id).await?;
+        let p = &self.pool;
+        Ok(EstateStats {
+            buildings: count(
+                p,
+                "SELECT COUNT(*) AS n FROM buildings WHERE estate_id = $1",
+                estate_id,
+            )
+            .await?,
+            rooms: count(
+                p,
+                "SELECT COUNT(*) AS n FROM rooms WHERE estate_id = $1",
+                estate_id,
+            )
+            .await?,
+            spaces: count(
+                p,
+                "SELECT COUNT(*) AS n FROM spaces WHERE estate_id = $1",
+                estate_id,
+            )
+            .await?,
+            owners: count(
+                p,
+                "SELECT COUNT(*) AS n FROM owners WHERE estate_id = $1",
+                estate_id,
+            )
+            .await?,
+            fee_items: count(
+                p,
+                "SELECT COUNT(*) AS n FROM fee_items WHERE estate_id = $1",
+                estate_id,
+            )
+            .await?,
+            bill_lines: count(
+                p,
+                "SELECT COUNT(*) AS n FROM bill_lines WHERE estate_id = $1",
+                estate_id,
+            )
+            .await?,
+        })
+    }
+
+    async fn upsert_building(&self, estate_id: i64, b: &BuildingInput) -> StoreResult<Building> {
+        super::objects::upsert_building(&self.pool, estate_id, b).await
+    }
+    async fn list_buildings(&self, estate_id: i64) -> StoreResult<Vec<Building>> {
+        super::objects::list_buildings(&self.pool, estate_id).await
+    }
+    async fn create_room(&self, estate_id: i64, r: &RoomInput) -> StoreResult<Room> {
+        super::objects::create_room(self, estate_id, r).await
+    }
+    async fn update_room(&self, id: i64, r: &RoomInput) -> StoreResult<Room> {
+        super::objects::update_room(self, id, r).await
+    }
+    async fn list_rooms(
+        &self,
+        estate_id: i64,
+        filter: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Room>> {
+        super::objects::list_rooms(&self.pool, estate_id, filter, limit, offset, None).await
+    }
+    async fn room(&self, id: i64) -> StoreResult<Room> {
+        super::objects::list_rooms(&self.pool, 0, "", 1, 0, Some(id))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("room {id}")))
+    }
+    async fn create_space(&self, estate_id: i64, s: &SpaceInput) -> StoreResult<Space> {
+        super::objects::create_space(self, estate_id, s).await
+    }
+    async fn update_space(&self, id: i64, s: &SpaceInput) -> StoreResult<Space> {
+        super::objects::update_space(self, id, s).await
+    }
+    async fn list_spaces(
+        &self,
+        estate_id: i64,
+        filter: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Space>> {
+        super::objects::list_spaces(&self.pool, estate_id, filter, limit, offset, None).await
+    }
+    async fn create_owner(&self, estate_id: i64, o: &OwnerInput) -> StoreResult<Owner> {
+        super::objects::save_owner(self, estate_id, None, o).await
+    }
+    async fn update_owner(&self, id: i64, o: &OwnerInput) -> StoreResult<Owner> {
+        let estate_id = self.owner(id).await?.estate_id;
+        super::objects::save_owner(self, estate_id, Some(id), o).await
+    }
+    async fn list_owners(
+        &self,
+        estate_id: i64,
+        filter: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Owner>> {
+        super::objects::list_owners(&self.pool, estate_id, filter, limit, offset, None).await
+    }
+    async fn owner(&self, id: i64) -> StoreResult<Owner> {
+        super::objects::list_owners(&self.pool, 0, "", 1, 0, Some(id))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("owner {id}")))
+    }
+    async fn apply_import(
+        &self,
+        estate_id: i64,
+        batch: &ImportBatch,
+    ) -> StoreResult<ImportOutcome> {
+        self.estate(estate_id).await?;
+        super::objects::apply_import(&self.pool, estate_id, batch).await
+    }
+    async fn bulk_seed(&self, estate_id: i64, batch: &ImportBatch) -> StoreResult<ImportOutcome> {
+        self.estate(estate_id).await?;
+        super::objects::apply_import(&self.pool, estate_id, batch).await
+    }
+
+    async fn create_fee_item(&self, estate_id: i64, spec: &FeeItemSpec) -> StoreResult<FeeItem> {
+        spec.validate()?;
+        self.estate(estate_id).await?;
+        let lf = &spec.late_fee;
+        let (cap_kind, cap_fen) = lf.cap.to_parts();
+        let row = sqlx::query(
+            "INSERT INTO fee_items (estate_id, code, name, category, basis, cycle, price_fen, due_day, lf_enabled, lf_grace_days, lf_rate_ppm, lf_cap_kind, lf_cap_fen, active) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *",
+        )
+        .bind(estate_id)
+        .bind(&spec.code)
+        .bind(spec.name.trim())
+        .bind(spec.category.code())
+        .bind(spec.basis.code())
+        .bind(spec.cycle.code())
+        .bind(spec.price.0)
+        .bind(i64::from(spec.due_day))
+        .bind(lf.enabled)
+        .bind(i64::from(lf.grace_days))
+        .bind(i64::from(lf.daily_rate_ppm))
+        .bind(cap_kind)
+        .bind(cap_fen)
+        .bind(true)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        fee_item_from(&row)
+    }
+
+    async fn update_fee_item(
+        &self,
+        id: i64,
+        spec: &FeeItemSpec,
+        active: bool,
+    ) -> StoreResult<FeeItem> {
+        spec.validate()?;
+        let lf = &spec.late_fee;
+        let (cap_kind, cap_fen) = lf.cap.to_parts();
+        sqlx::query(
+            "UPDATE fee_items SET code = $2, name = $3, category = $4, basis = $5, cycle = $6, price_fen = $7, due_day = $8, lf_enabled = $9, \
+             lf_grace_days = $10, lf_rate_ppm = $11, lf_cap_kind = $12, lf_cap_fen = $13, active = $14 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&spec.code)
+        .bind(spec.name.trim())
+        .bind(spec.category.code())
+        .bind(spec.basis.code())
+        .bind(spec.cycle.code())
+        .bind(spec.price.0)
+        .bind(i64::from(spec.due_day))
+        .bind(lf.enabled)
+        .bind(i64::from(lf.grace_days))
+        .bind(i64::from(lf.daily_rate_ppm))
+        .bind(cap_kind)
+        .bind(cap_fen)
+        .bind(active)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        self.fee_item(id).await
+    }
+
+    async fn list_fee_items(&self, estate_id: i64) -> StoreResult<Vec<FeeItem>> {
+        let rows = sqlx::query("SELECT * FROM fee_items WHERE estate_id = $1 ORDER BY id")
+            .bind(estate_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(fee_item_from).collect()
+    }
+
+    async fn set_entered_amount(
+        &self,
+        fee_item_id: i64,
+        room_id: i64,
+        period: Period,
+        amount: Fen,
+    ) -> StoreResult<()> {
+        let item = self.fee_item(fee_item_id).await?;
+        if item.spec.basis != Basis::Entered {
+            return Err(doorstep_domain::DomainError::invalid(
+                "fee_item",
+                format!("{} is not an entered item", item.spec.name),
+            )
+            .into());
+        }
+        if amount.0 < 0 {
+            return Err(
+                doorstep_domain::DomainError::invalid("amount", "must not be negative").into(),
+            );
+        }
+        let room = self.room(room_id).await?;
+        if room.estate_id != item.estate_id {
+            return Err(StoreError::NotFound(format!(
+                "room {room_id} in this estate"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO entered_amounts (fee_item_id, room_id, period, amount_fen) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (fee_item_id, room_id, period) DO UPDATE SET amount_fen = excluded.amount_fen",
+        )
+        .bind(fee_item_id)
+        .bind(room_id)
+        .bind(period.to_string())
+        .bind(amount.0)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn billing_inputs(&self, estate_id: i64, period: Period) -> StoreResult<BillingInputs> {
+        self.estate(estate_id).await?;
+        super::billing::billing_inputs(&self.pool, estate_id, period).await
+    }
+    async fn insert_bill_lines(
+        &self,
+        estate_id: i64,
+        lines: &[NewLine],
+        now: i64,
+    ) -> StoreResult<u64> {
+        super::billing::insert_bill_lines(&self.pool, estate_id, lines, now).await
+    }
+    async fn record_billing_run(&self, run: &BillingRunRecord) -> StoreResult<()> {
+        super::billing::record_billing_run(&self.pool, run).await
+    }
+    async fn bill_lines(&self, q: &LineQuery) -> StoreResult<Vec<BillLine>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        super::billing::fetch_lines(&mut conn, q, false).await
+    }
+    async fn bill_line(&self, id: i64) -> StoreResult<BillLine> {
+        super::billing::line_by_id(&self.pool, id).await
+    }
+    async fn waive_late_fee(&self, line_id: i64, act: &StaffAct) -> StoreResult<BillLine> {
+        super::payments::waive_late_fee(&self.pool, line_id, act).await
+    }
+    async fn waive_line(&self, line_id: i64, act: &StaffAct) -> StoreResult<BillLine> {
+        super::payments::waive_line(&self.pool, line_id, act).await
+    }
+    async fn set_dispute(
+        &self,
+        line_id: i64,
+        disputed: bool,
+        on: Date,
+        act: &StaffAct,
+    ) -> StoreResult<BillLine> {
+        super::payments::set_dispute(&self.pool, line_id, disputed, on, act).await
+    }
+    async fn record_payment(&self, p: &NewPayment) -> StoreResult<PaymentRecord> {
+        super::payments::record_payment(&self.pool, p).await
+    }
+}

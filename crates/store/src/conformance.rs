@@ -1,0 +1,695 @@
+//! The conformance suite: one story per function, run against every backend
+//! by [`conformance_tests!`](crate::conformance_tests). Each function gets a
+//! fresh, empty, migrated store and panics on the first disagreement.
+
+#![allow(clippy::unwrap_used)]
+
+use crate::*;
+use doorstep_domain::{
+    Area, Basis, Category, Cycle, EstateCode, FeeItemSpec, Fen, LateFeeCap, LateFeePolicy,
+    ObjectKind, Period, PhoneNumber, Role, lines_for_period,
+};
+use jiff::civil::date;
+use std::sync::Arc;
+
+/// Generates one `#[tokio::test]` per conformance story. `$make` is an async
+/// expression yielding `Option<Arc<dyn Store>>` (None = backend unavailable,
+/// skip).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            accounts_and_sessions, estates_are_unique, rooms_spaces_owners, import_is_all_or_nothing,
+            fee_items_validate, billing_is_idempotent, concurrent_billing_creates_each_line_once,
+            late_fees_and_arrears, payments_allocate_oldest_first, payments_are_idempotent_and_never_overpay,
+            concurrent_payments_never_overpay, waivers_and_disputes);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(store) = $make else { return };
+                $crate::conformance::$name(store).await;
+            }
+        )*
+    };
+}
+
+/// A company, an estate and a user to hang the stories on.
+pub async fn fixture(s: &Arc<dyn Store>) -> (Company, Estate, User) {
+    let c = s
+        .create_company("幸福物业", "91110000MA01ABCD2X")
+        .await
+        .unwrap();
+    let e = s
+        .create_estate(
+            c.id,
+            &EstateInput {
+                code: EstateCode::parse("happy").unwrap(),
+                name: "幸福家园".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: "1号楼一层".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let u = s
+        .create_user(&NewUser {
+            company_id: c.id,
+            username: "fin".into(),
+            display_name: "财务小王".into(),
+            password_hash: "x".into(),
+            role: Role::Finance,
+            estate_ids: vec![e.id],
+        })
+        .await
+        .unwrap();
+    (c, e, u)
+}
+
+fn room(b: &str, n: &str, area: &str) -> RoomInput {
+    RoomInput {
+        building: b.into(),
+        entrance: String::new(),
+        floor: 2,
+        number: n.into(),
+        area: Area::parse(area).unwrap(),
+    }
+}
+
+fn parking_item() -> FeeItemSpec {
+    FeeItemSpec {
+        code: "parking".into(),
+        name: "车位费".into(),
+        category: Category::Parking,
+        basis: Basis::PerSpace,
+        cycle: Cycle::Monthly,
+        price: Fen(30000),
+        due_day: 15,
+        late_fee: LateFeePolicy {
+            enabled: true,
+            grace_days: 0,
+            daily_rate_ppm: 500,
+            cap: LateFeeCap::Principal,
+        },
+    }
+}
+
+fn property_item() -> FeeItemSpec {
+    FeeItemSpec {
+        code: "property".into(),
+        name: "物业费".into(),
+        category: Category::Property,
+        basis: Basis::PerArea,
+        cycle: Cycle::Monthly,
+        price: Fen(250),
+        due_day: 31,
+        late_fee: LateFeePolicy::OFF,
+    }
+}
+
+async fn bill(s: &Arc<dyn Store>, estate: i64, period: Period) -> (u64, u64) {
+    let inputs = s.billing_inputs(estate, period).await.unwrap();
+    let mut lines = Vec::new();
+    for item in &inputs.items {
+        lines.extend(lines_for_period(
+            item.id,
+            &item.spec,
+            period,
+            &inputs.targets,
+        ));
+    }
+    let created = s.insert_bill_lines(estate, &lines, 1).await.unwrap();
+    (created, lines.len() as u64 - created)
+}
+
+/// An estate with two rooms, one owned space, items for property and parking.
+async fn billed_estate(s: &Arc<dyn Store>) -> (Estate, User, Room, Space) {
+    let (_, e, u) = fixture(s).await;
+    let r = s
+        .create_room(e.id, &room("3", "202", "89.50"))
+        .await
+        .unwrap();
+    s.create_room(e.id, &room("3", "203", "120")).await.unwrap();
+    let sp = s
+        .create_space(
+            e.id,
+            &SpaceInput {
+                code: "B007".into(),
+                level: "地下B1".into(),
+            },
+        )
+        .await
+        .unwrap();
+    s.create_owner(
+        e.id,
+        &OwnerInput {
+            name: "张三".into(),
+            phones: vec![PhoneNumber::parse("13812345678").unwrap()],
+            room_ids: vec![r.id],
+            space_ids: vec![sp.id],
+        },
+    )
+    .await
+    .unwrap();
+    s.create_fee_item(e.id, &property_item()).await.unwrap();
+    s.create_fee_item(e.id, &parking_item()).await.unwrap();
+    (e, u, r, sp)
+}
+
+/// Users, password hashes and sessions that any instance can read.
+pub async fn accounts_and_sessions(s: Arc<dyn Store>) {
+    let (c, e, u) = fixture(&s).await;
+    assert_eq!(u.estate_ids, vec![e.id]);
+    assert!(u.can_access(&e));
+    let (found, hash) = s.user_credentials("fin").await.unwrap().unwrap();
+    assert_eq!(found.id, u.id);
+    assert_eq!(hash, "x");
+    assert!(s.user_credentials("nobody").await.unwrap().is_none());
+    let dup = s
+        .create_user(&NewUser {
+            company_id: c.id,
+            username: "fin".into(),
+            display_name: "x".into(),
+            password_hash: "y".into(),
+            role: Role::Admin,
+            estate_ids: vec![],
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    s.create_session("h1", u.id, 100, 200).await.unwrap();
+    assert_eq!(s.session_user("h1", 150).await.unwrap().unwrap().id, u.id);
+    assert!(
+        s.session_user("h1", 200).await.unwrap().is_none(),
+        "expired session"
+    );
+    assert!(s.session_user("h2", 150).await.unwrap().is_none());
+    s.delete_session("h1").await.unwrap();
+    assert!(s.session_user("h1", 150).await.unwrap().is_none());
+}
+
+/// Estate codes are unique; updates keep the id.
+pub async fn estates_are_unique(s: Arc<dyn Store>) {
+    let (c, e, _) = fixture(&s).await;
+    let dup = s
+        .create_estate(
+            c.id,
+            &EstateInput {
+                code: EstateCode::parse("happy").unwrap(),
+                name: "x".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: String::new(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(ref m)) if m.contains("estate")),
+        "{dup:?}"
+    );
+    assert_eq!(s.list_estates(c.id).await.unwrap().len(), 1);
+    let upd = s
+        .update_estate(
+            e.id,
+            &EstateInput {
+                code: EstateCode::parse("happy").unwrap(),
+                name: "幸福家园二期".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: "北门".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(upd.name, "幸福家园二期");
+    assert_eq!(s.estate_by_code("happy").await.unwrap().unwrap().id, e.id);
+    assert!(s.estate_by_code("nope").await.unwrap().is_none());
+}
+
+/// Rooms, spaces and owners; duplicates are refused by the database.
+pub async fn rooms_spaces_owners(s: Arc<dyn Store>) {
+    let (c, e, _) = fixture(&s).await;
+    let r = s
+        .create_room(e.id, &room("3", "202", "89.5"))
+        .await
+        .unwrap();
+    assert_eq!(r.label(), "3号楼202室");
+    let dup = s.create_room(e.id, &room("3", "202", "70")).await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(ref m)) if m.contains("room")),
+        "{dup:?}"
+    );
+    let sp = s
+        .create_space(
+            e.id,
+            &SpaceInput {
+                code: "B007".into(),
+                level: "地下B1".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_space(
+            e.id,
+            &SpaceInput {
+                code: "B007".into(),
+                level: String::new()
+            }
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let phone = PhoneNumber::parse("13812345678").unwrap();
+    let o = s
+        .create_owner(
+            e.id,
+            &OwnerInput {
+                name: "张三".into(),
+                phones: vec![phone.clone()],
+                room_ids: vec![r.id],
+                space_ids: vec![sp.id],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(o.rooms, vec![(r.id, "3号楼202室".to_string())]);
+    assert_eq!(o.spaces.len(), 1);
+    // A co-owner of the same room.
+    s.create_owner(
+        e.id,
+        &OwnerInput {
+            name: "李四".into(),
+            phones: vec![PhoneNumber::parse("13900000000").unwrap()],
+            room_ids: vec![r.id],
+            space_ids: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.room(r.id).await.unwrap().owners,
+        vec!["张三".to_string(), "李四".to_string()]
+    );
+    assert_eq!(s.list_rooms(e.id, "张三", 10, 0).await.unwrap().len(), 1);
+    assert_eq!(
+        s.list_owners(e.id, "1381234", 10, 0).await.unwrap().len(),
+        1
+    );
+    // A room of another estate cannot be linked, and nothing changes.
+    let e2 = s
+        .create_estate(
+            c.id,
+            &EstateInput {
+                code: EstateCode::parse("other").unwrap(),
+                name: "x".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let r2 = s.create_room(e2.id, &room("1", "101", "50")).await.unwrap();
+    let bad = s
+        .create_owner(
+            e.id,
+            &OwnerInput {
+                name: "王五".into(),
+                phones: vec![phone.clone()],
+                room_ids: vec![r2.id],
+                space_ids: vec![],
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::NotFound(_))), "{bad:?}");
+    assert_eq!(s.estate_stats(e.id).await.unwrap().owners, 2);
+    let upd = s
+        .update_room(r.id, &room("3", "202", "90.25"))
+        .await
+        .unwrap();
+    assert_eq!(upd.area.centi(), 9025);
+    let o2 = s
+        .update_owner(
+            o.id,
+            &OwnerInput {
+                name: "张三丰".into(),
+                phones: vec![phone],
+                room_ids: vec![],
+                space_ids: vec![sp.id],
+            },
+        )
+        .await
+        .unwrap();
+    assert!(o2.rooms.is_empty());
+    assert_eq!(o2.name, "张三丰");
+}
+
+/// An import either applies completely or not at all.
+pub async fn import_is_all_or_nothing(s: Arc<dyn Store>) {
+    let (_, e, _) = fixture(&s).await;
+    s.create_room(e.id, &room("1", "101", "80")).await.unwrap();
+    let before = s.estate_stats(e.id).await.unwrap();
+    let owner = |rooms: Vec<RoomKey>| ImportOwner {
+        name: "赵六".into(),
+        phones: vec![PhoneNumber::parse("13700000000").unwrap()],
+        rooms,
+        spaces: vec!["C001".into()],
+    };
+    let key = |n: &str| RoomKey {
+        building: "1".into(),
+        entrance: String::new(),
+        number: n.into(),
+    };
+    let bad = ImportBatch {
+        buildings: vec![],
+        rooms: vec![room("1", "102", "80"), room("1", "101", "80")],
+        spaces: vec![SpaceInput {
+            code: "C001".into(),
+            level: String::new(),
+        }],
+        owners: vec![owner(vec![key("102")])],
+    };
+    assert!(matches!(
+        s.apply_import(e.id, &bad).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.estate_stats(e.id).await.unwrap(),
+        before,
+        "a failed import changes nothing"
+    );
+    let good = ImportBatch {
+        buildings: vec![],
+        rooms: vec![room("1", "102", "80"), room("2", "101", "80")],
+        spaces: vec![SpaceInput {
+            code: "C001".into(),
+            level: String::new(),
+        }],
+        owners: vec![owner(vec![key("102")])],
+    };
+    let out = s.apply_import(e.id, &good).await.unwrap();
+    assert_eq!(
+        (
+            out.rooms_created,
+            out.spaces_created,
+            out.owners_created,
+            out.buildings_created
+        ),
+        (2, 1, 1, 1)
+    );
+    // The same owner named again is matched, not duplicated.
+    let again = ImportBatch {
+        owners: vec![owner(vec![key("101")])],
+        ..Default::default()
+    };
+    let out = s.apply_import(e.id, &again).await.unwrap();
+    assert_eq!((out.owners_created, out.owners_matched), (0, 1));
+    assert_eq!(s.estate_stats(e.id).await.unwrap().owners, 1);
+}
+
+/// Fee items validate; late fees on on-behalf items are refused.
+pub async fn fee_items_validate(s: Arc<dyn Store>) {
+    let (_, e, _) = fixture(&s).await;
+    let item = s.create_fee_item(e.id, &parking_item()).await.unwrap();
+    assert_eq!(item.spec, parking_item());
+    assert!(matches!(
+        s.create_fee_item(e.id, &parking_item()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut water = parking_item();
+    water.code = "water".into();
+    water.category = Category::OnBehalf;
+    assert!(matches!(
+        s.create_fee_item(e.id, &water).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let mut neg = property_item();
+    neg.price = Fen(-5);
+    assert!(matches!(
+        s.create_fee_item(e.id, &neg).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(s.list_fee_items(e.id).await.unwrap().len(), 1);
+    let mut changed = parking_item();
+    changed.price = Fen(32000);
+    let upd = s.update_fee_item(item.id, &changed, false).await.unwrap();
+    assert_eq!((upd.spec.price, upd.active), (Fen(32000), false));
+    assert!(
+        s.billing_inputs(e.id, Period::parse("2026-01").unwrap())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+/// A rerun creates nothing; a half-done run completed by a rerun yields one line each.
+pub async fn billing_is_idempotent(s: Arc<dyn Store>) {
+    let (e, _, _, _) = billed_estate(&s).await;
+    let p = Period::parse("2026-01").unwrap();
+    assert_eq!(bill(&s, e.id, p).await, (3, 0));
+    assert_eq!(bill(&s, e.id, p).await, (0, 3));
+    // Crash halfway: only some lines of the next period got in.
+    let p2 = p.next();
+    let inputs = s.billing_inputs(e.id, p2).await.unwrap();
+    let lines = lines_for_period(
+        inputs.items[0].id,
+        &inputs.items[0].spec,
+        p2,
+        &inputs.targets,
+    );
+    assert_eq!(s.insert_bill_lines(e.id, &lines[..1], 1).await.unwrap(), 1);
+    assert_eq!(bill(&s, e.id, p2).await, (2, 1));
+    assert_eq!(s.estate_stats(e.id).await.unwrap().bill_lines, 6);
+    let l = s
+        .bill_lines(&LineQuery {
+            estate_id: e.id,
+            period: Some(p),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let room_line = l.iter().find(|l| l.object_label == "3号楼202室").unwrap();
+    assert_eq!(room_line.amount, Fen(22375));
+    assert_eq!(room_line.owners, vec!["张三".to_string()]);
+    assert_eq!(room_line.phones, vec!["13812345678".to_string()]);
+    assert_eq!(room_line.status, LineStatus::Unpaid);
+}
+
+/// Two billing runs at the same moment still create each line once.
+pub async fn concurrent_billing_creates_each_line_once(s: Arc<dyn Store>) {
+    let (e, _, _, _) = billed_estate(&s).await;
+    let p = Period::parse("2026-03").unwrap();
+    let (a, b) = tokio::join!(bill(&s, e.id, p), bill(&s, e.id, p));
+    assert_eq!(a.0 + b.0, 3);
+    assert_eq!(s.estate_stats(e.id).await.unwrap().bill_lines, 3);
+}
+
+/// Open lines carry their late fee, computed as of a date.
+pub async fn late_fees_and_arrears(s: Arc<dyn Store>) {
+    let (e, _, _, _) = billed_estate(&s).await;
+    bill(&s, e.id, Period::parse("2026-01").unwrap()).await;
+    let open = s
+        .bill_lines(&LineQuery {
+            estate_id: e.id,
+            open_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 3);
+    let parking = open
+        .iter()
+        .find(|l| l.object_kind == ObjectKind::Space)
+        .unwrap();
+    assert_eq!(parking.object_label, "地下B1 车位B007");
+    let calc = parking.late_fee(date(2026, 2, 15)).unwrap();
+    assert_eq!((calc.days, calc.outstanding), (31, Fen(465)));
+    let property = open
+        .iter()
+        .find(|l| l.category == Category::Property)
+        .unwrap();
+    assert!(
+        property.late_fee(date(2026, 6, 1)).is_none(),
+        "no late fee unless the item enables it"
+    );
+}
+
+/// A payment pays the oldest line first, late fee before principal.
+pub async fn payments_allocate_oldest_first(s: Arc<dyn Store>) {
+    let (e, u, _, sp) = billed_estate(&s).await;
+    bill(&s, e.id, Period::parse("2026-01").unwrap()).await;
+    bill(&s, e.id, Period::parse("2026-02").unwrap()).await;
+    let pay = NewPayment {
+        estate_id: e.id,
+        objects: vec![(ObjectKind::Space, sp.id)],
+        line_ids: vec![],
+        amount: Fen(40000),
+        method: "cash".into(),
+        paid_on: date(2026, 2, 15),
+        at: 1,
+        recorded_by: Some(u.id),
+        idempotency_key: None,
+    };
+    let rec = s.record_payment(&pay).await.unwrap();
+    assert_eq!(rec.allocation.len(), 2);
+    assert_eq!(
+        (rec.allocation[0].late_fee, rec.allocation[0].principal),
+        (Fen(465), Fen(30000))
+    );
+    assert_eq!(
+        (rec.allocation[1].late_fee, rec.allocation[1].principal),
+        (Fen(0), Fen(9535))
+    );
+    let lines = s
+        .bill_lines(&LineQuery {
+            estate_id: e.id,
+            objects: vec![(ObjectKind::Space, sp.id)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(lines[0].status, LineStatus::Paid);
+    assert_eq!(lines[1].status, LineStatus::PartlyPaid);
+    // After the payment the fee accrues on the smaller principal: 20465 × 0.05% × 10 days.
+    let c = lines[1].late_fee(date(2026, 3, 25)).unwrap();
+    assert_eq!((c.base, c.days, c.accrual), (Fen(20465), 38, Fen(389)));
+}
+
+/// Retries with the same key record once; overpaying changes nothing.
+pub async fn payments_are_idempotent_and_never_overpay(s: Arc<dyn Store>) {
+    let (e, _, r, _) = billed_estate(&s).await;
+    bill(&s, e.id, Period::parse("2026-01").unwrap()).await;
+    let pay = |amount: i64, key: Option<&str>| NewPayment {
+        estate_id: e.id,
+        objects: vec![(ObjectKind::Room, r.id)],
+        line_ids: vec![],
+        amount: Fen(amount),
+        method: "cash".into(),
+        paid_on: date(2026, 1, 20),
+        at: 1,
+        recorded_by: None,
+        idempotency_key: key.map(String::from),
+    };
+    let over = s.record_payment(&pay(22376, None)).await;
+    assert!(
+        matches!(over, Err(StoreError::Conflict(ref m)) if m.contains("more than")),
+        "{over:?}"
+    );
+    let a = s.record_payment(&pay(10000, Some("k1"))).await.unwrap();
+    let b = s.record_payment(&pay(10000, Some("k1"))).await.unwrap();
+    assert!(!a.replayed && b.replayed);
+    assert_eq!(a.id, b.id);
+    let line = &s
+        .bill_lines(&LineQuery {
+            estate_id: e.id,
+            objects: vec![(ObjectKind::Room, r.id)],
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0];
+    assert_eq!(line.paid_principal, Fen(10000));
+    assert!(matches!(
+        s.record_payment(&pay(0, None)).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+/// Two collectors paying the same lines at once never take more than is owed.
+pub async fn concurrent_payments_never_overpay(s: Arc<dyn Store>) {
+    let (e, _, r, _) = billed_estate(&s).await;
+    bill(&s, e.id, Period::parse("2026-01").unwrap()).await;
+    let pay = NewPayment {
+        estate_id: e.id,
+        objects: vec![(ObjectKind::Room, r.id)],
+        line_ids: vec![],
+        amount: Fen(22375),
+        method: "cash".into(),
+        paid_on: date(2026, 1, 20),
+        at: 1,
+        recorded_by: None,
+        idempotency_key: None,
+    };
+    let (a, b) = tokio::join!(s.record_payment(&pay), s.record_payment(&pay));
+    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
+    let line = &s
+        .bill_lines(&LineQuery {
+            estate_id: e.id,
+            objects: vec![(ObjectKind::Room, r.id)],
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        (line.paid_principal, line.status),
+        (Fen(22375), LineStatus::Paid)
+    );
+}
+
+/// Waivers keep who, when and why; a dispute stops accrual.
+pub async fn waivers_and_disputes(s: Arc<dyn Store>) {
+    let (e, u, _, sp) = billed_estate(&s).await;
+    bill(&s, e.id, Period::parse("2026-01").unwrap()).await;
+    let lines = s
+        .bill_lines(&LineQuery {
+            estate_id: e.id,
+            objects: vec![(ObjectKind::Space, sp.id)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let id = lines[0].id;
+    let act = |reason: &str| StaffAct {
+        user_id: u.id,
+        reason: reason.into(),
+        at: 1_700_000_000,
+    };
+    assert!(matches!(
+        s.waive_late_fee(id, &act(" ")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let l = s
+        .set_dispute(id, true, date(2026, 1, 25), &act("业主称车位被占用"))
+        .await
+        .unwrap();
+    assert_eq!(l.late_fee(date(2026, 6, 1)).unwrap().days, 10);
+    let l = s
+        .set_dispute(id, false, date(2026, 3, 1), &act("已核实"))
+        .await
+        .unwrap();
+    let c = l.late_fee(date(2026, 3, 11)).unwrap();
+    assert_eq!(
+        (c.accrued_before, c.days, c.total),
+        (Fen(150), 10, Fen(300))
+    );
+    let l = s
+        .waive_late_fee(id, &act("老人独居，经理批准"))
+        .await
+        .unwrap();
+    let w = l.late_fee_waiver.clone().unwrap();
+    assert_eq!((w.by.as_str(), w.at), ("财务小王", 1_700_000_000));
+    assert_eq!(l.late_fee(date(2026, 6, 1)).unwrap().outstanding, Fen(0));
+    assert!(matches!(
+        s.waive_late_fee(id, &act("again")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let room_line = s
+        .bill_lines(&LineQuery {
+            estate_id: e.id,
+            open_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.object_kind == ObjectKind::Room)
+        .unwrap();
+    let l = s
+        .waive_line(room_line.id, &act("空置房减免"))
+        .await
+        .unwrap();
+    assert_eq!(l.status, LineStatus::Waived);
+    assert_eq!(l.principal_outstanding(), Fen(0));
+    assert!(matches!(
+        s.waive_line(room_line.id, &act("again")).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
