@@ -294,13 +294,13 @@ impl FeeItemSpec {
                     format!("must be 0–366, got {}", lf.grace_days),
                 ));
             }
-            if let LateFeeCap::Fixed(f) = lf.cap {
-                if f.0 <= 0 || f.0 > MAX_PRICE_FEN {
-                    return Err(DomainError::invalid(
-                        "late_fee_cap",
-                        format!("fixed cap must be above 0 and at most ¥100000.00, got {f}"),
-                    ));
-                }
+            if let LateFeeCap::Fixed(f) = lf.cap
+                && (f.0 <= 0 || f.0 > MAX_PRICE_FEN)
+            {
+                return Err(DomainError::invalid(
+                    "late_fee_cap",
+                    format!("fixed cap must be above 0 and at most ¥100000.00, got {f}"),
+                ));
             }
         }
         Ok(())

@@ -128,10 +128,10 @@ pub fn describe_rate(ppm: u32, lang: Lang) -> String {
     ];
     let pct = percent(ppm);
     match lang {
-        Lang::Zh if ppm % 1000 == 0 && (1..=10).contains(&(ppm / 1000)) => {
+        Lang::Zh if ppm.is_multiple_of(1000) && (1..=10).contains(&(ppm / 1000)) => {
             format!("日千分之{}", DIGITS[(ppm / 1000) as usize])
         }
-        Lang::Zh if ppm % 100 == 0 && (1..=10).contains(&(ppm / 100)) => {
+        Lang::Zh if ppm.is_multiple_of(100) && (1..=10).contains(&(ppm / 100)) => {
             format!("日万分之{}", DIGITS[(ppm / 100) as usize])
         }
         Lang::Zh => format!("日{pct}%"),

@@ -114,7 +114,7 @@ impl fmt::Display for RowError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
     /// No data rows at all.
-    #[error("the file is empty: there are no data rows below the header row")]
+    #[error("the file is empty or has no data rows below the header row")]
     Empty,
     /// The header row lacks the columns needed for rooms (楼栋, 房号, 面积) or spaces (车位).
     #[error(

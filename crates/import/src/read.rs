@@ -185,14 +185,13 @@ fn skipped_blank_lines(text: &str, byte: u64) -> usize {
 /// Decodes CSV bytes: UTF-16 with BOM (Excel's "Unicode text"), UTF-8 (BOM
 /// optional), else GBK, which Chinese Excel uses for plain "CSV".
 fn decode(bytes: &[u8]) -> Result<(String, &'static str), ImportError> {
-    if let Some((enc, _)) = Encoding::for_bom(bytes) {
-        if enc == UTF_16LE || enc == UTF_16BE {
-            let (text, had_errors) = enc.decode_with_bom_removal(bytes);
-            if had_errors {
-                return Err(not_text());
-            }
-            return Ok((text.into_owned(), "UTF-16"));
+    let utf16 = Encoding::for_bom(bytes).filter(|(enc, _)| *enc == UTF_16LE || *enc == UTF_16BE);
+    if let Some((enc, _)) = utf16 {
+        let (text, had_errors) = enc.decode_with_bom_removal(bytes);
+        if had_errors {
+            return Err(not_text());
         }
+        return Ok((text.into_owned(), "UTF-16"));
     }
     let b = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     if let Ok(s) = std::str::from_utf8(b) {

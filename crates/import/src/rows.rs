@@ -294,22 +294,21 @@ impl RowCheck<'_> {
                 }
             }
         }
-        if name_text.is_empty() {
-            if let Some((phone_col, phone_text)) = any_phone_text {
-                match name_col {
-                    Some(_) => self.error(
-                        name_col,
-                        headers::OWNER,
-                        "",
-                        "is empty, but a phone number is given; a phone number needs an owner name",
-                    ),
-                    None => self.error(
-                        Some(&phone_col),
-                        "电话",
-                        &phone_text,
-                        "has no owner: add an owner name column (业主) for phone numbers",
-                    ),
-                }
+        let orphan_phone = any_phone_text.filter(|_| name_text.is_empty());
+        if let Some((phone_col, phone_text)) = orphan_phone {
+            match name_col {
+                Some(_) => self.error(
+                    name_col,
+                    headers::OWNER,
+                    "",
+                    "is empty, but a phone number is given; a phone number needs an owner name",
+                ),
+                None => self.error(
+                    Some(&phone_col),
+                    "电话",
+                    &phone_text,
+                    "has no owner: add an owner name column (业主) for phone numbers",
+                ),
             }
         }
         Some(OwnerRow {

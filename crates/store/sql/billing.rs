@@ -180,7 +180,18 @@ pub(crate) async fn fetch_lines(
         qb.push(crate::FOR_UPDATE);
     }
     let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
-    let (names, phones) = owners_of(conn, q.estate_id).await?;
+    let mut objects: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                col::<String>(r, "object_kind")?,
+                col::<i64>(r, "object_id")?,
+            ))
+        })
+        .collect::<StoreResult<_>>()?;
+    objects.sort();
+    objects.dedup();
+    let (names, phones) = owners_of(conn, q.estate_id, &objects).await?;
     rows.iter()
         .map(|row| line_from(row, &names, &phones))
         .collect()
@@ -188,28 +199,78 @@ pub(crate) async fn fetch_lines(
 
 type OwnerMap = HashMap<(String, i64), Vec<String>>;
 
-/// Owner names and phones per (object kind, object id) in an estate.
+/// Few objects are looked up by id; more than this loads the whole estate's owners.
+const OWNER_LOOKUP_LIMIT: usize = 200;
+
+/// Owner names and phones per (object kind, object id) for `objects` of an estate.
 async fn owners_of(
     conn: &mut <Db as sqlx::Database>::Connection,
     estate_id: i64,
+    objects: &[(String, i64)],
 ) -> StoreResult<(OwnerMap, OwnerMap)> {
-    let rows = sqlx::query(
-        "SELECT 'room' AS kind, x.room_id AS oid, o.id AS owner_id, o.name FROM room_owners x JOIN owners o ON o.id = x.owner_id WHERE o.estate_id = $1 \
-         UNION ALL SELECT 'space' AS kind, x.space_id AS oid, o.id AS owner_id, o.name FROM space_owners x JOIN owners o ON o.id = x.owner_id WHERE o.estate_id = $1 \
-         ORDER BY owner_id",
-    )
-    .bind(estate_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    if objects.is_empty() {
+        return Ok(Default::default());
+    }
+    let few = objects.len() <= OWNER_LOOKUP_LIMIT;
+    let ids_of = |kind: &str| -> Vec<i64> {
+        let v: Vec<i64> = objects
+            .iter()
+            .filter(|o| o.0 == kind)
+            .map(|o| o.1)
+            .collect();
+        if v.is_empty() { vec![-1] } else { v }
+    };
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "SELECT 'room' AS kind, x.room_id AS oid, o.id AS owner_id, o.name FROM room_owners x \
+         JOIN owners o ON o.id = x.owner_id WHERE o.estate_id = ",
+    );
+    qb.push_bind(estate_id);
+    if few {
+        qb.push(" AND x.room_id IN (");
+        push_ids(&mut qb, &ids_of("room"));
+        qb.push(")");
+    }
+    qb.push(
+        " UNION ALL SELECT 'space' AS kind, x.space_id AS oid, o.id AS owner_id, o.name FROM space_owners x \
+         JOIN owners o ON o.id = x.owner_id WHERE o.estate_id = ",
+    );
+    qb.push_bind(estate_id);
+    if few {
+        qb.push(" AND x.space_id IN (");
+        push_ids(&mut qb, &ids_of("space"));
+        qb.push(")");
+    }
+    qb.push(" ORDER BY owner_id");
+    let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+    let mut owner_ids: Vec<i64> = rows
+        .iter()
+        .map(|r| col(r, "owner_id"))
+        .collect::<StoreResult<_>>()?;
+    owner_ids.sort_unstable();
+    owner_ids.dedup();
+    let mut pq: QueryBuilder<Db> = QueryBuilder::new(
+        "SELECT p.owner_id, p.phone FROM owner_phones p JOIN owners o ON o.id = p.owner_id WHERE o.estate_id = ",
+    );
+    pq.push_bind(estate_id);
+    if owner_ids.len() <= OWNER_LOOKUP_LIMIT {
+        pq.push(" AND p.owner_id IN (");
+        push_ids(
+            &mut pq,
+            if owner_ids.is_empty() {
+                &[-1]
+            } else {
+                &owner_ids
+            },
+        );
+        pq.push(")");
+    }
+    pq.push(" ORDER BY p.owner_id, p.phone");
     let mut phone_of: HashMap<i64, Vec<String>> = HashMap::new();
-    for r in sqlx::query("SELECT p.owner_id, p.phone FROM owner_phones p JOIN owners o ON o.id = p.owner_id WHERE o.estate_id = $1 ORDER BY p.owner_id, p.phone")
-        .bind(estate_id)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?
-    {
-        phone_of.entry(col(&r, "owner_id")?).or_default().push(col(&r, "phone")?);
+    for r in pq.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+        phone_of
+            .entry(col(&r, "owner_id")?)
+            .or_default()
+            .push(col(&r, "phone")?);
     }
     let mut names: OwnerMap = HashMap::new();
     let mut phones: OwnerMap = HashMap::new();

@@ -572,6 +572,7 @@ pub(crate) async fn apply_import(
     let mut buildings: HashMap<String, i64> = HashMap::new();
     for r in &batch.rooms {
         let name = r.building.trim().to_string();
+        #[allow(clippy::map_entry)] // the insert needs an await in between
         if !buildings.contains_key(&name) {
             let before = sqlx::query("SELECT id FROM buildings WHERE estate_id = $1 AND name = $2")
                 .bind(estate_id)

@@ -164,10 +164,10 @@ pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResu
         )
         .into());
     }
-    if let Some(key) = &p.idempotency_key {
-        if let Some(r) = replay(pool, key).await? {
-            return Ok(r);
-        }
+    if let Some(key) = &p.idempotency_key
+        && let Some(r) = replay(pool, key).await?
+    {
+        return Ok(r);
     }
     match record_payment_tx(pool, p).await {
         // A concurrent retry with the same key won the race: return its record.
