@@ -1,1 +1,129 @@
+//! Use cases shared by the HTTP server and the command line: each is one
+//! business operation over the [`Store`], with permission checks.
 
+pub mod arrears;
+pub mod auth;
+pub mod billing;
+pub mod demo;
+pub mod export;
+pub mod import;
+
+use doorstep_domain::{Date, DomainError, Permission};
+use doorstep_store::{Estate, Store, StoreError, User};
+use std::sync::Arc;
+
+/// Errors of use cases; the HTTP layer maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Not signed in, or bad credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Bad input: names the field.
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// Conflicts with what exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => AppError::NotFound(m),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Invalid(d) => AppError::Invalid(d),
+            StoreError::Database(m) => AppError::Storage(m),
+        }
+    }
+}
+
+/// Result of use cases.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// The application: a store and nothing else held in memory, so any number
+/// of instances can serve the same database.
+#[derive(Clone)]
+pub struct App {
+    /// The storage backend.
+    pub store: Arc<dyn Store>,
+}
+
+impl App {
+    /// An app over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        App { store }
+    }
+
+    /// The estate with `code`, checking that `user` may act there with `perm`.
+    pub async fn estate_for(&self, user: &User, code: &str, perm: Permission) -> AppResult<Estate> {
+        let estate = self
+            .store
+            .estate_by_code(code)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("estate {code:?}")))?;
+        if !user.can_access(&estate) {
+            return Err(AppError::Forbidden(format!(
+                "you ({}) have no access to estate {code:?}",
+                user.username
+            )));
+        }
+        require(user, perm)?;
+        Ok(estate)
+    }
+
+    /// The estate with `code`, for the command line (no user).
+    pub async fn estate(&self, code: &str) -> AppResult<Estate> {
+        doorstep_domain::EstateCode::parse(code)?;
+        self.store
+            .estate_by_code(code)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("estate {code:?}")))
+    }
+}
+
+/// Refuses unless `user`'s role grants `perm`.
+pub fn require(user: &User, perm: Permission) -> AppResult<()> {
+    if user.role.allows(perm) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "your role ({}) may not do this ({perm:?})",
+            user.role.code()
+        )))
+    }
+}
+
+/// The time zone of an estate (falls back to China Standard Time).
+pub fn estate_tz(estate: &Estate) -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(&estate.timezone)
+        .unwrap_or_else(|_| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+}
+
+/// Today's date at the estate.
+pub fn today(estate: &Estate) -> Date {
+    jiff::Timestamp::now().to_zoned(estate_tz(estate)).date()
+}
+
+/// Now, in unix seconds.
+pub fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// Parses an `as of` date (`YYYY-MM-DD`) or names the field.
+pub fn parse_date(field: &'static str, s: &str) -> AppResult<Date> {
+    s.trim().parse::<Date>().map_err(|_| {
+        AppError::Invalid(DomainError::invalid(
+            field,
+            format!("{s:?} is not a date; use YYYY-MM-DD"),
+        ))
+    })
+}

@@ -1,1 +1,63 @@
+//! HTTP: the JSON API under `/api/v1` (described at `/api/openapi.json`),
+//! the staff console (server-rendered HTML), `/healthz`. Only this crate
+//! knows HTTP and HTML.
 
+mod api;
+mod console;
+mod error;
+mod openapi;
+mod session;
+
+use axum::Router;
+use axum::routing::get;
+use doorstep_app::App;
+
+pub use error::WebError;
+pub use openapi::openapi_document;
+
+/// The whole HTTP application.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route(
+            "/api/openapi.json",
+            get(|| async { axum::Json(openapi_document()) }),
+        )
+        .nest("/api/v1", api::router())
+        .merge(console::router())
+        .with_state(app)
+}
+
+async fn healthz(
+    axum::extract::State(app): axum::extract::State<App>,
+) -> Result<&'static str, WebError> {
+    // Touch the database so a broken connection shows here.
+    app.store
+        .estate_by_code("-")
+        .await
+        .map_err(|e| WebError::from(doorstep_app::AppError::from(e)))?;
+    Ok("ok")
+}
+
+/// Serves `router` on `listener` until ctrl-c or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,399 @@
+//! The demo company: one estate `demo` with 32 buildings, 1,536 rooms, 320
+//! parking spaces, owners with phones, realistic fee items and twelve months
+//! of bills with a realistic mix of paid, partly paid and overdue. Seeding is
+//! deterministic and happens once: an existing `demo` estate is left alone.
+
+use crate::auth::hash_password;
+use crate::{App, AppResult, today};
+use doorstep_domain::{
+    Area, Basis, Category, Cycle, EstateCode, FeeItemSpec, Fen, LateFeeCap, LateFeePolicy,
+    ObjectKind, Period, PhoneNumber, Role,
+};
+use doorstep_store::{
+    BuildingInput, EstateInput, ImportBatch, ImportOwner, NewPayment, NewUser, RoomInput, RoomKey,
+    SpaceInput,
+};
+use serde::Serialize;
+
+/// The demo estate's code.
+pub const DEMO_ESTATE: &str = "demo";
+/// The demo staff accounts: (username, role, display name). All share [`DEMO_PASSWORD`].
+pub const DEMO_USERS: [(&str, Role, &str); 4] = [
+    ("admin", Role::Admin, "系统管理员"),
+    ("finance", Role::Finance, "财务 王会计"),
+    ("dispatcher", Role::Dispatcher, "客服 李调度"),
+    ("collector", Role::Collector, "收费员 张师傅"),
+];
+/// The demo password.
+pub const DEMO_PASSWORD: &str = "demo1234";
+
+/// What seeding did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    /// Whether the demo already existed.
+    pub existed: bool,
+    /// Rooms, spaces, owners, lines now present.
+    pub stats: doorstep_store::EstateStats,
+    /// Payments recorded while seeding.
+    pub payments: u64,
+}
+
+/// A small deterministic generator (SplitMix64) so every demo is the same.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const SURNAMES: [&str; 24] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "郑", "梁", "谢", "宋",
+];
+const GIVEN: [&str; 30] = [
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "淑珍", "志强", "海燕", "文华",
+    "玉兰", "德明",
+];
+
+fn fee_items() -> Vec<FeeItemSpec> {
+    vec![
+        FeeItemSpec {
+            code: "property".into(),
+            name: "物业服务费".into(),
+            category: Category::Property,
+            basis: Basis::PerArea,
+            cycle: Cycle::Monthly,
+            price: Fen(250),
+            due_day: 31,
+            late_fee: LateFeePolicy::OFF,
+        },
+        FeeItemSpec {
+            code: "parking".into(),
+            name: "地下车位管理费".into(),
+            category: Category::Parking,
+            basis: Basis::PerSpace,
+            cycle: Cycle::Monthly,
+            price: Fen(30000),
+            due_day: 15,
+            late_fee: LateFeePolicy {
+                enabled: true,
+                grace_days: 15,
+                daily_rate_ppm: 500,
+                cap: LateFeeCap::Principal,
+            },
+        },
+        FeeItemSpec {
+            code: "garbage".into(),
+            name: "垃圾清运费".into(),
+            category: Category::Other,
+            basis: Basis::PerRoom,
+            cycle: Cycle::Monthly,
+            price: Fen(1500),
+            due_day: 31,
+            late_fee: LateFeePolicy::OFF,
+        },
+        FeeItemSpec {
+            code: "water".into(),
+            name: "代收水费".into(),
+            category: Category::OnBehalf,
+            basis: Basis::Entered,
+            cycle: Cycle::Monthly,
+            price: Fen(0),
+            due_day: 25,
+            late_fee: LateFeePolicy::OFF,
+        },
+    ]
+}
+
+fn layout(rng: &mut Rng) -> ImportBatch {
+    let mut batch = ImportBatch::default();
+    for b in 1..=32 {
+        // Buildings 1–20 are six-storey walk-ups; 21–32 are 22-storey towers with lifts.
+        let (floors, lift) = if b <= 20 { (6, false) } else { (22, true) };
+        batch.buildings.push(BuildingInput {
+            name: b.to_string(),
+            entrances: 2,
+            floors,
+            has_lift: lift,
+        });
+        for entrance in 1..=2 {
+            for floor in 1..=floors {
+                for idx in 1..=2 {
+                    let centi = 6000 + rng.below(10_000) as i64;
+                    let area = Area::from_centi(centi).expect("60–160 m² is a valid area");
+                    batch.rooms.push(RoomInput {
+                        building: b.to_string(),
+                        entrance: entrance.to_string(),
+                        floor,
+                        number: format!("{}{:02}", floor, idx),
+                        area,
+                    });
+                }
+            }
+        }
+    }
+    for i in 1..=320 {
+        let level = if i <= 200 { "地下B1" } else { "地下B2" };
+        batch.spaces.push(SpaceInput {
+            code: format!("B{i:03}"),
+            level: level.into(),
+        });
+    }
+    // One owner per room; 300 of them also hold a space; every tenth room has a co-owner.
+    let mut used_phones = std::collections::HashSet::new();
+    let mut phone = |rng: &mut Rng| loop {
+        let p = format!(
+            "1{}{:09}",
+            [3, 5, 7, 8, 9][rng.below(5) as usize],
+            rng.below(1_000_000_000)
+        );
+        if used_phones.insert(p.clone()) {
+            return PhoneNumber::parse(&p).expect("generated mobile numbers are valid");
+        }
+    };
+    for (i, r) in batch.rooms.clone().iter().enumerate() {
+        let key = RoomKey {
+            building: r.building.clone(),
+            entrance: r.entrance.clone(),
+            number: r.number.clone(),
+        };
+        let name = format!(
+            "{}{}",
+            SURNAMES[rng.below(24) as usize],
+            GIVEN[rng.below(30) as usize]
+        );
+        let mut phones = vec![phone(rng)];
+        if rng.below(5) == 0 {
+            phones.push(phone(rng));
+        }
+        let spaces = if i % 5 == 0 && i / 5 < 300 {
+            vec![format!("B{:03}", i / 5 + 1)]
+        } else {
+            vec![]
+        };
+        batch.owners.push(ImportOwner {
+            name,
+            phones,
+            rooms: vec![key.clone()],
+            spaces,
+        });
+        if i % 10 == 3 {
+            let co = format!(
+                "{}{}",
+                SURNAMES[rng.below(24) as usize],
+                GIVEN[rng.below(30) as usize]
+            );
+            batch.owners.push(ImportOwner {
+                name: co,
+                phones: vec![phone(rng)],
+                rooms: vec![key],
+                spaces: vec![],
+            });
+        }
+    }
+    batch
+}
+
+impl App {
+    /// Creates the demo company and estate unless the estate exists.
+    pub async fn seed_demo(
+        &self,
+        progress: &mut (dyn FnMut(&str) + Send),
+    ) -> AppResult<DemoSummary> {
+        if let Some(e) = self.store.estate_by_code(DEMO_ESTATE).await? {
+            return Ok(DemoSummary {
+                existed: true,
+                stats: self.store.estate_stats(e.id).await?,
+                payments: 0,
+            });
+        }
+        let mut rng = Rng(20_260_101);
+        progress("company and staff");
+        let company = match self.store.company_by_name("幸福里物业服务有限公司").await? {
+            Some(c) => c,
+            None => {
+                self.store
+                    .create_company("幸福里物业服务有限公司", "91310115MA1K4XQ27Y")
+                    .await?
+            }
+        };
+        let estate = self
+            .store
+            .create_estate(
+                company.id,
+                &EstateInput {
+                    code: EstateCode::parse(DEMO_ESTATE)?,
+                    name: "幸福里小区".into(),
+                    timezone: "Asia/Shanghai".into(),
+                    office: "1号楼一层 物业服务中心".into(),
+                },
+            )
+            .await?;
+        let hash = hash_password(DEMO_PASSWORD)?;
+        for (username, role, display) in DEMO_USERS {
+            if self.store.user_credentials(username).await?.is_none() {
+                self.store
+                    .create_user(&NewUser {
+                        company_id: company.id,
+                        username: username.into(),
+                        display_name: display.into(),
+                        password_hash: hash.clone(),
+                        role,
+                        estate_ids: vec![estate.id],
+                    })
+                    .await?;
+            }
+        }
+        progress("buildings, rooms, spaces and owners");
+        self.store.bulk_seed(estate.id, &layout(&mut rng)).await?;
+        let mut items = Vec::new();
+        for spec in fee_items() {
+            items.push(self.store.create_fee_item(estate.id, &spec).await?);
+        }
+        let now_period = Period::of(today(&estate));
+        let first = (0..11).fold(now_period, |p, _| p.prev());
+        let rooms = self.store.list_rooms(estate.id, "", i64::MAX, 0).await?;
+        // Metered water for the last three months, entered per room.
+        if let Some(water) = items.iter().find(|i| i.spec.basis == Basis::Entered) {
+            let mut p = now_period.prev().prev();
+            for _ in 0..3 {
+                for r in rooms.iter().step_by(3) {
+                    self.store
+                        .set_entered_amount(water.id, r.id, p, Fen(2000 + rng.below(6000) as i64))
+                        .await?;
+                }
+                p = p.next();
+            }
+        }
+        let mut p = first;
+        loop {
+            progress(&format!("bills for {p}"));
+            self.run_billing(&estate, p, None, &mut |_, _| {}).await?;
+            if p == now_period {
+                break;
+            }
+            p = p.next();
+        }
+        progress("payments");
+        let spaces = self.store.list_spaces(estate.id, "", i64::MAX, 0).await?;
+        let mut objects: Vec<(ObjectKind, i64)> =
+            rooms.iter().map(|r| (ObjectKind::Room, r.id)).collect();
+        objects.extend(
+            spaces
+                .iter()
+                .filter(|s| !s.owners.is_empty())
+                .map(|s| (ObjectKind::Space, s.id)),
+        );
+        let mut payments = 0;
+        for obj in objects {
+            payments += self
+                .seed_payments(estate.id, obj, first, now_period, &mut rng)
+                .await?;
+        }
+        Ok(DemoSummary {
+            existed: false,
+            stats: self.store.estate_stats(estate.id).await?,
+            payments,
+        })
+    }
+
+    /// Pays an object's bills the way one kind of owner does: most pay every
+    /// quarter on time, some stopped paying months ago, some paid part, a few never.
+    async fn seed_payments(
+        &self,
+        estate_id: i64,
+        obj: (ObjectKind, i64),
+        first: Period,
+        now: Period,
+        rng: &mut Rng,
+    ) -> AppResult<u64> {
+        let profile = rng.below(100);
+        let paid_through = match profile {
+            0..=59 => now.prev(),                                          // pays regularly
+            60..=79 => (0..(2 + rng.below(7))).fold(now, |p, _| p.prev()), // stopped 2–8 months ago
+            80..=89 => (0..(1 + rng.below(3))).fold(now, |p, _| p.prev()), // a little behind, one line partly paid
+            _ => return Ok(0),                                             // never paid
+        };
+        let lines = self
+            .store
+            .bill_lines(&doorstep_store::LineQuery {
+                estate_id,
+                objects: vec![obj],
+                ..Default::default()
+            })
+            .await?;
+        let mut count = 0;
+        let mut p = first;
+        while p <= paid_through {
+            // One payment per quarter, made on the due date of its first month.
+            let quarter: Vec<_> = lines
+                .iter()
+                .filter(|l| {
+                    l.period >= p && l.period <= paid_through && l.period < p.next().next().next()
+                })
+                .collect();
+            let Some(first_line) = quarter.first() else {
+                break;
+            };
+            let amount: Fen = quarter.iter().map(|l| l.amount).sum();
+            if amount.0 > 0 {
+                let paid_on = first_line.due_date;
+                let method = ["cash", "wechat", "alipay"][rng.below(3) as usize];
+                self.store
+                    .record_payment(&NewPayment {
+                        estate_id,
+                        objects: vec![],
+                        line_ids: quarter.iter().map(|l| l.id).collect(),
+                        amount,
+                        method: method.into(),
+                        paid_on,
+                        at: evening_of(paid_on),
+                        recorded_by: None,
+                        idempotency_key: None,
+                    })
+                    .await?;
+                count += 1;
+            }
+            p = p.next().next().next();
+        }
+        if (80..=89).contains(&profile) {
+            // Part of the next line.
+            if let Some(next) = lines.iter().find(|l| l.period == paid_through.next()) {
+                let part = Fen(next.amount.0 / 2);
+                if part.0 > 0 {
+                    self.store
+                        .record_payment(&NewPayment {
+                            estate_id,
+                            objects: vec![],
+                            line_ids: vec![next.id],
+                            amount: part,
+                            method: "cash".into(),
+                            paid_on: next.due_date,
+                            at: evening_of(next.due_date),
+                            recorded_by: None,
+                            idempotency_key: None,
+                        })
+                        .await?;
+                    count += 1;
+                }
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// 19:30 China time on `date`, as unix seconds: when demo payments happen.
+fn evening_of(date: doorstep_domain::Date) -> i64 {
+    date.at(19, 30, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .map(|z| z.timestamp().as_second())
+        .unwrap_or(0)
+}

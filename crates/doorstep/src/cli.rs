@@ -1,0 +1,449 @@
+//! Subcommands.
+
+use crate::settings::{Database, DatabaseUrl, read_file};
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use doorstep_app::demo::{DEMO_ESTATE, DEMO_PASSWORD, DEMO_USERS};
+use doorstep_app::{App, AppError, parse_date, today};
+use doorstep_domain::{Period, Role};
+use doorstep_store::NewUser;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Doorstep (门口收费): property-fee collection that comes to the owner's door.
+#[derive(Parser, Debug)]
+#[command(name = "doorstep", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug)]
+struct Global {
+    /// Folder for the SQLite database (used unless a database URL is given).
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Database URL: postgres://… (several instances may share it) or sqlite:…
+    #[arg(
+        long,
+        global = true,
+        env = "DOORSTEP_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+    /// Settings file (TOML: listen, database_url, data_dir).
+    #[arg(long, global = true, env = "DOORSTEP_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the demo company (estate `demo`) if absent, then serve it.
+    Demo {
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Seed and exit without serving.
+        #[arg(long)]
+        seed_only: bool,
+    },
+    /// Run the server for production.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "DOORSTEP_LISTEN", value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Create or migrate the database, then exit.
+    Migrate,
+    /// Create a company and its first admin (first-time setup).
+    Setup {
+        /// Company name.
+        #[arg(long)]
+        company: String,
+        /// Unified social credit code (18 characters).
+        #[arg(long)]
+        credit_code: String,
+        /// Admin username.
+        #[arg(long, default_value = "admin")]
+        username: String,
+        /// Admin password (or env DOORSTEP_ADMIN_PASSWORD).
+        #[arg(long, env = "DOORSTEP_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Billing.
+    Bill {
+        #[command(subcommand)]
+        command: BillCommand,
+    },
+    /// Every owed line with its late fee as of a date.
+    Arrears {
+        /// Estate code.
+        #[arg(long)]
+        estate: String,
+        /// Date (YYYY-MM-DD); default today at the estate.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Write to this file instead of standard output (required for xlsx on a terminal).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Import rooms, spaces and owners from .xlsx, .xls or .csv (UTF-8 or GBK).
+    Import {
+        /// Estate code.
+        #[arg(long)]
+        estate: String,
+        /// The file.
+        file: PathBuf,
+        /// Import the valid rows even if some rows are invalid.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BillCommand {
+    /// Create a period's bill lines (running it again creates nothing new).
+    Run {
+        /// Estate code.
+        #[arg(long)]
+        estate: String,
+        /// Period, YYYY-MM.
+        #[arg(long)]
+        period: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+fn database(g: &Global, file_db: Option<DatabaseUrl>, file_dir: Option<PathBuf>) -> Database {
+    if let Some(url) = &g.database {
+        return Database::Url(DatabaseUrl(url.clone()));
+    }
+    if let Some(dir) = &g.data {
+        return Database::SqliteDir(dir.clone());
+    }
+    if let Some(url) = file_db {
+        return Database::Url(url);
+    }
+    Database::SqliteDir(file_dir.unwrap_or_else(|| PathBuf::from("./doorstep-data")))
+}
+
+impl Cli {
+    /// Whether the command runs a server (and so logs at info).
+    pub fn is_server(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Demo {
+                seed_only: false,
+                ..
+            } | Command::Serve { .. }
+        )
+    }
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let file = match &cli.global.config {
+        Some(p) => read_file(p)?,
+        None => Default::default(),
+    };
+    let db = database(&cli.global, file.database_url, file.data_dir);
+    let app = App::new(db.open().await?);
+    match cli.command {
+        Command::Demo { port, seed_only } => demo(&app, &db, port, seed_only).await,
+        Command::Serve { listen } => {
+            let addr = listen
+                .or(file.listen)
+                .unwrap_or_else(|| "0.0.0.0:8080".into());
+            serve(app, &addr, &db).await
+        }
+        Command::Migrate => {
+            eprintln!("database ready: {}", db.describe());
+            Ok(())
+        }
+        Command::Setup {
+            company,
+            credit_code,
+            username,
+            password,
+        } => setup(&app, &company, &credit_code, &username, &password).await,
+        Command::Bill {
+            command:
+                BillCommand::Run {
+                    estate,
+                    period,
+                    json,
+                },
+        } => bill_run(&app, &estate, &period, json).await,
+        Command::Arrears {
+            estate,
+            as_of,
+            format,
+            out,
+        } => arrears(&app, &estate, as_of.as_deref(), format, out).await,
+        Command::Import {
+            estate,
+            file,
+            skip_invalid,
+            json,
+        } => import(&app, &estate, &file, skip_invalid, json).await,
+    }
+}
+
+fn app_err(e: AppError) -> anyhow::Error {
+    anyhow!(e)
+}
+
+/// Progress on a terminal only; machine-readable output stays clean.
+fn progress_line(done: u64, total: u64) {
+    if std::io::stderr().is_terminal() && total > 0 {
+        eprint!("\r  {done}/{total} ({}%)   ", done * 100 / total);
+        if done == total {
+            eprintln!();
+        }
+    }
+}
+
+async fn demo(app: &App, db: &Database, port: u16, seed_only: bool) -> Result<()> {
+    eprintln!("Doorstep demo — database: {}", db.describe());
+    let summary = app
+        .seed_demo(&mut |step| {
+            eprintln!("  seeding: {step}");
+        })
+        .await
+        .map_err(app_err)?;
+    let s = &summary.stats;
+    if summary.existed {
+        eprintln!(
+            "demo estate `{DEMO_ESTATE}` already exists: {} rooms, {} spaces, {} owners, {} bill lines",
+            s.rooms, s.spaces, s.owners, s.bill_lines
+        );
+    } else {
+        eprintln!(
+            "created demo estate `{DEMO_ESTATE}`: {} buildings, {} rooms, {} spaces, {} owners, {} bill lines, {} payments",
+            s.buildings, s.rooms, s.spaces, s.owners, s.bill_lines, summary.payments
+        );
+    }
+    if seed_only {
+        return Ok(());
+    }
+    let addr = format!("127.0.0.1:{port}");
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("listening on {addr} (is the port taken? try --port)"))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    println!("\nDoorstep is running.");
+    println!("  Staff console:  {base}/console");
+    println!("  Arrears:        {base}/console/{DEMO_ESTATE}/arrears");
+    println!("  API (OpenAPI):  {base}/api/openapi.json");
+    println!("  Health:         {base}/healthz");
+    println!("  Demo logins (password {DEMO_PASSWORD}):");
+    for (u, role, name) in DEMO_USERS {
+        println!("    {u:<11} {:<11} {name}", role.code());
+    }
+    println!("Press Ctrl-C to stop.");
+    doorstep_web::serve(listener, app.clone())
+        .await
+        .context("serving HTTP")
+}
+
+async fn serve(app: App, addr: &str, db: &Database) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    tracing::info!(listen = %listener.local_addr()?, database = %db.describe(), "doorstep serving");
+    doorstep_web::serve(listener, app)
+        .await
+        .context("serving HTTP")
+}
+
+async fn setup(
+    app: &App,
+    company: &str,
+    credit_code: &str,
+    username: &str,
+    password: &str,
+) -> Result<()> {
+    if credit_code.trim().chars().count() != 18 {
+        bail!(
+            "--credit-code: the unified social credit code has 18 characters, got {:?}",
+            credit_code
+        );
+    }
+    if password.chars().count() < 8 {
+        bail!("--password: use at least 8 characters");
+    }
+    let c = match app.store.company_by_name(company).await? {
+        Some(c) => c,
+        None => {
+            app.store
+                .create_company(company, credit_code.trim())
+                .await?
+        }
+    };
+    let hash = doorstep_app::auth::hash_password(password).map_err(app_err)?;
+    let u = app
+        .store
+        .create_user(&NewUser {
+            company_id: c.id,
+            username: username.into(),
+            display_name: username.into(),
+            password_hash: hash,
+            role: Role::Admin,
+            estate_ids: vec![],
+        })
+        .await?;
+    println!("company {} (id {}) with admin {}", c.name, c.id, u.username);
+    Ok(())
+}
+
+async fn bill_run(app: &App, estate: &str, period: &str, json: bool) -> Result<()> {
+    let period = Period::parse(period).map_err(|e| anyhow!("--period: {e}"))?;
+    let e = app
+        .estate(estate)
+        .await
+        .map_err(|e| anyhow!("--estate: {e}"))?;
+    if !json {
+        eprintln!("billing {} for {period}…", e.name);
+    }
+    let s = app
+        .run_billing(&e, period, None, &mut |d, t| {
+            if !json {
+                progress_line(d, t)
+            }
+        })
+        .await
+        .map_err(app_err)?;
+    if json {
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        println!(
+            "{} {}: {} lines created, {} already existed",
+            s.estate, s.period, s.created, s.existing
+        );
+    }
+    Ok(())
+}
+
+async fn arrears(
+    app: &App,
+    estate: &str,
+    as_of: Option<&str>,
+    format: Format,
+    out: Option<PathBuf>,
+) -> Result<()> {
+    let e = app
+        .estate(estate)
+        .await
+        .map_err(|e| anyhow!("--estate: {e}"))?;
+    let as_of = match as_of {
+        Some(d) => parse_date("as_of", d).map_err(|e| anyhow!("--as-of: {e}"))?,
+        None => today(&e),
+    };
+    let a = app.arrears(&e, as_of, "").await.map_err(app_err)?;
+    let bytes = match format {
+        Format::Json => {
+            let mut v = serde_json::to_vec_pretty(&a)?;
+            v.push(b'\n');
+            v
+        }
+        Format::Csv => doorstep_app::export::arrears_csv(&a).map_err(app_err)?,
+        Format::Xlsx => doorstep_app::export::arrears_xlsx(&a).map_err(app_err)?,
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "{} owed lines, total {} (principal {}, late fees {}) as of {} → {}",
+                a.rows.len(),
+                a.total_owed,
+                a.principal_owed,
+                a.late_fee_owed,
+                a.as_of,
+                path.display()
+            );
+        }
+        None => {
+            if format == Format::Xlsx && std::io::stdout().is_terminal() {
+                bail!("--format xlsx writes a binary file: add --out FILE.xlsx");
+            }
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(())
+}
+
+async fn import(
+    app: &App,
+    estate: &str,
+    file: &std::path::Path,
+    skip_invalid: bool,
+    json: bool,
+) -> Result<()> {
+    let e = app
+        .estate(estate)
+        .await
+        .map_err(|e| anyhow!("--estate: {e}"))?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("import.csv");
+    if !json {
+        eprintln!("importing {} into {}…", file.display(), e.name);
+    }
+    let r = app
+        .import_file(&e, name, &bytes, skip_invalid)
+        .await
+        .map_err(app_err)?;
+    if json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        eprintln!(
+            "read {} data rows ({}), {} valid",
+            r.rows, r.encoding, r.valid_rows
+        );
+        for err in &r.errors {
+            eprintln!("  {}", err.text);
+        }
+        match &r.outcome {
+            Some(o) => println!(
+                "imported: {} rooms, {} parking spaces, {} new owners ({} already on file), {} new buildings{}",
+                o.rooms_created,
+                o.spaces_created,
+                o.owners_created,
+                o.owners_matched,
+                o.buildings_created,
+                if r.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} invalid rows skipped", r.errors.len())
+                }
+            ),
+            None => println!(
+                "nothing imported: fix the rows above, or pass --skip-invalid to import the valid rows only"
+            ),
+        }
+    }
+    if !r.applied && !r.errors.is_empty() {
+        std::process::exit(2);
+    }
+    Ok(())
+}

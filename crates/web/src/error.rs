@@ -1,0 +1,86 @@
+//! The HTTP error: each application error maps to one status, with a JSON
+//! body `{ "error": code, "message": text }`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use doorstep_app::AppError;
+use serde_json::json;
+
+/// An error answered over HTTP.
+#[derive(Debug)]
+pub struct WebError(pub AppError);
+
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> Self {
+        WebError(e)
+    }
+}
+
+impl From<doorstep_domain::DomainError> for WebError {
+    fn from(e: doorstep_domain::DomainError) -> Self {
+        WebError(AppError::Invalid(e))
+    }
+}
+
+impl From<doorstep_store::StoreError> for WebError {
+    fn from(e: doorstep_store::StoreError) -> Self {
+        WebError(AppError::from(e))
+    }
+}
+
+impl WebError {
+    /// Status and stable error code.
+    pub fn status(&self) -> (StatusCode, &'static str) {
+        match &self.0 {
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
+        }
+    }
+
+    /// The message shown to the user (storage details stay in the log).
+    pub fn message(&self) -> String {
+        match &self.0 {
+            AppError::Storage(m) => {
+                tracing::error!(error = %m, "storage failure");
+                "the server could not complete the request; try again".into()
+            }
+            e => e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status();
+        let mut body = json!({ "error": code, "message": self.message() });
+        if let AppError::Invalid(d) = &self.0 {
+            body["field"] = json!(d.field());
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+/// A JSON request body whose rejection is a [`WebError`] naming what is wrong.
+pub struct Body<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for Body<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) => Err(WebError(AppError::Invalid(
+                doorstep_domain::DomainError::invalid("body", e.body_text()),
+            ))),
+        }
+    }
+}
