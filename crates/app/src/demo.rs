@@ -397,3 +397,64 @@ fn evening_of(date: doorstep_domain::Date) -> i64 {
         .map(|z| z.timestamp().as_second())
         .unwrap_or(0)
 }
+
+/// The small sample estate tests build on, with numbers small enough to check
+/// by hand: estate `sample` (幸福家园) with rooms 3号楼202室 (89.50 m²) and
+/// 5号楼301室 (120.00 m²), space 地下B1 车位B007, owner 张三 (13812345678)
+/// of 202 and B007, property fee 2.50 元/m²/月 (no late fee, due on the 31st)
+/// and parking 300 元/月 (late fee 万分之五 a day, capped at the principal,
+/// due on the 15th), billed for 2026-01 and 2026-02. A second estate
+/// `other` belongs to the same company. Staff (password [`SAMPLE_PASSWORD`]):
+/// `s-admin` (admin), `s-finance` (finance, sample), `s-collector`
+/// (collector, sample), `s-other` (finance, other estate only).
+pub async fn seed_sample(app: &App) -> AppResult<SampleIds> {
+    let store = &app.store;
+    let company = store.create_company("幸福家园物业有限公司", "91110105MA00ABCD1X").await?;
+    let estate = store
+        .create_estate(company.id, &EstateInput { code: EstateCode::parse("sample")?, name: "幸福家园".into(), timezone: "Asia/Shanghai".into(), office: "1号楼物业中心".into() })
+        .await?;
+    let other = store
+        .create_estate(company.id, &EstateInput { code: EstateCode::parse("other")?, name: "和平里".into(), timezone: "Asia/Shanghai".into(), office: String::new() })
+        .await?;
+    let hash = hash_password(SAMPLE_PASSWORD)?;
+    for (u, role, scope) in [("s-admin", Role::Admin, vec![]), ("s-finance", Role::Finance, vec![estate.id]), ("s-collector", Role::Collector, vec![estate.id]), ("s-other", Role::Finance, vec![other.id])] {
+        store.create_user(&NewUser { company_id: company.id, username: u.into(), display_name: u.into(), password_hash: hash.clone(), role, estate_ids: scope }).await?;
+    }
+    let room = |b: &str, n: &str, a: &str| -> AppResult<RoomInput> { Ok(RoomInput { building: b.into(), entrance: String::new(), floor: 2, number: n.into(), area: Area::parse(a)? }) };
+    let r202 = store.create_room(estate.id, &room("3", "202", "89.50")?).await?;
+    let r301 = store.create_room(estate.id, &room("5", "301", "120")?).await?;
+    let b007 = store.create_space(estate.id, &SpaceInput { code: "B007".into(), level: "地下B1".into() }).await?;
+    store
+        .create_owner(estate.id, &doorstep_store::OwnerInput { name: "张三".into(), phones: vec![PhoneNumber::parse("13812345678")?], room_ids: vec![r202.id], space_ids: vec![b007.id] })
+        .await?;
+    let specs = fee_items();
+    for spec in specs.iter().filter(|s| s.code == "property" || s.code == "parking") {
+        let mut spec = spec.clone();
+        if spec.code == "parking" {
+            spec.late_fee.grace_days = 0;
+        }
+        store.create_fee_item(estate.id, &spec).await?;
+    }
+    for p in ["2026-01", "2026-02"] {
+        app.run_billing(&estate, Period::parse(p)?, None, &mut |_, _| {}).await?;
+    }
+    Ok(SampleIds { estate_id: estate.id, other_estate_id: other.id, room_202: r202.id, room_301: r301.id, space_b007: b007.id })
+}
+
+/// The sample's password.
+pub const SAMPLE_PASSWORD: &str = "sample-pass-1";
+
+/// Ids in the sample estate.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleIds {
+    /// Estate `sample`.
+    pub estate_id: i64,
+    /// Estate `other`.
+    pub other_estate_id: i64,
+    /// 3号楼202室.
+    pub room_202: i64,
+    /// 5号楼301室.
+    pub room_301: i64,
+    /// 车位B007.
+    pub space_b007: i64,
+}
