@@ -409,26 +409,89 @@ fn evening_of(date: doorstep_domain::Date) -> i64 {
 /// (collector, sample), `s-other` (finance, other estate only).
 pub async fn seed_sample(app: &App) -> AppResult<SampleIds> {
     let store = &app.store;
-    let company = store.create_company("幸福家园物业有限公司", "91110105MA00ABCD1X").await?;
+    let company = store
+        .create_company("幸福家园物业有限公司", "91110105MA00ABCD1X")
+        .await?;
     let estate = store
-        .create_estate(company.id, &EstateInput { code: EstateCode::parse("sample")?, name: "幸福家园".into(), timezone: "Asia/Shanghai".into(), office: "1号楼物业中心".into() })
+        .create_estate(
+            company.id,
+            &EstateInput {
+                code: EstateCode::parse("sample")?,
+                name: "幸福家园".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: "1号楼物业中心".into(),
+            },
+        )
         .await?;
     let other = store
-        .create_estate(company.id, &EstateInput { code: EstateCode::parse("other")?, name: "和平里".into(), timezone: "Asia/Shanghai".into(), office: String::new() })
+        .create_estate(
+            company.id,
+            &EstateInput {
+                code: EstateCode::parse("other")?,
+                name: "和平里".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: String::new(),
+            },
+        )
         .await?;
     let hash = hash_password(SAMPLE_PASSWORD)?;
-    for (u, role, scope) in [("s-admin", Role::Admin, vec![]), ("s-finance", Role::Finance, vec![estate.id]), ("s-collector", Role::Collector, vec![estate.id]), ("s-other", Role::Finance, vec![other.id])] {
-        store.create_user(&NewUser { company_id: company.id, username: u.into(), display_name: u.into(), password_hash: hash.clone(), role, estate_ids: scope }).await?;
+    for (u, role, scope) in [
+        ("s-admin", Role::Admin, vec![]),
+        ("s-finance", Role::Finance, vec![estate.id]),
+        ("s-collector", Role::Collector, vec![estate.id]),
+        ("s-other", Role::Finance, vec![other.id]),
+    ] {
+        store
+            .create_user(&NewUser {
+                company_id: company.id,
+                username: u.into(),
+                display_name: u.into(),
+                password_hash: hash.clone(),
+                role,
+                estate_ids: scope,
+            })
+            .await?;
     }
-    let room = |b: &str, n: &str, a: &str| -> AppResult<RoomInput> { Ok(RoomInput { building: b.into(), entrance: String::new(), floor: 2, number: n.into(), area: Area::parse(a)? }) };
-    let r202 = store.create_room(estate.id, &room("3", "202", "89.50")?).await?;
-    let r301 = store.create_room(estate.id, &room("5", "301", "120")?).await?;
-    let b007 = store.create_space(estate.id, &SpaceInput { code: "B007".into(), level: "地下B1".into() }).await?;
+    let room = |b: &str, n: &str, a: &str| -> AppResult<RoomInput> {
+        Ok(RoomInput {
+            building: b.into(),
+            entrance: String::new(),
+            floor: 2,
+            number: n.into(),
+            area: Area::parse(a)?,
+        })
+    };
+    let r202 = store
+        .create_room(estate.id, &room("3", "202", "89.50")?)
+        .await?;
+    let r301 = store
+        .create_room(estate.id, &room("5", "301", "120")?)
+        .await?;
+    let b007 = store
+        .create_space(
+            estate.id,
+            &SpaceInput {
+                code: "B007".into(),
+                level: "地下B1".into(),
+            },
+        )
+        .await?;
     store
-        .create_owner(estate.id, &doorstep_store::OwnerInput { name: "张三".into(), phones: vec![PhoneNumber::parse("13812345678")?], room_ids: vec![r202.id], space_ids: vec![b007.id] })
+        .create_owner(
+            estate.id,
+            &doorstep_store::OwnerInput {
+                name: "张三".into(),
+                phones: vec![PhoneNumber::parse("13812345678")?],
+                room_ids: vec![r202.id],
+                space_ids: vec![b007.id],
+            },
+        )
         .await?;
     let specs = fee_items();
-    for spec in specs.iter().filter(|s| s.code == "property" || s.code == "parking") {
+    for spec in specs
+        .iter()
+        .filter(|s| s.code == "property" || s.code == "parking")
+    {
         let mut spec = spec.clone();
         if spec.code == "parking" {
             spec.late_fee.grace_days = 0;
@@ -436,9 +499,16 @@ pub async fn seed_sample(app: &App) -> AppResult<SampleIds> {
         store.create_fee_item(estate.id, &spec).await?;
     }
     for p in ["2026-01", "2026-02"] {
-        app.run_billing(&estate, Period::parse(p)?, None, &mut |_, _| {}).await?;
+        app.run_billing(&estate, Period::parse(p)?, None, &mut |_, _| {})
+            .await?;
     }
-    Ok(SampleIds { estate_id: estate.id, other_estate_id: other.id, room_202: r202.id, room_301: r301.id, space_b007: b007.id })
+    Ok(SampleIds {
+        estate_id: estate.id,
+        other_estate_id: other.id,
+        room_202: r202.id,
+        room_301: r301.id,
+        space_b007: b007.id,
+    })
 }
 
 /// The sample's password.

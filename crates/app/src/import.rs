@@ -207,7 +207,7 @@ fn conflict(row: usize, field: &str, value: &str, message: String) -> ImportRowE
         row,
         field: field.into(),
         value: value.into(),
-        text: format!("row {row}, {field}: {message}"),
+        text: format!("row {row}, {field}: {value:?}: {message}"),
         message,
     }
 }

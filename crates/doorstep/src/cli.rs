@@ -26,13 +26,8 @@ struct Global {
     #[arg(long, global = true, value_name = "DIR")]
     data: Option<PathBuf>,
     /// Database URL: postgres://… (several instances may share it) or sqlite:…
-    #[arg(
-        long,
-        global = true,
-        env = "DOORSTEP_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
+    /// [env: DOORSTEP_DATABASE_URL, used when neither --database nor --data is given]
+    #[arg(long, global = true, value_name = "URL")]
     database: Option<String>,
     /// Settings file (TOML: listen, database_url, data_dir).
     #[arg(long, global = true, env = "DOORSTEP_CONFIG", value_name = "FILE")]
@@ -138,6 +133,13 @@ fn database(g: &Global, file_db: Option<DatabaseUrl>, file_dir: Option<PathBuf>)
     }
     if let Some(dir) = &g.data {
         return Database::SqliteDir(dir.clone());
+    }
+    // The environment counts after what was typed on the command line.
+    if let Some(url) = std::env::var("DOORSTEP_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        return Database::Url(DatabaseUrl(url));
     }
     if let Some(url) = file_db {
         return Database::Url(url);
@@ -384,7 +386,11 @@ async fn arrears(
             if format == Format::Xlsx && std::io::stdout().is_terminal() {
                 bail!("--format xlsx writes a binary file: add --out FILE.xlsx");
             }
-            std::io::stdout().write_all(&bytes)?;
+            match std::io::stdout().write_all(&bytes) {
+                // `… | head` closing the pipe early is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
     }
     Ok(())

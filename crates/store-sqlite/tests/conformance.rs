@@ -1,5 +1,7 @@
 //! The shared conformance suite against a real SQLite file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use doorstep_store::Store;
 use std::sync::Arc;
 
