@@ -68,6 +68,11 @@ enum Command {
         #[arg(long, env = "DOORSTEP_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Billing.
     Bill {
         #[command(subcommand)]
@@ -101,6 +106,31 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add a staff user to a company, scoped to some of its estates.
+    Add {
+        /// Company name.
+        #[arg(long)]
+        company: String,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Name shown on screens (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// admin, finance, dispatcher or collector.
+        #[arg(long)]
+        role: String,
+        /// Estate codes in scope, comma-separated (admins see all).
+        #[arg(long, value_delimiter = ',')]
+        estates: Vec<String>,
+        /// Password (or env DOORSTEP_USER_PASSWORD).
+        #[arg(long, env = "DOORSTEP_USER_PASSWORD", hide_env_values = true)]
+        password: String,
     },
 }
 
@@ -186,6 +216,28 @@ pub async fn run(cli: Cli) -> Result<()> {
             username,
             password,
         } => setup(&app, &company, &credit_code, &username, &password).await,
+        Command::User {
+            command:
+                UserCommand::Add {
+                    company,
+                    username,
+                    display_name,
+                    role,
+                    estates,
+                    password,
+                },
+        } => {
+            user_add(
+                &app,
+                &company,
+                &username,
+                display_name.as_deref(),
+                &role,
+                &estates,
+                &password,
+            )
+            .await
+        }
         Command::Bill {
             command:
                 BillCommand::Run {
@@ -313,6 +365,60 @@ async fn setup(
         })
         .await?;
     println!("company {} (id {}) with admin {}", c.name, c.id, u.username);
+    Ok(())
+}
+
+async fn user_add(
+    app: &App,
+    company: &str,
+    username: &str,
+    display_name: Option<&str>,
+    role: &str,
+    estates: &[String],
+    password: &str,
+) -> Result<()> {
+    let role = Role::from_code(role)
+        .map_err(|e| anyhow!("--role: {e} (use admin, finance, dispatcher or collector)"))?;
+    if password.chars().count() < 8 {
+        bail!("--password: use at least 8 characters");
+    }
+    let c = app
+        .store
+        .company_by_name(company)
+        .await?
+        .ok_or_else(|| anyhow!("--company: no company named {company:?}"))?;
+    let mut ids = Vec::new();
+    for code in estates.iter().filter(|c| !c.trim().is_empty()) {
+        let e = app
+            .estate(code.trim())
+            .await
+            .map_err(|e| anyhow!("--estates: {e}"))?;
+        if e.company_id != c.id {
+            bail!("--estates: estate {code:?} belongs to another company");
+        }
+        ids.push(e.id);
+    }
+    if ids.is_empty() && role != Role::Admin {
+        bail!("--estates: a {} needs at least one estate", role.code());
+    }
+    let hash = doorstep_app::auth::hash_password(password).map_err(app_err)?;
+    let u = app
+        .store
+        .create_user(&NewUser {
+            company_id: c.id,
+            username: username.trim().into(),
+            display_name: display_name.unwrap_or(username).trim().into(),
+            password_hash: hash,
+            role,
+            estate_ids: ids,
+        })
+        .await?;
+    println!(
+        "user {} ({}) added to {}",
+        u.username,
+        u.role.code(),
+        c.name
+    );
     Ok(())
 }
 

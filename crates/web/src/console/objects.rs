@@ -23,6 +23,10 @@ pub fn router() -> Router<App> {
             get(room_page).post(update_room),
         )
         .route("/console/{code}/spaces", get(spaces).post(create_space))
+        .route(
+            "/console/{code}/spaces/{id}",
+            get(space_page).post(update_space),
+        )
         .route("/console/{code}/owners", get(owners).post(create_owner))
         .route(
             "/console/{code}/owners/{id}",
@@ -270,7 +274,7 @@ async fn spaces(
             (search(l, &q.q, l.pick("车位号 / 区域 / 业主", "Code / level / owner")))
             div.table { table {
                 thead { tr { th { (l.pick("车位", "Space")) } th { (l.pick("区域", "Level")) } th { (l.pick("业主", "Owners")) } } }
-                tbody { @for s in &list { tr { td { (s.code) } td { (s.level) } td { (s.owners.join("、")) } } } }
+                tbody { @for s in &list { tr { td { a href={(base) "/" (s.id)} { (s.code) } } td { (s.level) } td { (s.owners.join("、")) } } } }
             } }
             (pager(l, &base, &q.q, q.page, list.len()))
             @if cu.user.role.allows(Permission::EditMasterData) {
@@ -497,4 +501,68 @@ async fn update_owner(
     }
     .await;
     back(&format!("/console/{code}/owners/{id}"), r)
+}
+
+async fn space_in(app: &App, e: &Estate, id: i64) -> Result<doorstep_store::Space, AppError> {
+    app.store
+        .list_spaces(e.id, "", i64::MAX, 0)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("parking space {id}")))
+}
+
+async fn space_page(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path((code, id)): Path<(String, i64)>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let e = estate(&app, &cu, &code, Permission::ReadEstate).await?;
+        let s = space_in(&app, &e, id).await?;
+        Ok(page(l, &doorstep_store::space_label(&s.level, &s.code), Some(&cu.user), Some(&e.code), &flash, html! {
+            p { (l.pick("业主：", "Owners: ")) (s.owners.join("、")) }
+            @if cu.user.role.allows(Permission::EditMasterData) {
+                form.card method="post" {
+                    label { (l.pick("车位号", "Code")) input name="code" value=(s.code) required; }
+                    label { (l.pick("区域", "Level")) input name="level" value=(s.level); }
+                    button type="submit" { (l.pick("保存", "Save")) }
+                }
+            }
+        }))
+    }
+    .await;
+    render(l, r)
+}
+
+async fn update_space(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path((code, id)): Path<(String, i64)>,
+    Form(f): Form<SpaceForm>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let e = estate(&app, &cu, &code, Permission::EditMasterData).await?;
+        space_in(&app, &e, id).await?;
+        let s = app
+            .store
+            .update_space(
+                id,
+                &SpaceInput {
+                    code: f.code,
+                    level: f.level,
+                },
+            )
+            .await?;
+        Ok(format!(
+            "{} {}",
+            l.pick("已保存车位", "Saved space"),
+            s.code
+        ))
+    }
+    .await;
+    back(&format!("/console/{code}/spaces/{id}"), r)
 }
