@@ -159,7 +159,8 @@ macro_rules! plain_insert {
 }
 
 enum Backend {
-    Sqlite(doorstep_store_sqlite::SqliteStore, tempfile::TempDir),
+    // The directory is kept alive (and removed) with the store.
+    Sqlite(doorstep_store_sqlite::SqliteStore, #[allow(dead_code)] tempfile::TempDir),
     Pg(doorstep_store_postgres::PgStore, String, String),
 }
 
