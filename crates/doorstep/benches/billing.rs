@@ -160,7 +160,10 @@ macro_rules! plain_insert {
 
 enum Backend {
     // The directory is kept alive (and removed) with the store.
-    Sqlite(doorstep_store_sqlite::SqliteStore, #[allow(dead_code)] tempfile::TempDir),
+    Sqlite(
+        doorstep_store_sqlite::SqliteStore,
+        #[allow(dead_code)] tempfile::TempDir,
+    ),
     Pg(doorstep_store_postgres::PgStore, String, String),
 }
 

@@ -28,25 +28,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     include_str!("../migrations/0001_foundation.sql"),
 )];
 
-fn migrator() -> sqlx::migrate::Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|(v, d, sql)| {
-            sqlx::migrate::Migration::new(
-                *v,
-                (*d).into(),
-                sqlx::migrate::MigrationType::Simple,
-                (*sql).into(),
-                false,
-            )
-        })
-        .collect::<Vec<_>>();
-    sqlx::migrate::Migrator {
-        migrations: migrations.into(),
-        ..sqlx::migrate::Migrator::DEFAULT
-    }
-}
-
 /// Connects to `url` and migrates. `schema`, if given, is created and used as
 /// the search path (tests use one schema each).
 pub async fn open(url: &str, schema: Option<&str>) -> Result<PgStore, sqlx::Error> {
@@ -69,7 +50,7 @@ pub async fn open(url: &str, schema: Option<&str>) -> Result<PgStore, sqlx::Erro
         .max_connections(16)
         .connect_with(opts)
         .await?;
-    migrator().run(&pool).await?;
+    sql::migrator(MIGRATIONS).run(&pool).await?;
     Ok(PgStore::from_pool(pool))
 }
 

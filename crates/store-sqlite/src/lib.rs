@@ -29,25 +29,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     include_str!("../migrations/0001_foundation.sql"),
 )];
 
-fn migrator() -> sqlx::migrate::Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|(v, d, sql)| {
-            sqlx::migrate::Migration::new(
-                *v,
-                (*d).into(),
-                sqlx::migrate::MigrationType::Simple,
-                (*sql).into(),
-                false,
-            )
-        })
-        .collect::<Vec<_>>();
-    sqlx::migrate::Migrator {
-        migrations: migrations.into(),
-        ..sqlx::migrate::Migrator::DEFAULT
-    }
-}
-
 /// Opens (creating if needed) the database file at `path` and migrates it.
 pub async fn open(path: &Path) -> Result<SqliteStore, sqlx::Error> {
     let opts = SqliteConnectOptions::new()
@@ -76,6 +57,6 @@ async fn connect(opts: SqliteConnectOptions) -> Result<SqliteStore, sqlx::Error>
         .max_connections(8)
         .connect_with(opts)
         .await?;
-    migrator().run(&pool).await?;
+    sql::migrator(MIGRATIONS).run(&pool).await?;
     Ok(SqliteStore::from_pool(pool))
 }

@@ -76,3 +76,25 @@ pub(crate) async fn write_tx(
 ) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
     begin_write(pool).await.map_err(db_err)
 }
+
+/// The embedded migrations of a backend as a sqlx migrator (no files at run time).
+pub(crate) fn migrator(
+    migrations: &[(i64, &'static str, &'static str)],
+) -> sqlx::migrate::Migrator {
+    let migrations = migrations
+        .iter()
+        .map(|(v, d, sql)| {
+            sqlx::migrate::Migration::new(
+                *v,
+                (*d).into(),
+                sqlx::migrate::MigrationType::Simple,
+                (*sql).into(),
+                false,
+            )
+        })
+        .collect::<Vec<_>>();
+    sqlx::migrate::Migrator {
+        migrations: migrations.into(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    }
+}
