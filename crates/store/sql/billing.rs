@@ -191,7 +191,8 @@ pub(crate) async fn fetch_lines(
         .collect::<StoreResult<_>>()?;
     objects.sort();
     objects.dedup();
-    let (names, phones) = owners_of(conn, q.estate_id, &objects).await?;
+    // A payment (the locking read) needs amounts, not names.
+    let (names, phones) = if lock { Default::default() } else { owners_of(conn, q.estate_id, &objects).await? };
     rows.iter()
         .map(|row| line_from(row, &names, &phones))
         .collect()
