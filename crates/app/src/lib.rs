@@ -5,6 +5,7 @@ pub mod arrears;
 pub mod auth;
 pub mod billing;
 pub mod demo;
+pub mod entered;
 pub mod export;
 pub mod import;
 

@@ -125,40 +125,85 @@ fn staff_sign_in_and_see_arrears_with_late_fee_calculation() {
 #[test]
 fn demo_estate_arrears_in_the_console() {
     let Some(d) = Driver::start().unwrap() else {
-        let _ = writeln!(std::io::stderr(), "SKIPPED: browser suite — {}", skip_note());
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: browser suite — {}",
+            skip_note()
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("doorstep.sqlite");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let app = App::new(Arc::new(doorstep_store_sqlite::open(&file).await.unwrap()));
             app.seed_demo(&mut |_| {}).await.unwrap();
             let estate = app.store.estate_by_code("demo").await.unwrap().unwrap();
-            let arrears = app.arrears(&estate, doorstep_app::today(&estate), "").await.unwrap();
+            let arrears = app
+                .arrears(&estate, doorstep_app::today(&estate), "")
+                .await
+                .unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send((format!("http://{}", listener.local_addr().unwrap()), arrears)).unwrap();
-            axum::serve(listener, doorstep_web::router(app)).await.unwrap();
+            tx.send((
+                format!("http://{}", listener.local_addr().unwrap()),
+                arrears,
+            ))
+            .unwrap();
+            axum::serve(listener, doorstep_web::router(app))
+                .await
+                .unwrap();
         });
     });
     let (base, arrears) = rx.recv().unwrap();
-    assert!(arrears.late_fee_owed.0 > 0, "the demo has overdue parking with late fees");
+    assert!(
+        arrears.late_fee_owed.0 > 0,
+        "the demo has overdue parking with late fees"
+    );
 
     d.goto(&format!("{base}/console")).unwrap();
     d.find("#username").unwrap().send_keys("finance").unwrap();
-    d.find("#password").unwrap().send_keys(doorstep_app::demo::DEMO_PASSWORD).unwrap();
+    d.find("#password")
+        .unwrap()
+        .send_keys(doorstep_app::demo::DEMO_PASSWORD)
+        .unwrap();
     d.find("#login").unwrap().click().unwrap();
     d.find("a.estate").unwrap().click().unwrap();
     d.wait_for_text("main", "幸福里小区").unwrap();
-    d.find("nav a[href='/console/demo/arrears']").unwrap().click().unwrap();
-    let totals = d.wait_for_text("#totals", &arrears.total_owed.to_string()).unwrap().text().unwrap();
-    assert!(totals.contains(&arrears.late_fee_owed.to_string()), "{totals}");
+    d.find("nav a[href='/console/demo/arrears']")
+        .unwrap()
+        .click()
+        .unwrap();
+    let totals = d
+        .wait_for_text("#totals", &arrears.total_owed.to_string())
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        totals.contains(&arrears.late_fee_owed.to_string()),
+        "{totals}"
+    );
     assert!(totals.contains(&arrears.rows.len().to_string()), "{totals}");
     // The first page shows the oldest lines, parking among them, each late fee with its calculation.
-    let first_late = arrears.rows.iter().take(200).find(|r| r.late_fee_owed.0 > 0).unwrap();
-    let table = d.wait_for_text("#arrears", &first_late.late_fee_text).unwrap().text().unwrap();
+    let first_late = arrears
+        .rows
+        .iter()
+        .take(200)
+        .find(|r| r.late_fee_owed.0 > 0)
+        .unwrap();
+    let table = d
+        .wait_for_text("#arrears", &first_late.late_fee_text)
+        .unwrap()
+        .text()
+        .unwrap();
     assert!(table.contains("日万分之五"), "late fees show their rate");
-    assert_eq!(d.find_all("#arrears tbody tr").unwrap().len(), arrears.rows.len().min(200));
+    assert_eq!(
+        d.find_all("#arrears tbody tr").unwrap().len(),
+        arrears.rows.len().min(200)
+    );
 }

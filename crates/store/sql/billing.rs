@@ -192,7 +192,11 @@ pub(crate) async fn fetch_lines(
     objects.sort();
     objects.dedup();
     // A payment (the locking read) needs amounts, not names.
-    let (names, phones) = if lock { Default::default() } else { owners_of(conn, q.estate_id, &objects).await? };
+    let (names, phones) = if lock {
+        Default::default()
+    } else {
+        owners_of(conn, q.estate_id, &objects).await?
+    };
     rows.iter()
         .map(|row| line_from(row, &names, &phones))
         .collect()

@@ -485,13 +485,12 @@ impl Store for SqlStore {
         rows.iter().map(fee_item_from).collect()
     }
 
-    async fn set_entered_amount(
+    async fn set_entered_amounts(
         &self,
         fee_item_id: i64,
-        room_id: i64,
         period: Period,
-        amount: Fen,
-    ) -> StoreResult<()> {
+        amounts: &[(i64, Fen)],
+    ) -> StoreResult<u64> {
         let item = self.fee_item(fee_item_id).await?;
         if item.spec.basis != Basis::Entered {
             return Err(doorstep_domain::DomainError::invalid(
@@ -500,29 +499,39 @@ impl Store for SqlStore {
             )
             .into());
         }
-        if amount.0 < 0 {
-            return Err(
-                doorstep_domain::DomainError::invalid("amount", "must not be negative").into(),
-            );
+        if let Some((room, a)) = amounts.iter().find(|(_, a)| a.0 < 0) {
+            return Err(doorstep_domain::DomainError::invalid(
+                "amount",
+                format!("room {room}: must not be negative, got {a}"),
+            )
+            .into());
         }
-        let room = self.room(room_id).await?;
-        if room.estate_id != item.estate_id {
-            return Err(StoreError::NotFound(format!(
-                "room {room_id} in this estate"
-            )));
+        let mut tx = write_tx(&self.pool).await?;
+        let mut n = 0;
+        for (room_id, amount) in amounts {
+            // Only rooms of the item's estate: the SELECT yields nothing otherwise.
+            let done = sqlx::query(
+                "INSERT INTO entered_amounts (fee_item_id, room_id, period, amount_fen) SELECT $1, id, $3, $4 FROM rooms WHERE id = $2 AND estate_id = $5 \
+                 ON CONFLICT (fee_item_id, room_id, period) DO UPDATE SET amount_fen = excluded.amount_fen",
+            )
+            .bind(fee_item_id)
+            .bind(room_id)
+            .bind(period.to_string())
+            .bind(amount.0)
+            .bind(item.estate_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if done == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "room {room_id} in this estate"
+                )));
+            }
+            n += done;
         }
-        sqlx::query(
-            "INSERT INTO entered_amounts (fee_item_id, room_id, period, amount_fen) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (fee_item_id, room_id, period) DO UPDATE SET amount_fen = excluded.amount_fen",
-        )
-        .bind(fee_item_id)
-        .bind(room_id)
-        .bind(period.to_string())
-        .bind(amount.0)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
     }
 
     async fn billing_inputs(&self, estate_id: i64, period: Period) -> StoreResult<BillingInputs> {

@@ -22,7 +22,7 @@ macro_rules! conformance_tests {
             accounts_and_sessions, estates_are_unique, rooms_spaces_owners, import_is_all_or_nothing,
             fee_items_validate, billing_is_idempotent, concurrent_billing_creates_each_line_once,
             late_fees_and_arrears, payments_allocate_oldest_first, payments_are_idempotent_and_never_overpay,
-            concurrent_payments_never_overpay, waivers_and_disputes);
+            concurrent_payments_never_overpay, waivers_and_disputes, entered_amounts_bill_once_all_or_nothing);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -691,5 +691,78 @@ pub async fn waivers_and_disputes(s: Arc<dyn Store>) {
     assert!(matches!(
         s.waive_line(room_line.id, &act("again")).await,
         Err(StoreError::Conflict(_))
+    ));
+}
+
+/// Metered amounts are entered per room and period, all or nothing, and billed as entered.
+pub async fn entered_amounts_bill_once_all_or_nothing(s: Arc<dyn Store>) {
+    let (e, _, r, _) = billed_estate(&s).await;
+    let water = s
+        .create_fee_item(
+            e.id,
+            &FeeItemSpec {
+                code: "water".into(),
+                name: "代收水费".into(),
+                category: Category::OnBehalf,
+                basis: Basis::Entered,
+                cycle: Cycle::Monthly,
+                price: Fen(0),
+                due_day: 25,
+                late_fee: LateFeePolicy::OFF,
+            },
+        )
+        .await
+        .unwrap();
+    let p = Period::parse("2026-04").unwrap();
+    let other = s
+        .create_estate(
+            e.company_id,
+            &EstateInput {
+                code: EstateCode::parse("far").unwrap(),
+                name: "x".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let foreign = s
+        .create_room(other.id, &room("9", "901", "50"))
+        .await
+        .unwrap();
+    let bad = s
+        .set_entered_amounts(water.id, p, &[(r.id, Fen(3560)), (foreign.id, Fen(100))])
+        .await;
+    assert!(matches!(bad, Err(StoreError::NotFound(_))), "{bad:?}");
+    assert!(
+        s.billing_inputs(e.id, p).await.unwrap().entered.is_empty(),
+        "nothing entered after a refused batch"
+    );
+    assert!(matches!(
+        s.set_entered_amounts(water.id, p, &[(r.id, Fen(-1))]).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        s.set_entered_amounts(water.id, p, &[(r.id, Fen(3560))])
+            .await
+            .unwrap(),
+        1
+    );
+    s.set_entered_amount(water.id, r.id, p, Fen(3580))
+        .await
+        .unwrap();
+    let inputs = s.billing_inputs(e.id, p).await.unwrap();
+    assert_eq!(inputs.entered.get(&(water.id, r.id)), Some(&Fen(3580)));
+    let parking = s
+        .list_fee_items(e.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.spec.code == "parking")
+        .unwrap();
+    assert!(matches!(
+        s.set_entered_amounts(parking.id, p, &[(r.id, Fen(1))])
+            .await,
+        Err(StoreError::Invalid(_))
     ));
 }

@@ -144,7 +144,19 @@ pub trait Store: Send + Sync + 'static {
         room_id: i64,
         period: Period,
         amount: Fen,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.set_entered_amounts(fee_item_id, period, &[(room_id, amount)])
+            .await
+            .map(|_| ())
+    }
+    /// Sets many entered amounts (room, amount) of one item and period in one
+    /// transaction: all or nothing. Rooms must belong to the item's estate.
+    async fn set_entered_amounts(
+        &self,
+        fee_item_id: i64,
+        period: Period,
+        amounts: &[(i64, Fen)],
+    ) -> StoreResult<u64>;
 
     // --- billing ---
     /// Everything a billing run for `period` needs to compute lines.

@@ -49,6 +49,10 @@ pub fn router() -> Router<App> {
             get(list_fee_items).post(create_fee_item),
         )
         .route("/estates/{code}/fee-items/{id}", put(update_fee_item))
+        .route(
+            "/estates/{code}/fee-items/{id}/amounts",
+            put(set_entered_amounts),
+        )
         .route("/estates/{code}/billing-runs", post(run_billing))
         .route("/estates/{code}/arrears", get(list_arrears))
         .route("/estates/{code}/payments", post(record_payment))
@@ -695,4 +699,45 @@ async fn set_dispute(
             .set_dispute(id, b.disputed, today(&e), &act)
             .await?,
     )
+}
+
+#[derive(Deserialize)]
+struct AmountsBody {
+    period: String,
+    amounts: Vec<AmountEntry>,
+}
+
+#[derive(Deserialize)]
+struct AmountEntry {
+    room_id: i64,
+    /// Yuan as text, e.g. "35.60".
+    amount: String,
+}
+
+async fn set_entered_amounts(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path((code, id)): Path<(String, i64)>,
+    Body(b): Body<AmountsBody>,
+) -> ApiResult {
+    let e = app.estate_for(&user, &code, Permission::EditFees).await?;
+    if !app
+        .store
+        .list_fee_items(e.id)
+        .await?
+        .iter()
+        .any(|i| i.id == id)
+    {
+        return Err(WebError(AppError::NotFound(format!(
+            "fee item {id} in estate {code}"
+        ))));
+    }
+    let period = Period::parse(&b.period)?;
+    let amounts = b
+        .amounts
+        .iter()
+        .map(|a| Ok((a.room_id, Fen::parse_yuan("amount", &a.amount)?)))
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    let n = app.store.set_entered_amounts(id, period, &amounts).await?;
+    Ok(Json(json!({ "entered": n })))
 }

@@ -146,6 +146,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     (
+        "put",
+        "/estates/{code}/fee-items/{id}/amounts",
+        "setEnteredAmounts",
+        "Enter per-room amounts of an entered item (e.g. metered water) for a period",
+        true,
+    ),
+    (
         "post",
         "/estates/{code}/billing-runs",
         "runBilling",

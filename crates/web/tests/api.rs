@@ -442,3 +442,65 @@ fn sessions_work_across_instances() {
     assert_eq!(sb.call("POST", "/api/v1/logout", Some(&token), None).0, 204);
     assert_eq!(sa.call("GET", "/api/v1/me", Some(&token), None).0, 401);
 }
+
+#[test]
+fn metered_amounts_are_entered_then_billed_without_late_fees() {
+    let s = start();
+    let fin = s.login("s-finance");
+    let ids = s.ids();
+    let water = json!({"code": "water", "name": "代收水费", "category": "on_behalf", "basis": "entered", "cycle": "monthly", "price": 0, "due_day": 25,
+        "late_fee": {"enabled": false, "grace_days": 0, "daily_rate_ppm": 0, "cap": {"kind": "none"}}});
+    let (st, item) = s.call(
+        "POST",
+        "/api/v1/estates/sample/fee-items",
+        Some(&fin),
+        Some(water),
+    );
+    assert_eq!(st, 201, "{item}");
+    let path = format!("/api/v1/estates/sample/fee-items/{}/amounts", item["id"]);
+    let (st, v) = s.call("PUT", &path, Some(&fin), Some(json!({"period": "2026-03", "amounts": [{"room_id": ids.room_202, "amount": "35.60"}, {"room_id": 999_999, "amount": "1"}]})));
+    assert_eq!(st, 404, "{v}");
+    let (st, v) = s.call(
+        "PUT",
+        &path,
+        Some(&fin),
+        Some(
+            json!({"period": "2026-03", "amounts": [{"room_id": ids.room_202, "amount": "35.6"}]}),
+        ),
+    );
+    assert_eq!((st, v["entered"].as_u64()), (200, Some(1)), "{v}");
+    let (_, run) = s.call(
+        "POST",
+        "/api/v1/estates/sample/billing-runs",
+        Some(&fin),
+        Some(json!({"period": "2026-03"})),
+    );
+    assert_eq!(
+        run["created"], 4,
+        "three regular lines and one water line: {run}"
+    );
+    let (_, a) = s.call(
+        "GET",
+        "/api/v1/estates/sample/arrears?as_of=2026-06-30",
+        Some(&fin),
+        None,
+    );
+    let water_line = a["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["fee_item"] == "代收水费")
+        .unwrap();
+    assert_eq!(
+        (
+            water_line["amount"].as_i64(),
+            water_line["category"].as_str()
+        ),
+        (Some(3560), Some("on_behalf"))
+    );
+    assert_eq!(
+        water_line["late_fee"],
+        Value::Null,
+        "never a late fee on collected-on-behalf items"
+    );
+}

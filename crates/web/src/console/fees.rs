@@ -22,6 +22,10 @@ pub fn router() -> Router<App> {
             "/console/{code}/fee-items/{id}",
             get(edit_page).post(update),
         )
+        .route(
+            "/console/{code}/fee-items/{id}/amounts",
+            axum::routing::post(enter_amounts),
+        )
 }
 
 /// Category names for people.
@@ -150,31 +154,53 @@ async fn edit_page(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = app
-            .estate_for(&cu.user, &code, Permission::EditFees)
-            .await?;
-        let item = app
-            .store
-            .list_fee_items(e.id)
-            .await?
-            .into_iter()
-            .find(|i| i.id == id)
-            .ok_or_else(|| AppError::NotFound(format!("fee item {id}")))?;
-        Ok::<_, AppError>(page(
-            l,
-            &item.spec.name,
-            Some(&cu.user),
-            Some(&e.code),
-            &flash,
-            form(
-                l,
-                &format!("/console/{}/fee-items/{}", e.code, id),
-                Some(&item),
-            ),
-        ))
+        let e = app.estate_for(&cu.user, &code, Permission::EditFees).await?;
+        let item = app.store.list_fee_items(e.id).await?.into_iter().find(|i| i.id == id).ok_or_else(|| AppError::NotFound(format!("fee item {id}")))?;
+        let period = doorstep_domain::Period::of(doorstep_app::today(&e));
+        Ok::<_, AppError>(page(l, &item.spec.name, Some(&cu.user), Some(&e.code), &flash, html! {
+            @if item.spec.basis == Basis::Entered {
+                h2 { (l.pick("录入本期金额", "Enter this period's amounts")) }
+                form.card #amounts method="post" action={"/console/" (e.code) "/fee-items/" (id) "/amounts"} {
+                    p.muted { (l.pick("每行一户：房号 金额，可直接从 Excel 粘贴两列。例如：3-1-202 35.60", "One room per line: room amount, pasted from two Excel columns. E.g. 3-1-202 35.60")) }
+                    label { (l.pick("账期（YYYY-MM）", "Period (YYYY-MM)")) input name="period" value=(period.to_string()) required; }
+                    label { (l.pick("房号与金额", "Rooms and amounts")) textarea name="lines" rows="8" style="width:100%;font:inherit" required {} }
+                    button type="submit" { (l.pick("录入", "Enter")) }
+                }
+            }
+            h2 { (l.pick("修改收费项目", "Edit fee item")) }
+            (form(l, &format!("/console/{}/fee-items/{}", e.code, id), Some(&item)))
+        }))
     }
     .await;
     render(l, r)
+}
+
+#[derive(Deserialize)]
+struct AmountsForm {
+    period: String,
+    lines: String,
+}
+
+async fn enter_amounts(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path((code, id)): Path<(String, i64)>,
+    Form(f): Form<AmountsForm>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let e = app
+            .estate_for(&cu.user, &code, Permission::EditFees)
+            .await?;
+        let period = doorstep_domain::Period::parse(&f.period)?;
+        let n = app.enter_amounts_text(&e, id, period, &f.lines).await?;
+        Ok(match l {
+            Lang::Zh => format!("已录入 {period} 的 {n} 户金额，出账时计入"),
+            Lang::En => format!("Entered {n} amounts for {period}; billing will include them"),
+        })
+    }
+    .await;
+    back(&format!("/console/{code}/fee-items/{id}"), r)
 }
 
 #[derive(Deserialize)]

@@ -392,23 +392,14 @@ async fn owner_input(app: &App, e: &Estate, f: &OwnerForm) -> Result<OwnerInput,
     let rooms_all = app.store.list_rooms(e.id, "", i64::MAX, 0).await?;
     let mut room_ids = Vec::new();
     for want in split(&f.rooms) {
-        let found = rooms_all.iter().find(|r| {
-            let dashed = if r.entrance.is_empty() {
-                format!("{}-{}", r.building, r.number)
-            } else {
-                format!("{}-{}-{}", r.building, r.entrance, r.number)
-            };
-            want == dashed || want == r.label()
-        });
-        match found {
+        match rooms_all
+            .iter()
+            .find(|r| doorstep_app::entered::names_room(want, r))
+        {
             Some(r) => room_ids.push(r.id),
-            None => return Err(DomainError::invalid(
-                "rooms",
-                format!(
-                    "no room {want:?} in this estate (write building-entrance-number, e.g. 3-1-202)"
-                ),
-            )
-            .into()),
+            None => {
+                return Err(DomainError::invalid("rooms", format!("no room {want:?} in this estate (write building-entrance-number, e.g. 3-1-202)")).into());
+            }
         }
     }
     let spaces_all = app.store.list_spaces(e.id, "", i64::MAX, 0).await?;
