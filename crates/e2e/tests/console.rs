@@ -207,3 +207,57 @@ fn demo_estate_arrears_in_the_console() {
         arrears.rows.len().min(200)
     );
 }
+
+#[test]
+fn import_upload_reports_bad_rows_and_imports_nothing_until_fixed() {
+    let Some(d) = Driver::start().unwrap() else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: browser suite — {}",
+            skip_note()
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let base = start_server(dir.path());
+    let csv = dir.path().join("业主名单.csv");
+    std::fs::write(&csv, "楼栋,单元,房号,面积,业主,电话\n8,1,101,88.50,王五,13700000001\n8,1,102,-3,赵六,13700000002\n").unwrap();
+
+    d.goto(&format!("{base}/console/sample/import")).unwrap();
+    d.find("#username").unwrap().send_keys("s-finance").unwrap();
+    d.find("#password")
+        .unwrap()
+        .send_keys(SAMPLE_PASSWORD)
+        .unwrap();
+    d.find("#login").unwrap().click().unwrap();
+    d.find("#import input[type=file]")
+        .unwrap()
+        .send_keys(csv.to_str().unwrap())
+        .unwrap();
+    d.find("#import button").unwrap().click().unwrap();
+    let errors = d
+        .wait_for_text("#import-errors", "面积")
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        errors.contains('3') && errors.contains("-3"),
+        "row 3's area is named: {errors}"
+    );
+    d.wait_for_text(".err", "未导入任何数据").unwrap();
+
+    // Skip the bad row: the good one goes in.
+    d.find("#import input[type=file]")
+        .unwrap()
+        .send_keys(csv.to_str().unwrap())
+        .unwrap();
+    d.find("#import input[name=skip_invalid]")
+        .unwrap()
+        .click()
+        .unwrap();
+    d.find("#import button").unwrap().click().unwrap();
+    d.wait_for_text(".ok", "房屋 1 户").unwrap();
+    d.goto(&format!("{base}/console/sample/rooms?q=王五"))
+        .unwrap();
+    d.wait_for_text("#rooms", "8号楼1单元101室").unwrap();
+}

@@ -4,6 +4,7 @@
 mod arrears;
 mod estates;
 mod fees;
+mod import;
 mod objects;
 
 use crate::session::{COOKIE, cookie, lang, token};
@@ -30,6 +31,7 @@ pub fn router() -> Router<App> {
         .merge(arrears::router())
         .merge(fees::router())
         .merge(objects::router())
+        .merge(import::router())
 }
 
 /// A signed-in staff user on a console page; otherwise a redirect to /login.
@@ -130,6 +132,7 @@ pub fn page(
                             a href={"/console/" (code) "/spaces"} { (l.pick("车位", "Spaces")) }
                             a href={"/console/" (code) "/owners"} { (l.pick("业主", "Owners")) }
                             a href={"/console/" (code) "/buildings"} { (l.pick("楼栋", "Buildings")) }
+                            a href={"/console/" (code) "/import"} { (l.pick("导入", "Import")) }
                         }
                     }
                     div.who {
