@@ -25,7 +25,24 @@ pub fn router(app: App) -> Router {
         )
         .nest("/api/v1", api::router())
         .merge(console::router())
+        .layer(axum::middleware::from_fn(trace))
         .with_state(app)
+}
+
+/// One log line per request with stable field names; never bodies or tokens.
+async fn trace(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16();
+    let ms = started.elapsed().as_millis() as u64;
+    if status >= 500 {
+        tracing::error!(%method, %path, status, ms, "request");
+    } else {
+        tracing::info!(%method, %path, status, ms, "request");
+    }
+    res
 }
 
 async fn healthz(
