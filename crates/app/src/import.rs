@@ -162,7 +162,7 @@ impl App {
                 continue;
             }
             valid += 1;
-            if let Some(r) = &row.room {
+            if let Some(r) = row.room.as_ref().filter(|_| !row.co_owner) {
                 batch.rooms.push(RoomInput {
                     building: r.building.clone(),
                     entrance: r.entrance.clone(),

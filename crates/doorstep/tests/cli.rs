@@ -1344,3 +1344,41 @@ fn import_xlsx_with_title_row_numbers_and_an_existing_owner() {
     );
     assert_eq!(bill(data, &next), (0, before_import + created));
 }
+
+#[test]
+fn import_co_owners_listed_on_rows_of_their_own() {
+    let dir = demo_copy();
+    let file = dir.path().join("co.csv");
+    std::fs::write(&file, "楼栋,单元,房号,面积,业主,电话\n61,1,101,88.00,陈一,13811110001\n61,1,101,88.00,陈二,13811110002\n").unwrap();
+    let report = doorstep(
+        dir.path(),
+        &[
+            "import",
+            "--estate",
+            "demo",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(report["outcome"]["rooms_created"], 1, "{report}");
+    assert_eq!(report["outcome"]["owners_created"], 2, "{report}");
+    // Both owners are on the room, and its arrears name both after billing.
+    let next = next_period(&period_of(today_in_china()));
+    bill(dir.path(), &next);
+    let a = arrears_json(
+        dir.path(),
+        Some(&first_day(&next_period(&next)).to_string()),
+    );
+    let row = a["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["object"] == "61号楼1单元101室")
+        .expect("the new room is billed");
+    assert_eq!(
+        strings(&row["owners"]),
+        vec!["陈一".to_string(), "陈二".to_string()]
+    );
+}

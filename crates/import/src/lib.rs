@@ -48,6 +48,9 @@ pub struct ImportRow {
     pub space: Option<SpaceRow>,
     /// The owner of the room and/or space on this row, if given.
     pub owner: Option<OwnerRow>,
+    /// The room repeats one described on an earlier row (same area) and this
+    /// row only adds its owner as a co-owner: the room is not created twice.
+    pub co_owner: bool,
 }
 
 /// A room as written in the file.

@@ -27,7 +27,7 @@ const NEEDS_ROOM_FIELDS: &str = "is empty; a room needs 楼栋, 房号 and 面�
 /// Parses the data rows below the header into good rows and row errors.
 pub(crate) fn parse_rows(cols: &Columns, rows: &[SheetRow]) -> (Vec<ImportRow>, Vec<RowError>) {
     let used = cols.indices();
-    let mut seen_rooms: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut seen_rooms: HashMap<(String, String, String), (usize, Option<Area>)> = HashMap::new();
     let mut seen_spaces: HashMap<String, usize> = HashMap::new();
     let mut good = Vec::new();
     let mut errors = Vec::new();
@@ -44,7 +44,7 @@ pub(crate) fn parse_rows(cols: &Columns, rows: &[SheetRow]) -> (Vec<ImportRow>, 
             row,
             errors: Vec::new(),
         };
-        let room = check.room(cols, &mut seen_rooms);
+        let (room, co_owner) = check.room(cols, &mut seen_rooms);
         let space = check.space(cols, &mut seen_spaces);
         let owner = check.owner(cols);
         if check.errors.is_empty() {
@@ -53,6 +53,7 @@ pub(crate) fn parse_rows(cols: &Columns, rows: &[SheetRow]) -> (Vec<ImportRow>, 
                 room,
                 space,
                 owner,
+                co_owner,
             });
         }
         errors.append(&mut check.errors);
@@ -136,11 +137,13 @@ impl RowCheck<'_> {
         }
     }
 
+    /// The room on this row, and whether the row only adds a co-owner to a
+    /// room described on an earlier row (same room, same area, an owner named).
     fn room(
         &mut self,
         cols: &Columns,
-        seen: &mut HashMap<(String, String, String), usize>,
-    ) -> Option<RoomRow> {
+        seen: &mut HashMap<(String, String, String), (usize, Option<Area>)>,
+    ) -> (Option<RoomRow>, bool) {
         let room_cols = [
             &cols.building,
             &cols.entrance,
@@ -152,7 +155,7 @@ impl RowCheck<'_> {
             if self.text(cols.space_code.as_ref()).is_empty() {
                 self.row_error("neither a room (楼栋/房号) nor a parking space (车位)");
             }
-            return None;
+            return (None, false);
         }
         let building = self.required_label(cols.building.as_ref(), headers::BUILDING, MAX_BUILDING);
         let entrance_text = self.text(cols.entrance.as_ref());
@@ -165,25 +168,44 @@ impl RowCheck<'_> {
         let area = self.area(cols.area.as_ref());
         let floor = self.floor(cols, number.as_deref());
         let (Some(building), Some(entrance), Some(number)) = (building, entrance, number) else {
-            return None;
+            return (None, false);
         };
         let key = (building.clone(), entrance.clone(), number.clone());
-        if let Some(&earlier) = seen.get(&key) {
-            let message = format!(
-                "is the same room as row {earlier} ({})",
-                room_label(&building, &entrance, &number)
-            );
-            self.error(cols.number.as_ref(), headers::NUMBER, &number, message);
-            return None;
+        let mut co_owner = false;
+        if let Some(&(earlier, earlier_area)) = seen.get(&key) {
+            // Offices list a co-owner on a row of its own, repeating the room.
+            let has_owner = !self.text(cols.owner.as_ref()).is_empty();
+            if has_owner && area.is_some() && area == earlier_area {
+                co_owner = true;
+            } else {
+                let message = format!(
+                    "is the same room as row {earlier} ({}){}",
+                    room_label(&building, &entrance, &number),
+                    if has_owner {
+                        " with a different area"
+                    } else {
+                        ""
+                    }
+                );
+                self.error(cols.number.as_ref(), headers::NUMBER, &number, message);
+                return (None, false);
+            }
+        } else {
+            seen.insert(key, (self.row.number, area));
         }
-        seen.insert(key, self.row.number);
-        Some(RoomRow {
-            building,
-            entrance,
-            floor: floor?,
-            number,
-            area: area?,
-        })
+        let (Some(floor), Some(area)) = (floor, area) else {
+            return (None, false);
+        };
+        (
+            Some(RoomRow {
+                building,
+                entrance,
+                floor,
+                number,
+                area,
+            }),
+            co_owner,
+        )
     }
 
     fn area(&mut self, col: Option<&Column>) -> Option<Area> {

@@ -88,7 +88,8 @@ fn utf8_csv_with_bom() {
             row: 2,
             room: Some(room("3号楼", "2", 12, "1202", "89.5")),
             space: None,
-            owner: Some(owner("张三", &["13812345678"]))
+            owner: Some(owner("张三", &["13812345678"])),
+            co_owner: false,
         }]
     );
 }
@@ -148,13 +149,15 @@ fn xlsx_with_numeric_cells() {
                 row: 2,
                 room: Some(room("3", "", 2, "202", "89.50")),
                 space: None,
-                owner: Some(owner("李四", &["13812345678"]))
+                owner: Some(owner("李四", &["13812345678"])),
+                co_owner: false,
             },
             ImportRow {
                 row: 3,
                 room: Some(room("3", "", 12, "1202", "100")),
                 space: None,
-                owner: None
+                owner: None,
+                co_owner: false,
             },
         ]
     );
@@ -449,7 +452,8 @@ fn space_only_rows() {
                     code: "B007".into(),
                     level: "地下B1".into()
                 }),
-                owner: Some(owner("张三", &["13812345678"]))
+                owner: Some(owner("张三", &["13812345678"])),
+                co_owner: false,
             },
             ImportRow {
                 row: 3,
@@ -458,7 +462,8 @@ fn space_only_rows() {
                     code: "B008".into(),
                     level: String::new()
                 }),
-                owner: None
+                owner: None,
+                co_owner: false,
             },
         ]
     );
@@ -531,5 +536,28 @@ fn row_error_display_without_value() {
     assert_eq!(
         e.to_string(),
         "row 7, 面积: is empty; a room needs 楼栋, 房号 and 面积"
+    );
+}
+
+#[test]
+fn co_owner_on_a_row_of_its_own_repeats_the_room() {
+    let p = csv(
+        "楼栋,单元,房号,面积,业主,电话\n3,1,202,89.50,张三,13812345678\n3,1,202,89.50,李四,13912345678\n3,1,202,90,王五,13712345678\n",
+    );
+    assert_eq!(p.rows.len(), 2);
+    assert!(!p.rows[0].co_owner);
+    assert!(
+        p.rows[1].co_owner,
+        "same room, same area, another owner: a co-owner"
+    );
+    assert_eq!(p.rows[1].owner, Some(owner("李四", &["13912345678"])));
+    assert_eq!(
+        *only_error(&p),
+        err(
+            4,
+            "房号",
+            "202",
+            "is the same room as row 2 (3号楼1单元202室) with a different area"
+        )
     );
 }

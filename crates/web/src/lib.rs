@@ -30,7 +30,10 @@ pub fn router(app: App) -> Router {
 }
 
 /// One log line per request with stable field names; never bodies or tokens.
-async fn trace(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn trace(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = std::time::Instant::now();
