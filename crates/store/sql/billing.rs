@@ -144,7 +144,16 @@ pub(crate) async fn fetch_lines(
     lock: bool,
 ) -> StoreResult<Vec<BillLine>> {
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(LINE_SELECT);
-    qb.push("WHERE l.estate_id = ").push_bind(q.estate_id);
+    // Lines of named objects or ids are found through the (object, item,
+    // period) key or the primary key; adding the estate to the WHERE clause
+    // lets SQLite's planner (without statistics) pick the estate index and
+    // scan the whole estate instead, so the estate is checked on the rows.
+    let by_key = !q.objects.is_empty() || !q.line_ids.is_empty();
+    if by_key {
+        qb.push("WHERE 1 = 1");
+    } else {
+        qb.push("WHERE l.estate_id = ").push_bind(q.estate_id);
+    }
     if q.open_only {
         qb.push(" AND l.status IN ('unpaid', 'partly_paid')");
     }
@@ -179,7 +188,16 @@ pub(crate) async fn fetch_lines(
     if lock {
         qb.push(crate::FOR_UPDATE);
     }
-    let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+    let mut rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+    if by_key {
+        let mut kept = Vec::with_capacity(rows.len());
+        for r in rows {
+            if col::<i64>(&r, "estate_id")? == q.estate_id {
+                kept.push(r);
+            }
+        }
+        rows = kept;
+    }
     let mut objects: Vec<(String, i64)> = rows
         .iter()
         .map(|r| {
