@@ -503,6 +503,54 @@ pub async fn late_fees_and_arrears(s: Arc<dyn Store>) {
     assert_eq!(parking.object_label, "地下B1 车位B007");
     let calc = parking.late_fee(date(2026, 2, 15)).unwrap();
     assert_eq!((calc.days, calc.outstanding), (31, Fen(465)));
+    // Lines named by object or id stay inside the estate asked about.
+    let other = s
+        .create_estate(
+            e.company_id,
+            &EstateInput {
+                code: EstateCode::parse("next-door").unwrap(),
+                name: "x".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let far_room = s
+        .create_room(other.id, &room("1", "101", "50"))
+        .await
+        .unwrap();
+    s.create_fee_item(other.id, &property_item()).await.unwrap();
+    bill(&s, other.id, Period::parse("2026-01").unwrap()).await;
+    let far_lines = s
+        .bill_lines(&LineQuery {
+            estate_id: other.id,
+            objects: vec![(ObjectKind::Room, far_room.id)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(far_lines.len(), 1);
+    assert!(
+        s.bill_lines(&LineQuery {
+            estate_id: e.id,
+            objects: vec![(ObjectKind::Room, far_room.id)],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    assert!(
+        s.bill_lines(&LineQuery {
+            estate_id: e.id,
+            line_ids: vec![far_lines[0].id],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty()
+    );
     let property = open
         .iter()
         .find(|l| l.category == Category::Property)
