@@ -50,8 +50,8 @@ pub struct ArrearsRow {
     pub status: LineStatus,
     /// Disputed (accrual stopped).
     pub disputed: bool,
-    /// Late fee waived: reason.
-    pub late_fee_waived: Option<String>,
+    /// Late-fee waiver: reason, who, when.
+    pub late_fee_waived: Option<doorstep_store::Waiver>,
 }
 
 /// Arrears of an estate as of a date.
@@ -108,7 +108,7 @@ impl ArrearsRow {
             total_owed: principal_owed + late_fee_owed,
             status: line.status,
             disputed: line.disputed_since.is_some(),
-            late_fee_waived: line.late_fee_waiver.as_ref().map(|w| w.reason.clone()),
+            late_fee_waived: line.late_fee_waiver.clone(),
         }
     }
 }

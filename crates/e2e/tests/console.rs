@@ -91,6 +91,7 @@ fn staff_sign_in_and_see_arrears_with_late_fee_calculation() {
     let text = d.find("#arrears").unwrap().text().unwrap();
     assert!(text.contains("已减免"), "{text}");
     assert!(text.contains("独居老人，经理批准"), "{text}");
+    assert!(text.contains("s-finance"), "who waived it is shown: {text}");
     assert!(
         d.find("#totals")
             .unwrap()

@@ -196,7 +196,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
     ),
 ];
 
-fn params(path: &str) -> Vec<Value> {
+fn params(path: &str, id: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for name in ["code", "id"] {
         if path.contains(&format!("{{{name}}}")) {
@@ -208,7 +208,105 @@ fn params(path: &str) -> Vec<Value> {
             out.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
         }
     }
+    let query = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
+    match id {
+        "listArrears" => {
+            out.push(query(
+                "as_of",
+                json!({"type": "string", "format": "date"}),
+                "late fees as of this date (default: today at the estate)",
+            ));
+            out.push(query(
+                "q",
+                json!({"type": "string"}),
+                "room/space label, owner name or phone contains",
+            ));
+        }
+        "listRooms" | "listSpaces" | "listOwners" => {
+            out.push(query("q", json!({"type": "string"}), "filter"));
+            out.push(query(
+                "limit",
+                json!({"type": "integer", "default": 100, "maximum": 1000}),
+                "page size",
+            ));
+            out.push(query(
+                "offset",
+                json!({"type": "integer", "default": 0}),
+                "rows to skip",
+            ));
+        }
+        _ => {}
+    }
     out
+}
+
+/// The request body of an operation. Money is written in yuan as text
+/// ("300.00") on input and returned as integer fen.
+fn request_schema(id: &str) -> Value {
+    let text = json!({"type": "string"});
+    let int = json!({"type": "integer"});
+    let obj = |required: &[&str], props: Value| json!({"type": "object", "required": required, "properties": props});
+    match id {
+        "login" => obj(
+            &["username", "password"],
+            json!({"username": text, "password": text}),
+        ),
+        "createEstate" | "updateEstate" => obj(
+            &["code", "name"],
+            json!({"code": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$"}, "name": text, "timezone": text, "office": text}),
+        ),
+        "upsertBuilding" => obj(
+            &["name", "entrances", "floors", "has_lift"],
+            json!({"name": text, "entrances": int, "floors": int, "has_lift": {"type": "boolean"}}),
+        ),
+        "createRoom" | "updateRoom" => obj(
+            &["building", "floor", "number", "area"],
+            json!({"building": text, "entrance": text, "floor": int, "number": text, "area": {"type": "string", "description": "m², up to two decimals, e.g. \"89.50\""}}),
+        ),
+        "createSpace" | "updateSpace" => obj(&["code"], json!({"code": text, "level": text})),
+        "createOwner" | "updateOwner" => obj(
+            &["name", "phones"],
+            json!({"name": text, "phones": {"type": "array", "items": text}, "room_ids": {"type": "array", "items": int}, "space_ids": {"type": "array", "items": int}}),
+        ),
+        "createFeeItem" | "updateFeeItem" => obj(
+            &[
+                "code", "name", "category", "basis", "cycle", "price", "due_day", "late_fee",
+            ],
+            json!({
+                "code": text, "name": text,
+                "category": {"type": "string", "enum": ["property", "parking", "on_behalf", "other"]},
+                "basis": {"type": "string", "enum": ["per_area", "per_room", "per_space", "entered"]},
+                "cycle": {"type": "string", "enum": ["monthly", "yearly"]},
+                "price": {"type": "integer", "description": "fen per unit (per m² per month for per_area)"},
+                "due_day": {"type": "integer", "minimum": 1, "maximum": 31},
+                "active": {"type": "boolean"},
+                "late_fee": obj(&["enabled", "grace_days", "daily_rate_ppm", "cap"], json!({
+                    "enabled": {"type": "boolean"}, "grace_days": int,
+                    "daily_rate_ppm": {"type": "integer", "description": "parts per million per day: 万分之五 = 500"},
+                    "cap": {"type": "object", "properties": {"kind": {"type": "string", "enum": ["none", "principal", "fixed"]}, "fen": int}}
+                }))
+            }),
+        ),
+        "setEnteredAmounts" => obj(
+            &["period", "amounts"],
+            json!({"period": text, "amounts": {"type": "array", "items": obj(&["room_id", "amount"], json!({"room_id": int, "amount": text}))}}),
+        ),
+        "runBilling" => obj(
+            &["period"],
+            json!({"period": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2026-11"}}),
+        ),
+        "recordPayment" => obj(
+            &["amount"],
+            json!({"amount": text, "method": {"type": "string", "enum": ["cash", "wechat", "alipay", "bank", "other"]}, "room_ids": {"type": "array", "items": int},
+                "space_ids": {"type": "array", "items": int}, "line_ids": {"type": "array", "items": int}, "paid_on": {"type": "string", "format": "date"}, "idempotency_key": text}),
+        ),
+        "waiveLateFee" | "waiveBillLine" => obj(&["reason"], json!({"reason": text})),
+        "setDispute" => obj(
+            &["reason"],
+            json!({"reason": text, "disputed": {"type": "boolean", "default": true}}),
+        ),
+        _ => json!({"type": "object"}),
+    }
 }
 
 /// The document served at `/api/openapi.json`.
@@ -218,7 +316,7 @@ pub fn openapi_document() -> Value {
         let mut op = json!({
             "operationId": id,
             "summary": summary,
-            "parameters": params(path),
+            "parameters": params(path, id),
             "responses": {
                 "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
                 "401": {"$ref": "#/components/responses/Error"},
@@ -229,7 +327,7 @@ pub fn openapi_document() -> Value {
             }
         });
         if *body {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": request_schema(id)}}});
         }
         if *id == "login" {
             op["security"] = json!([]);

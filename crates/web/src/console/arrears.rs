@@ -53,6 +53,7 @@ async fn arrears_page(
         };
         let a = app.arrears(&e, as_of, &p.q).await?;
         let can_waive = cu.user.role.allows(Permission::Waive);
+        let tz = doorstep_app::estate_tz(&e);
         let pages = a.rows.len().div_ceil(PAGE).max(1);
         let pg = p.page.min(pages - 1);
         let here = format!("/console/{}/arrears?as_of={}&q={}", e.code, as_of, enc(&p.q));
@@ -88,7 +89,7 @@ async fn arrears_page(
                         @if row.late_fee.is_some() {
                             b { (row.late_fee_owed) } br;
                             span.calc { (if l == Lang::Zh { &row.late_fee_text } else { &row.late_fee_text_en }) }
-                            @if let Some(w) = &row.late_fee_waived { br; span.calc { (l.pick("减免原因：", "Waived: ")) (w) } }
+                            @if let Some(w) = &row.late_fee_waived { br; span.calc { (l.pick("减免：", "Waived: ")) (w.reason) " · " (w.by) " · " (when(w.at, &tz)) } }
                         } @else { span.muted { "—" } }
                     }
                     td.num { b { (row.total_owed) } }
@@ -278,4 +279,15 @@ async fn dispute(
     }
     .await;
     back(&back_to(&code, &f), r)
+}
+
+/// An instant in the estate's time zone, e.g. `2026-11-27 08:30`.
+fn when(unix: i64, tz: &jiff::tz::TimeZone) -> String {
+    jiff::Timestamp::from_second(unix)
+        .map(|t| {
+            t.to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
