@@ -80,10 +80,12 @@ fn brute_force(inst: &Instance) -> f64 {
         let k = order.len();
         for cuts in 0..(1u32 << (k - 1)) {
             let mut routes = vec![vec![order[0]]];
-            for i in 1..k {
+            for (i, &c) in order.iter().enumerate().skip(1) {
                 if cuts & (1 << (i - 1)) != 0 {
                     routes.push(vec![]);
                 }
+                routes.last_mut().unwrap().push(c);
+            }
                 routes.last_mut().unwrap().push(order[i]);
             }
             if let Ok(c) = check(inst, &routes, &[]) {
