@@ -86,8 +86,6 @@ fn brute_force(inst: &Instance) -> f64 {
                 }
                 routes.last_mut().unwrap().push(c);
             }
-                routes.last_mut().unwrap().push(order[i]);
-            }
             if let Ok(c) = check(inst, &routes, &[]) {
                 best = best.min(c.distance);
             }
