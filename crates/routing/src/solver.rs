@@ -185,7 +185,9 @@ pub fn solve(inst: &Instance, params: &Params) -> Solution {
             Some(m) => iterations as f64 / m.max(1) as f64,
             None => started.elapsed().as_secs_f64() / params.time_limit.as_secs_f64().max(1e-9),
         };
-        if progress >= 1.0 || (iterations.is_multiple_of(64) && started.elapsed() >= params.time_limit) {
+        if progress >= 1.0
+            || (iterations.is_multiple_of(64) && started.elapsed() >= params.time_limit)
+        {
             break;
         }
         iterations += 1;

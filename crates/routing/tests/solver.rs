@@ -167,7 +167,7 @@ fn checker_catches_each_violation() {
     let mut small = inst.clone();
     small.capacity = 1;
     assert!(matches!(
-        check(&small, &[all.clone()], &[]),
+        check(&small, std::slice::from_ref(&all), &[]),
         Err(Violation::Capacity { .. }) | Err(Violation::Late { .. })
     ));
     let mut short = inst.clone();
