@@ -73,6 +73,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Route planning.
+    Route {
+        #[command(subcommand)]
+        command: RouteCommand,
+    },
     /// Billing.
     Bill {
         #[command(subcommand)]
@@ -135,6 +140,24 @@ enum UserCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum RouteCommand {
+    /// Solve a VRPTW instance (Solomon or VRPLIB file); every solution is checked before it is printed.
+    Solve {
+        /// The instance file.
+        file: PathBuf,
+        /// Seconds to spend improving.
+        #[arg(long, default_value_t = 1.0)]
+        time_limit: f64,
+        /// Random seed (same seed and budget, same routes).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum BillCommand {
     /// Create a period's bill lines (running it again creates nothing new).
     Run {
@@ -192,6 +215,19 @@ impl Cli {
 
 /// Runs the command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    // Route solving needs no database.
+    if let Command::Route {
+        command:
+            RouteCommand::Solve {
+                file,
+                time_limit,
+                seed,
+                json,
+            },
+    } = cli.command
+    {
+        return route_solve(&file, time_limit, seed, json);
+    }
     let file = match &cli.global.config {
         Some(p) => read_file(p)?,
         None => Default::default(),
@@ -206,6 +242,15 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .unwrap_or_else(|| "0.0.0.0:8080".into());
             serve(app, &addr, &db).await
         }
+        Command::Route {
+            command:
+                RouteCommand::Solve {
+                    file,
+                    time_limit,
+                    seed,
+                    json,
+                },
+        } => route_solve(&file, time_limit, seed, json),
         Command::Migrate => {
             eprintln!("database ready: {}", db.describe());
             Ok(())
@@ -556,6 +601,60 @@ async fn import(
     }
     if !r.applied && !r.errors.is_empty() {
         std::process::exit(2);
+    }
+    Ok(())
+}
+
+fn route_solve(file: &std::path::Path, time_limit: f64, seed: u64, json: bool) -> Result<()> {
+    if !(time_limit.is_finite() && time_limit > 0.0) {
+        bail!("--time-limit: give a positive number of seconds");
+    }
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let inst = doorstep_routing::parse(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let started = std::time::Instant::now();
+    let params = doorstep_routing::Params {
+        seed,
+        time_limit: std::time::Duration::from_secs_f64(time_limit),
+        max_iterations: None,
+    };
+    let sol = doorstep_routing::solve(&inst, &params);
+    let seconds = started.elapsed().as_secs_f64();
+    // Never print a solution the independent checker rejects.
+    let checked = doorstep_routing::check(&inst, &sol.routes, &sol.unassigned)
+        .map_err(|v| anyhow!("internal error: the solver produced an infeasible solution: {v}"))?;
+    let ids = |route: &[usize]| {
+        route
+            .iter()
+            .map(|&c| inst.ids[c].clone())
+            .collect::<Vec<_>>()
+    };
+    if json {
+        let out = serde_json::json!({
+            "instance": inst.name,
+            "vehicles": checked.vehicles,
+            "distance": (checked.distance * 100.0).round() / 100.0,
+            "routes": sol.routes.iter().map(|r| ids(r)).collect::<Vec<_>>(),
+            "unassigned": ids(&sol.unassigned),
+            "iterations": sol.iterations,
+            "seconds": seconds,
+            "seed": seed,
+        });
+        println!("{out}");
+    } else {
+        for (i, r) in sol.routes.iter().enumerate() {
+            println!("Route #{}: {}", i + 1, ids(r).join(" "));
+        }
+        if !sol.unassigned.is_empty() {
+            println!(
+                "Not served (no feasible place): {}",
+                ids(&sol.unassigned).join(" ")
+            );
+        }
+        println!(
+            "{}: {} vehicles, distance {:.2} ({} iterations in {:.2} s, seed {seed})",
+            inst.name, checked.vehicles, checked.distance, sol.iterations, seconds
+        );
     }
     Ok(())
 }

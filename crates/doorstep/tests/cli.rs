@@ -1382,3 +1382,51 @@ fn import_co_owners_listed_on_rows_of_their_own() {
         vec!["陈一".to_string(), "陈二".to_string()]
     );
 }
+
+#[test]
+fn route_solve_prints_checked_routes_with_the_files_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tiny.txt");
+    // Customers numbered as in the file; 11 and 12 share a window with 13.
+    std::fs::write(
+        &file,
+        "TINY\n\nVEHICLE\nNUMBER     CAPACITY\n  5         10\n\nCUSTOMER\nCUST NO.  XCOORD. YCOORD. DEMAND READY DUE SERVICE\n\n 0 0 0 0 0 1000 0\n 11 10 0 4 0 500 5\n 12 0 10 4 0 500 5\n 13 -10 0 4 0 500 5\n 14 0 -10 4 0 500 5\n",
+    )
+    .unwrap();
+    let out = doorstep(
+        dir.path(),
+        &[
+            "route",
+            "solve",
+            file.to_str().unwrap(),
+            "--time-limit",
+            "0.2",
+            "--json",
+        ],
+    )
+    .ok()
+    .json();
+    let routes: Vec<Vec<String>> = serde_json::from_value(out["routes"].clone()).unwrap();
+    let mut visited: Vec<String> = routes.iter().flatten().cloned().collect();
+    visited.sort();
+    assert_eq!(visited, vec!["11", "12", "13", "14"]);
+    assert_eq!(out["vehicles"].as_u64().unwrap() as usize, routes.len());
+    assert!(
+        routes.iter().all(|r| r.len() <= 2),
+        "capacity 10 holds two customers of 4"
+    );
+    assert!(out["distance"].as_f64().unwrap() > 0.0);
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(
+        &bad,
+        "X\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\nCUST NO.\n0 0 0 0 0 100 0\n1 1 1 1 0 x 0\n",
+    )
+    .unwrap();
+    let err = doorstep(dir.path(), &["route", "solve", bad.to_str().unwrap()])
+        .fails()
+        .stderr();
+    assert!(
+        err.contains("line 8") && err.contains("\"x\" is not a number"),
+        "{err}"
+    );
+}
