@@ -10,7 +10,17 @@ use doorstep_e2e::{Driver, skip_note};
 use std::io::Write;
 use std::sync::Arc;
 
-fn start_server(dir: &std::path::Path) -> String {
+/// What the test server holds.
+enum Seed {
+    /// The small sample estate with hand-checkable numbers.
+    Sample,
+    /// The full demo estate.
+    Demo,
+}
+
+/// Starts a server over a fresh SQLite file in `dir`; for the demo, also
+/// returns its arrears as of today, computed by the app.
+fn start(dir: &std::path::Path, seed: Seed) -> (String, Option<doorstep_app::arrears::Arrears>) {
     let file = dir.join("doorstep.sqlite");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -21,16 +31,44 @@ fn start_server(dir: &std::path::Path) -> String {
             .unwrap();
         rt.block_on(async move {
             let app = App::new(Arc::new(doorstep_store_sqlite::open(&file).await.unwrap()));
-            seed_sample(&app).await.unwrap();
+            let arrears = match seed {
+                Seed::Sample => {
+                    seed_sample(&app).await.unwrap();
+                    None
+                }
+                Seed::Demo => {
+                    app.seed_demo(&mut |_| {}).await.unwrap();
+                    let estate = app.store.estate_by_code("demo").await.unwrap().unwrap();
+                    Some(
+                        app.arrears(&estate, doorstep_app::today(&estate), "")
+                            .await
+                            .unwrap(),
+                    )
+                }
+            };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(format!("http://{}", listener.local_addr().unwrap()))
-                .unwrap();
+            tx.send((
+                format!("http://{}", listener.local_addr().unwrap()),
+                arrears,
+            ))
+            .unwrap();
             axum::serve(listener, doorstep_web::router(app))
                 .await
                 .unwrap();
         });
     });
     rx.recv().unwrap()
+}
+
+fn start_server(dir: &std::path::Path) -> String {
+    start(dir, Seed::Sample).0
+}
+
+/// Fills in the sign-in form the console shows.
+fn sign_in(d: &Driver, username: &str, password: &str) {
+    d.find("#username").unwrap().send_keys(username).unwrap();
+    d.find("#password").unwrap().send_keys(password).unwrap();
+    d.find("#login").unwrap().click().unwrap();
 }
 
 #[test]
@@ -55,16 +93,9 @@ fn staff_sign_in_and_see_arrears_with_late_fee_calculation() {
         "{}",
         d.current_url().unwrap()
     );
-    d.find("#username").unwrap().send_keys("s-finance").unwrap();
-    d.find("#password").unwrap().send_keys("wrong").unwrap();
-    d.find("#login").unwrap().click().unwrap();
+    sign_in(&d, "s-finance", "wrong");
     d.wait_for_text(".err", "用户名或密码错误").unwrap();
-    d.find("#username").unwrap().send_keys("s-finance").unwrap();
-    d.find("#password")
-        .unwrap()
-        .send_keys(SAMPLE_PASSWORD)
-        .unwrap();
-    d.find("#login").unwrap().click().unwrap();
+    sign_in(&d, "s-finance", SAMPLE_PASSWORD);
 
     // Back where we wanted to go: the arrears, with each late fee's calculation.
     let table = d
@@ -134,46 +165,15 @@ fn demo_estate_arrears_in_the_console() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("doorstep.sqlite");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = App::new(Arc::new(doorstep_store_sqlite::open(&file).await.unwrap()));
-            app.seed_demo(&mut |_| {}).await.unwrap();
-            let estate = app.store.estate_by_code("demo").await.unwrap().unwrap();
-            let arrears = app
-                .arrears(&estate, doorstep_app::today(&estate), "")
-                .await
-                .unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send((
-                format!("http://{}", listener.local_addr().unwrap()),
-                arrears,
-            ))
-            .unwrap();
-            axum::serve(listener, doorstep_web::router(app))
-                .await
-                .unwrap();
-        });
-    });
-    let (base, arrears) = rx.recv().unwrap();
+    let (base, arrears) = start(dir.path(), Seed::Demo);
+    let arrears = arrears.unwrap();
     assert!(
         arrears.late_fee_owed.0 > 0,
         "the demo has overdue parking with late fees"
     );
 
     d.goto(&format!("{base}/console")).unwrap();
-    d.find("#username").unwrap().send_keys("finance").unwrap();
-    d.find("#password")
-        .unwrap()
-        .send_keys(doorstep_app::demo::DEMO_PASSWORD)
-        .unwrap();
-    d.find("#login").unwrap().click().unwrap();
+    sign_in(&d, "finance", doorstep_app::demo::DEMO_PASSWORD);
     d.find("a.estate").unwrap().click().unwrap();
     d.wait_for_text("main", "幸福里小区").unwrap();
     d.find("nav a[href='/console/demo/arrears']")
@@ -225,12 +225,7 @@ fn import_upload_reports_bad_rows_and_imports_nothing_until_fixed() {
     std::fs::write(&csv, "楼栋,单元,房号,面积,业主,电话\n8,1,101,88.50,王五,13700000001\n8,1,102,-3,赵六,13700000002\n").unwrap();
 
     d.goto(&format!("{base}/console/sample/import")).unwrap();
-    d.find("#username").unwrap().send_keys("s-finance").unwrap();
-    d.find("#password")
-        .unwrap()
-        .send_keys(SAMPLE_PASSWORD)
-        .unwrap();
-    d.find("#login").unwrap().click().unwrap();
+    sign_in(&d, "s-finance", SAMPLE_PASSWORD);
     d.find("#import input[type=file]")
         .unwrap()
         .send_keys(csv.to_str().unwrap())

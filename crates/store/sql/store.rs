@@ -122,6 +122,27 @@ impl SqlStore {
     }
 }
 
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+/// Binds $2…$14 of the fee-item statements: the columns in table order, then `active`.
+fn bind_fee_item<'q>(q: Query<'q>, spec: &'q FeeItemSpec, active: bool) -> Query<'q> {
+    let lf = &spec.late_fee;
+    let (cap_kind, cap_fen) = lf.cap.to_parts();
+    q.bind(&spec.code)
+        .bind(spec.name.trim())
+        .bind(spec.category.code())
+        .bind(spec.basis.code())
+        .bind(spec.cycle.code())
+        .bind(spec.price.0)
+        .bind(i64::from(spec.due_day))
+        .bind(lf.enabled)
+        .bind(i64::from(lf.grace_days))
+        .bind(i64::from(lf.daily_rate_ppm))
+        .bind(cap_kind)
+        .bind(cap_fen)
+        .bind(active)
+}
+
 async fn count(pool: &sqlx::Pool<Db>, sql: &str, id: i64) -> StoreResult<i64> {
     let row = sqlx::query(sql)
         .bind(id)
@@ -417,29 +438,15 @@ impl Store for SqlStore {
     async fn create_fee_item(&self, estate_id: i64, spec: &FeeItemSpec) -> StoreResult<FeeItem> {
         spec.validate()?;
         self.estate(estate_id).await?;
-        let lf = &spec.late_fee;
-        let (cap_kind, cap_fen) = lf.cap.to_parts();
-        let row = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO fee_items (estate_id, code, name, category, basis, cycle, price_fen, due_day, lf_enabled, lf_grace_days, lf_rate_ppm, lf_cap_kind, lf_cap_fen, active) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *",
         )
-        .bind(estate_id)
-        .bind(&spec.code)
-        .bind(spec.name.trim())
-        .bind(spec.category.code())
-        .bind(spec.basis.code())
-        .bind(spec.cycle.code())
-        .bind(spec.price.0)
-        .bind(i64::from(spec.due_day))
-        .bind(lf.enabled)
-        .bind(i64::from(lf.grace_days))
-        .bind(i64::from(lf.daily_rate_ppm))
-        .bind(cap_kind)
-        .bind(cap_fen)
-        .bind(true)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
+        .bind(estate_id);
+        let row = bind_fee_item(insert, spec, true)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
         fee_item_from(&row)
     }
 
@@ -450,29 +457,15 @@ impl Store for SqlStore {
         active: bool,
     ) -> StoreResult<FeeItem> {
         spec.validate()?;
-        let lf = &spec.late_fee;
-        let (cap_kind, cap_fen) = lf.cap.to_parts();
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE fee_items SET code = $2, name = $3, category = $4, basis = $5, cycle = $6, price_fen = $7, due_day = $8, lf_enabled = $9, \
              lf_grace_days = $10, lf_rate_ppm = $11, lf_cap_kind = $12, lf_cap_fen = $13, active = $14 WHERE id = $1",
         )
-        .bind(id)
-        .bind(&spec.code)
-        .bind(spec.name.trim())
-        .bind(spec.category.code())
-        .bind(spec.basis.code())
-        .bind(spec.cycle.code())
-        .bind(spec.price.0)
-        .bind(i64::from(spec.due_day))
-        .bind(lf.enabled)
-        .bind(i64::from(lf.grace_days))
-        .bind(i64::from(lf.daily_rate_ppm))
-        .bind(cap_kind)
-        .bind(cap_fen)
-        .bind(active)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
+        .bind(id);
+        bind_fee_item(update, spec, active)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         self.fee_item(id).await
     }
 
