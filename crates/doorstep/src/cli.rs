@@ -636,6 +636,7 @@ fn route_solve(file: &std::path::Path, time_limit: f64, seed: u64, json: bool) -
             "distance": (checked.distance * 100.0).round() / 100.0,
             "routes": sol.routes.iter().map(|r| ids(r)).collect::<Vec<_>>(),
             "unassigned": ids(&sol.unassigned),
+            "dropped": sol.unassigned.iter().map(|&c| serde_json::json!({"id": inst.ids[c], "reason": doorstep_routing::why_dropped(&inst, c)})).collect::<Vec<_>>(),
             "iterations": sol.iterations,
             "seconds": seconds,
             "seed": seed,
@@ -645,10 +646,11 @@ fn route_solve(file: &std::path::Path, time_limit: f64, seed: u64, json: bool) -
         for (i, r) in sol.routes.iter().enumerate() {
             println!("Route #{}: {}", i + 1, ids(r).join(" "));
         }
-        if !sol.unassigned.is_empty() {
+        for &c in &sol.unassigned {
             println!(
-                "Not served (no feasible place): {}",
-                ids(&sol.unassigned).join(" ")
+                "Not served: {} — {}",
+                inst.ids[c],
+                doorstep_routing::why_dropped(&inst, c).describe()
             );
         }
         println!(

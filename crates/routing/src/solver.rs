@@ -156,6 +156,50 @@ struct Ctx<'a> {
     near: Vec<Vec<usize>>,
 }
 
+/// Why a customer was left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// Its demand exceeds a vehicle's capacity.
+    Capacity,
+    /// Even a vehicle going straight there and back cannot meet its window
+    /// within the shift.
+    TimeWindow,
+    /// It would fit alone, but every vehicle is in use and none has room.
+    Fleet,
+}
+
+impl DropReason {
+    /// The reason in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DropReason::Capacity => "its demand exceeds a vehicle's capacity",
+            DropReason::TimeWindow => {
+                "its time window cannot be met even by a vehicle going straight there and back within the shift"
+            }
+            DropReason::Fleet => "every vehicle is in use and none has room for it",
+        }
+    }
+}
+
+/// Why customer `c` could not be served.
+pub fn why_dropped(inst: &Instance, c: usize) -> DropReason {
+    if inst.demand[c] > inst.capacity {
+        return DropReason::Capacity;
+    }
+    let alone = Route::new(inst, vec![c]);
+    if alone
+        .start
+        .iter()
+        .zip(&alone.latest)
+        .any(|(a, b)| *a > *b + EPS)
+    {
+        DropReason::TimeWindow
+    } else {
+        DropReason::Fleet
+    }
+}
+
 /// Solves `inst` within `params`' budget.
 pub fn solve(inst: &Instance, params: &Params) -> Solution {
     let started = Instant::now();

@@ -139,6 +139,10 @@ fn customers_that_fit_nowhere_are_reported() {
     inst.ready[4] = 0.0;
     let sol = solve(&inst, &quick(1));
     assert_eq!(sol.unassigned, vec![4]);
+    assert_eq!(
+        doorstep_routing::why_dropped(&inst, 4),
+        doorstep_routing::DropReason::TimeWindow
+    );
     assert!(check(&inst, &sol.routes, &sol.unassigned).is_ok());
     assert!(matches!(check(&inst, &sol.routes, &[]), Err(Violation::Missing(id)) if id == "4"));
 }
@@ -262,4 +266,28 @@ fn malformed_files_name_the_line() {
         assert!(e.to_string().contains(needle), "{e}");
     }
     assert!(parse("").is_err());
+}
+
+#[test]
+fn a_full_fleet_drops_customers_and_says_why() {
+    let mut inst = random_instance(11, 12);
+    inst.fleet = 1;
+    inst.capacity = 25;
+    let sol = solve(&inst, &quick(3));
+    assert!(
+        !sol.unassigned.is_empty(),
+        "one small vehicle cannot serve everyone"
+    );
+    assert!(check(&inst, &sol.routes, &sol.unassigned).is_ok());
+    for &c in &sol.unassigned {
+        assert_ne!(
+            doorstep_routing::why_dropped(&inst, c),
+            doorstep_routing::DropReason::Capacity
+        );
+    }
+    assert!(
+        sol.unassigned.iter().any(
+            |&c| doorstep_routing::why_dropped(&inst, c) == doorstep_routing::DropReason::Fleet
+        )
+    );
 }
