@@ -64,6 +64,14 @@ const EPS: f64 = 1e-9;
 
 #[derive(Clone)]
 struct Route {
+    /// Where the vehicle is: the depot, or when re-planning the customer it just served.
+    origin: usize,
+    /// When it may leave `origin` (None: when the depot opens).
+    departure: Option<f64>,
+    /// Load already delivered before `origin` (re-planning).
+    base_load: i64,
+    /// A vehicle under way: kept even when it has nothing left to do.
+    pinned: bool,
     /// Customers, depot excluded.
     nodes: Vec<usize>,
     /// Earliest service start at each position of [depot, nodes…, depot].
@@ -77,6 +85,10 @@ struct Route {
 impl Route {
     fn new(inst: &Instance, nodes: Vec<usize>) -> Route {
         let mut r = Route {
+            origin: 0,
+            departure: None,
+            base_load: 0,
+            pinned: false,
             nodes,
             start: vec![],
             latest: vec![],
@@ -89,7 +101,9 @@ impl Route {
 
     #[inline]
     fn at(&self, p: usize) -> usize {
-        if p == 0 || p > self.nodes.len() {
+        if p == 0 {
+            self.origin
+        } else if p > self.nodes.len() {
             0
         } else {
             self.nodes[p - 1]
@@ -100,9 +114,13 @@ impl Route {
         let m = self.nodes.len() + 2;
         self.start.resize(m, 0.0);
         self.latest.resize(m, 0.0);
-        self.start[0] = inst.ready[0];
+        // Chosen so that start + service at the origin is the departure time.
+        self.start[0] = match self.departure {
+            Some(t) => t - inst.service[self.origin],
+            None => inst.ready[0],
+        };
         let mut cost = 0.0;
-        let mut load = 0;
+        let mut load = self.base_load;
         for p in 1..m {
             let (a, b) = (self.at(p - 1), self.at(p));
             cost += inst.d(a, b);
@@ -152,6 +170,8 @@ impl State {
 
 struct Ctx<'a> {
     inst: &'a Instance,
+    /// Routes the fleet allows.
+    max_routes: usize,
     /// Customers sorted by distance from each node.
     near: Vec<Vec<usize>>,
 }
@@ -211,16 +231,123 @@ pub fn solve(inst: &Instance, params: &Params) -> Solution {
             v
         })
         .collect();
-    let ctx = Ctx { inst, near };
-    let mut rng = Rng::new(params.seed);
-    let mut cur = State {
+    let ctx = Ctx {
+        inst,
+        near,
+        max_routes: inst.fleet,
+    };
+    let start = State {
         routes: vec![],
         unassigned: vec![],
     };
-    let mut all: Vec<usize> = (1..n).collect();
+    let mut sol = search(&ctx, start, (1..n).collect(), params, started);
+    sol.routes.retain(|r| !r.is_empty());
+    sol
+}
+
+/// Where a vehicle under way is when re-planning.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VehicleStart {
+    /// Its node: the depot (0) or the customer it just served.
+    pub node: usize,
+    /// When it can leave that node.
+    pub time: f64,
+    /// Capacity already used (demand delivered so far).
+    pub load: i64,
+}
+
+/// Re-plans the `remaining` customers for vehicles under way: visited stops
+/// stay done, each vehicle continues from where it is. `planned` (one list
+/// per vehicle, may be empty) is the rest of the current plan: the search
+/// starts from it, keeping what still fits, so the answer is never worse
+/// than carrying on; customers in `remaining` but in no plan (a booking added
+/// tonight, or a visit that no longer fits where it was) are inserted. The
+/// routes returned are one per vehicle, in the order given, customers still
+/// to visit only; their distance runs from each vehicle's position back to
+/// the depot.
+pub fn replan(
+    inst: &Instance,
+    vehicles: &[VehicleStart],
+    planned: &[Vec<usize>],
+    remaining: &[usize],
+    params: &Params,
+) -> Solution {
+    let started = Instant::now();
+    let near = (0..inst.n())
+        .map(|i| {
+            let mut v: Vec<usize> = remaining.iter().copied().filter(|&j| j != i).collect();
+            v.sort_by(|&a, &b| inst.d(i, a).total_cmp(&inst.d(i, b)));
+            v
+        })
+        .collect();
+    let ctx = Ctx {
+        inst,
+        near,
+        max_routes: vehicles.len(),
+    };
+    let wanted: std::collections::HashSet<usize> = remaining.iter().copied().collect();
+    let mut placed = std::collections::HashSet::new();
+    let mut routes = Vec::with_capacity(vehicles.len());
+    for (i, v) in vehicles.iter().enumerate() {
+        let mut r = Route {
+            origin: v.node,
+            departure: Some(v.time),
+            base_load: v.load,
+            pinned: true,
+            nodes: vec![],
+            start: vec![],
+            latest: vec![],
+            load: 0,
+            cost: 0.0,
+        };
+        r.update(inst);
+        // Keep the planned order as far as it still fits.
+        for &c in planned.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+            let end = r.nodes.len();
+            if wanted.contains(&c)
+                && !placed.contains(&c)
+                && r.load + inst.demand[c] <= inst.capacity
+                && r.insert_delta(inst, c, end).is_some()
+            {
+                r.nodes.push(c);
+                r.update(inst);
+                placed.insert(c);
+            }
+        }
+        routes.push(r);
+    }
+    let rest: Vec<usize> = remaining
+        .iter()
+        .copied()
+        .filter(|c| !placed.contains(c))
+        .collect();
+    search(
+        &ctx,
+        State {
+            routes,
+            unassigned: vec![],
+        },
+        rest,
+        params,
+        started,
+    )
+}
+
+/// Builds a first solution from `start` by inserting `customers`, then
+/// improves it by ruin and recreate until the budget is spent.
+fn search(
+    ctx: &Ctx,
+    start: State,
+    mut all: Vec<usize>,
+    params: &Params,
+    started: Instant,
+) -> Solution {
+    let inst = ctx.inst;
+    let mut rng = Rng::new(params.seed);
+    let mut cur = start;
     // First solution: insert the hardest customers (tightest windows) first.
     all.sort_by(|&a, &b| (inst.due[a] - inst.ready[a]).total_cmp(&(inst.due[b] - inst.ready[b])));
-    recreate(&ctx, &mut cur, all, &mut rng, false);
+    recreate(ctx, &mut cur, all, &mut rng, false);
     let first_solution_secs = started.elapsed().as_secs_f64();
     let mut best = cur.clone();
     let mut iterations = 0u64;
@@ -237,8 +364,8 @@ pub fn solve(inst: &Instance, params: &Params) -> Solution {
         iterations += 1;
         let temperature = T_START * (T_END / T_START).powf(progress.min(1.0));
         let mut cand = cur.clone();
-        let removed = ruin(&ctx, &mut cand, &mut rng);
-        recreate(&ctx, &mut cand, removed, &mut rng, true);
+        let removed = ruin(ctx, &mut cand, &mut rng);
+        recreate(ctx, &mut cand, removed, &mut rng, true);
         let threshold = cur.cost() - temperature * rng.unit().max(1e-12).ln();
         if cand.cost() < threshold {
             cur = cand;
@@ -247,12 +374,7 @@ pub fn solve(inst: &Instance, params: &Params) -> Solution {
             }
         }
     }
-    let routes: Vec<Vec<usize>> = best
-        .routes
-        .iter()
-        .filter(|r| !r.nodes.is_empty())
-        .map(|r| r.nodes.clone())
-        .collect();
+    let routes: Vec<Vec<usize>> = best.routes.iter().map(|r| r.nodes.clone()).collect();
     let mut unassigned = best.unassigned.clone();
     unassigned.sort_unstable();
     Solution {
@@ -314,7 +436,7 @@ fn ruin(ctx: &Ctx, s: &mut State, rng: &mut Rng) -> Vec<usize> {
         route_of[c] = usize::MAX;
     }
     removed.append(&mut s.unassigned);
-    s.routes.retain(|r| !r.nodes.is_empty());
+    s.routes.retain(|r| r.pinned || !r.nodes.is_empty());
     removed
 }
 
@@ -349,7 +471,7 @@ fn recreate(ctx: &Ctx, s: &mut State, mut customers: Vec<usize>, rng: &mut Rng, 
         }
         // A route of its own competes on cost: with vehicles free, a lone
         // far-away customer may be cheaper on its own route.
-        let alone = if s.routes.len() < inst.fleet {
+        let alone = if s.routes.len() < ctx.max_routes {
             let r = Route::new(inst, vec![c]);
             (r.start.iter().zip(&r.latest).all(|(a, b)| *a <= *b + EPS) && r.load <= inst.capacity)
                 .then_some(r)

@@ -291,3 +291,87 @@ fn a_full_fleet_drops_customers_and_says_why() {
         )
     );
 }
+
+/// Checks re-planned routes: each vehicle from where it is, windows,
+/// remaining capacity, every remaining customer once. Returns the distance.
+fn check_replan(
+    inst: &Instance,
+    vehicles: &[doorstep_routing::VehicleStart],
+    remaining: &[usize],
+    routes: &[Vec<usize>],
+) -> f64 {
+    assert_eq!(routes.len(), vehicles.len(), "one route per vehicle");
+    let mut seen: Vec<usize> = routes.iter().flatten().copied().collect();
+    seen.sort_unstable();
+    let mut want = remaining.to_vec();
+    want.sort_unstable();
+    assert_eq!(seen, want, "every remaining customer exactly once");
+    let mut dist = 0.0;
+    for (v, r) in vehicles.iter().zip(routes) {
+        let (mut prev, mut t, mut load) = (v.node, v.time, v.load);
+        for &c in r {
+            let start = (t + inst.d(prev, c)).max(inst.ready[c]);
+            assert!(start <= inst.due[c] + 1e-6, "customer {c} late");
+            dist += inst.d(prev, c);
+            load += inst.demand[c];
+            t = start + inst.service[c];
+            prev = c;
+        }
+        dist += inst.d(prev, 0);
+        assert!(
+            t + inst.d(prev, 0) <= inst.due[0] + 1e-6,
+            "back after the shift"
+        );
+        assert!(load <= inst.capacity, "capacity");
+    }
+    dist
+}
+
+#[test]
+fn replanning_keeps_what_is_done_and_continues_from_where_vehicles_are() {
+    let inst = random_instance(21, 80);
+    let plan = solve(&inst, &quick(5));
+    assert!(plan.unassigned.is_empty());
+    // Half-way through the evening: each vehicle has served the first half of its route.
+    let (mut vehicles, mut remaining, mut rest_of_plan) = (vec![], vec![], vec![]);
+    for r in &plan.routes {
+        let done = r.len() / 2;
+        let (mut prev, mut t, mut load) = (0, inst.ready[0], 0);
+        for &c in &r[..done] {
+            t = (t + inst.d(prev, c)).max(inst.ready[c]) + inst.service[c];
+            load += inst.demand[c];
+            prev = c;
+        }
+        vehicles.push(doorstep_routing::VehicleStart {
+            node: prev,
+            time: t,
+            load,
+        });
+        remaining.extend_from_slice(&r[done..]);
+        rest_of_plan.push(r[done..].to_vec());
+    }
+    let continuing = check_replan(&inst, &vehicles, &remaining, &rest_of_plan);
+    let params = Params {
+        seed: 9,
+        time_limit: Duration::from_secs(60),
+        max_iterations: Some(3_000),
+    };
+    let sol = doorstep_routing::replan(&inst, &vehicles, &rest_of_plan, &remaining, &params);
+    assert!(sol.unassigned.is_empty(), "the rest of the plan still fits");
+    let replanned = check_replan(&inst, &vehicles, &remaining, &sol.routes);
+    assert!((replanned - sol.distance).abs() < 1e-6);
+    assert!(
+        replanned <= continuing + 1e-6,
+        "re-planning starts from the plan, so it never does worse: {replanned} vs {continuing}"
+    );
+    // A visit taken out of the plan (as if booked tonight) is placed again.
+    let mut without = rest_of_plan.clone();
+    let late_booking = without
+        .iter_mut()
+        .find(|r| !r.is_empty())
+        .unwrap()
+        .remove(0);
+    let sol = doorstep_routing::replan(&inst, &vehicles, &without, &remaining, &params);
+    assert!(sol.routes.iter().flatten().any(|&c| c == late_booking));
+    check_replan(&inst, &vehicles, &remaining, &sol.routes);
+}
