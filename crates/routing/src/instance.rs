@@ -24,6 +24,8 @@ pub struct Instance {
     pub fleet: usize,
     /// Travel time (= distance) from i to j, row-major n × n.
     pub dist: Vec<f64>,
+    /// Optional stops: the cost of leaving each one out (None: required).
+    pub penalty: Vec<Option<f64>>,
     /// Coordinates, when the file has them.
     pub coords: Option<Vec<(f64, f64)>>,
 }
@@ -71,6 +73,7 @@ impl Instance {
             capacity,
             fleet,
             dist,
+            penalty: vec![None; n],
             coords: Some(coords),
         }
     }

@@ -359,6 +359,7 @@ pub fn parse_vrplib(text: &str) -> Result<Instance, ParseError> {
             .flat_map(|&i| order.iter().map(move |&j| (i, j)))
             .map(|(i, j)| dist[i * n + j])
             .collect(),
+        penalty: vec![None; n],
         coords: if coords.iter().all(Option::is_some) {
             Some(order.iter().filter_map(|&i| coords[i]).collect())
         } else {

@@ -158,10 +158,19 @@ struct State {
     unassigned: Vec<usize>,
 }
 
+/// What leaving `c` out costs: its penalty if optional, else far more than any route.
+fn drop_cost(inst: &Instance, c: usize) -> f64 {
+    inst.penalty[c].unwrap_or(UNASSIGNED_PENALTY)
+}
+
 impl State {
-    fn cost(&self) -> f64 {
+    fn cost(&self, inst: &Instance) -> f64 {
         self.routes.iter().map(|r| r.cost).sum::<f64>()
-            + self.unassigned.len() as f64 * UNASSIGNED_PENALTY
+            + self
+                .unassigned
+                .iter()
+                .map(|&c| drop_cost(inst, c))
+                .sum::<f64>()
     }
     fn distance(&self) -> f64 {
         self.routes.iter().map(|r| r.cost).sum()
@@ -187,6 +196,8 @@ pub enum DropReason {
     TimeWindow,
     /// It would fit alone, but every vehicle is in use and none has room.
     Fleet,
+    /// An optional stop whose detour costs more than leaving it out.
+    NotWorthIt,
 }
 
 impl DropReason {
@@ -198,6 +209,9 @@ impl DropReason {
                 "its time window cannot be met even by a vehicle going straight there and back within the shift"
             }
             DropReason::Fleet => "every vehicle is in use and none has room for it",
+            DropReason::NotWorthIt => {
+                "it is optional and serving it would cost more than its penalty for leaving it out"
+            }
         }
     }
 }
@@ -215,6 +229,8 @@ pub fn why_dropped(inst: &Instance, c: usize) -> DropReason {
         .any(|(a, b)| *a > *b + EPS)
     {
         DropReason::TimeWindow
+    } else if inst.penalty[c].is_some() {
+        DropReason::NotWorthIt
     } else {
         DropReason::Fleet
     }
@@ -366,10 +382,10 @@ fn search(
         let mut cand = cur.clone();
         let removed = ruin(ctx, &mut cand, &mut rng);
         recreate(ctx, &mut cand, removed, &mut rng, true);
-        let threshold = cur.cost() - temperature * rng.unit().max(1e-12).ln();
-        if cand.cost() < threshold {
+        let threshold = cur.cost(inst) - temperature * rng.unit().max(1e-12).ln();
+        if cand.cost(inst) < threshold {
             cur = cand;
-            if cur.cost() < best.cost() - 1e-9 {
+            if cur.cost(inst) < best.cost(inst) - 1e-9 {
                 best = cur.clone();
             }
         }
@@ -478,6 +494,16 @@ fn recreate(ctx: &Ctx, s: &mut State, mut customers: Vec<usize>, rng: &mut Rng, 
         } else {
             None
         };
+        // An optional stop is left out when even its cheapest place costs more than its penalty.
+        let cheapest = best
+            .map(|b| b.0)
+            .into_iter()
+            .chain(alone.as_ref().map(|r| r.cost))
+            .fold(f64::INFINITY, f64::min);
+        if inst.penalty[c].is_some_and(|p| cheapest >= p) {
+            s.unassigned.push(c);
+            continue;
+        }
         match (best, alone) {
             (Some((delta, _, _)), Some(r)) if r.cost < delta => s.routes.push(r),
             (Some((_, ri, p)), _) => {

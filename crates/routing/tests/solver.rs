@@ -375,3 +375,19 @@ fn replanning_keeps_what_is_done_and_continues_from_where_vehicles_are() {
     assert!(sol.routes.iter().flatten().any(|&c| c == late_booking));
     check_replan(&inst, &vehicles, &remaining, &sol.routes);
 }
+
+#[test]
+fn optional_stops_are_left_out_when_their_detour_costs_more_than_their_penalty() {
+    let mut inst = random_instance(31, 15);
+    // Customer 7 is optional and cheap to skip; customer 8 optional but valuable.
+    inst.penalty[7] = Some(0.001);
+    inst.penalty[8] = Some(1e6);
+    let sol = solve(&inst, &quick(2));
+    assert_eq!(sol.unassigned, vec![7]);
+    assert_eq!(
+        doorstep_routing::why_dropped(&inst, 7),
+        doorstep_routing::DropReason::NotWorthIt
+    );
+    assert!(sol.routes.iter().flatten().any(|&c| c == 8));
+    assert!(check(&inst, &sol.routes, &sol.unassigned).is_ok());
+}
