@@ -528,3 +528,108 @@ pub struct SampleIds {
     /// 车位B007.
     pub space_b007: i64,
 }
+
+/// The demo estate's walking model (see `doorstep_routing::estate` for the
+/// format): 32 buildings in four rows of eight, 40 m apart, along lanes off
+/// a main road; buildings 1–20 walk-ups, 21–32 with lifts; the office at the
+/// gate; garage levels B1 and B2 with their ramps and all 320 spaces.
+pub fn demo_estate_model() -> String {
+    let mut m = String::from(
+        "# 幸福里小区 walking model (generated; metres)\nspeed 1.2\nlift 25 3\nstairs 14\ndoor 40\noffice 0 0\n",
+    );
+    for c in 0..=8 {
+        m.push_str(&format!("point m{c} {} 10\n", 10 + c * 40));
+        if c > 0 {
+            m.push_str(&format!("path m{} m{c}\n", c - 1));
+        }
+    }
+    m.push_str("path office m0\n");
+    for b in 1..=32 {
+        let (row, col) = ((b - 1) / 8, (b - 1) % 8);
+        let (x, y) = (30 + col * 40, 30 + row * 40);
+        let kind = if b <= 20 { "stairs" } else { "lift" };
+        m.push_str(&format!("point l{col}_{row} {} {y}\n", 10 + col * 40));
+        m.push_str(&format!("building {b} {x} {y} {kind}\n"));
+        m.push_str(&format!("path l{col}_{row} b:{b}\n"));
+        let below = if row == 0 {
+            format!("m{col}")
+        } else {
+            format!("l{col}_{}", row - 1)
+        };
+        m.push_str(&format!("path {below} l{col}_{row}\n"));
+    }
+    m.push_str("ramp B1 170 0\npath m4 r:B1\nramp B2 330 0\npath m8 r:B2\n");
+    for i in 0..320 {
+        let (level, base, k) = if i < 200 {
+            ("B1", 130, i)
+        } else {
+            ("B2", 290, i - 200)
+        };
+        m.push_str(&format!(
+            "space B{:03} {level} {} {}\n",
+            i + 1,
+            base + (k % 40) * 2,
+            -10 - (k / 40) * 5
+        ));
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use doorstep_routing::estate::{EstateModel, Stop};
+
+    #[test]
+    fn the_demo_model_covers_every_building_floor_and_space() {
+        let model = EstateModel::parse(&demo_estate_model()).unwrap();
+        let mut rng = Rng(1);
+        let layout = layout(&mut rng);
+        for r in &layout.rooms {
+            let t = model
+                .seconds(
+                    &Stop::Office,
+                    &Stop::Room {
+                        building: r.building.clone(),
+                        floor: r.floor,
+                    },
+                )
+                .unwrap();
+            assert!(t > 0.0 && t < 1200.0, "{}-{}: {t}", r.building, r.number);
+        }
+        for s in &layout.spaces {
+            assert!(
+                model
+                    .seconds(&Stop::Office, &Stop::Space(s.code.clone()))
+                    .unwrap()
+                    > 0.0
+            );
+        }
+        // A tower's 22nd floor by lift is quicker than a walk-up's 6th by stairs, per floor.
+        let top_tower = model
+            .seconds(
+                &Stop::Room {
+                    building: "21".into(),
+                    floor: 22,
+                },
+                &Stop::Room {
+                    building: "21".into(),
+                    floor: 1,
+                },
+            )
+            .unwrap();
+        let top_walkup = model
+            .seconds(
+                &Stop::Room {
+                    building: "1".into(),
+                    floor: 6,
+                },
+                &Stop::Room {
+                    building: "1".into(),
+                    floor: 1,
+                },
+            )
+            .unwrap();
+        assert!(top_tower / 21.0 < top_walkup / 5.0);
+    }
+}

@@ -141,6 +141,18 @@ enum UserCommand {
 
 #[derive(Subcommand, Debug)]
 enum RouteCommand {
+    /// Draw an estate's site plan as SVG, with a route over it and each leg's walking time.
+    SitePlan {
+        /// The estate walking model (default: the demo estate's).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Stops in visiting order: BUILDING/FLOOR for a room (3/2), a code for a parking space (B007).
+        #[arg(long, value_delimiter = ',')]
+        stops: Vec<String>,
+        /// Where to write the SVG.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Solve a VRPTW instance (Solomon or VRPLIB file); every solution is checked before it is printed.
     Solve {
         /// The instance file.
@@ -215,6 +227,12 @@ impl Cli {
 
 /// Runs the command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    if let Command::Route {
+        command: RouteCommand::SitePlan { model, stops, out },
+    } = cli.command
+    {
+        return site_plan(model.as_deref(), &stops, &out);
+    }
     // Route solving needs no database.
     if let Command::Route {
         command:
@@ -251,6 +269,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                     json,
                 },
         } => route_solve(&file, time_limit, seed, json),
+        Command::Route {
+            command: RouteCommand::SitePlan { model, stops, out },
+        } => site_plan(model.as_deref(), &stops, &out),
         Command::Migrate => {
             eprintln!("database ready: {}", db.describe());
             Ok(())
@@ -658,5 +679,62 @@ fn route_solve(file: &std::path::Path, time_limit: f64, seed: u64, json: bool) -
             inst.name, checked.vehicles, checked.distance, sol.iterations, seconds
         );
     }
+    Ok(())
+}
+
+fn site_plan(
+    model: Option<&std::path::Path>,
+    stops: &[String],
+    out: &std::path::Path,
+) -> Result<()> {
+    use doorstep_routing::estate::{EstateModel, Stop};
+    let text = match model {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => doorstep_app::demo::demo_estate_model(),
+    };
+    let m = EstateModel::parse(&text).map_err(|e| {
+        anyhow!(
+            "{}: {e}",
+            model
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "demo model".into())
+        )
+    })?;
+    let mut route = Vec::new();
+    for s in stops.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        route.push(match s.split_once('/') {
+            Some((b, f)) => Stop::Room {
+                building: b.to_string(),
+                floor: f
+                    .parse()
+                    .map_err(|_| anyhow!("--stops: {s:?}: the floor after / must be a number"))?,
+            },
+            None => Stop::Space(s.to_string()),
+        });
+    }
+    let mut prev = Stop::Office;
+    let mut total = 0.0;
+    for st in route.iter().chain(std::iter::once(&Stop::Office)) {
+        let t = m.seconds(&prev, st).map_err(|e| anyhow!("--stops: {e}"))?;
+        total += t;
+        println!(
+            "{:>6.0} s  → {}",
+            t,
+            match st {
+                Stop::Office => "office".to_string(),
+                Stop::Room { building, floor } => format!("building {building}, floor {floor}"),
+                Stop::Space(code) => format!("parking space {code}"),
+            }
+        );
+        prev = st.clone();
+    }
+    std::fs::write(out, m.svg(&route)).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "walking {:.0} min in all; site plan written to {}",
+        total / 60.0,
+        out.display()
+    );
     Ok(())
 }

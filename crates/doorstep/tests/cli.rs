@@ -1430,3 +1430,42 @@ fn route_solve_prints_checked_routes_with_the_files_ids() {
         "{err}"
     );
 }
+
+#[test]
+fn site_plan_of_the_demo_estate_with_a_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.svg");
+    let run = doorstep(
+        dir.path(),
+        &[
+            "route",
+            "site-plan",
+            "--stops",
+            "3/2,25/18,B007",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let text = String::from_utf8_lossy(&run.out.stdout).to_string();
+    assert!(
+        text.contains("building 25, floor 18") && text.contains("parking space B007"),
+        "{text}"
+    );
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+    let err = doorstep(
+        dir.path(),
+        &[
+            "route",
+            "site-plan",
+            "--stops",
+            "99/2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .fails()
+    .stderr();
+    assert!(err.contains("no building 99"), "{err}");
+}
