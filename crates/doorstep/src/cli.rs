@@ -163,6 +163,9 @@ enum RouteCommand {
         /// Random seed (same seed and budget, same routes).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Independent searches run in parallel (seeds seed, seed+1, …); the best is kept.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -240,11 +243,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 file,
                 time_limit,
                 seed,
+                threads,
                 json,
             },
     } = cli.command
     {
-        return route_solve(&file, time_limit, seed, json);
+        return route_solve(&file, time_limit, seed, threads, json);
     }
     let file = match &cli.global.config {
         Some(p) => read_file(p)?,
@@ -266,9 +270,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                     file,
                     time_limit,
                     seed,
+                    threads,
                     json,
                 },
-        } => route_solve(&file, time_limit, seed, json),
+        } => route_solve(&file, time_limit, seed, threads, json),
         Command::Route {
             command: RouteCommand::SitePlan { model, stops, out },
         } => site_plan(model.as_deref(), &stops, &out),
@@ -626,7 +631,13 @@ async fn import(
     Ok(())
 }
 
-fn route_solve(file: &std::path::Path, time_limit: f64, seed: u64, json: bool) -> Result<()> {
+fn route_solve(
+    file: &std::path::Path,
+    time_limit: f64,
+    seed: u64,
+    threads: usize,
+    json: bool,
+) -> Result<()> {
     if !(time_limit.is_finite() && time_limit > 0.0) {
         bail!("--time-limit: give a positive number of seconds");
     }
@@ -639,7 +650,11 @@ fn route_solve(file: &std::path::Path, time_limit: f64, seed: u64, json: bool) -
         time_limit: std::time::Duration::from_secs_f64(time_limit),
         max_iterations: None,
     };
-    let sol = doorstep_routing::solve(&inst, &params);
+    let sol = if threads > 1 {
+        doorstep_routing::solve_parallel(&inst, &params, threads)
+    } else {
+        doorstep_routing::solve(&inst, &params)
+    };
     let seconds = started.elapsed().as_secs_f64();
     // Never print a solution the independent checker rejects.
     let checked = doorstep_routing::check(&inst, &sol.routes, &sol.unassigned)

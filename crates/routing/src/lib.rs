@@ -14,4 +14,6 @@ pub mod solver;
 pub use check::{Checked, Violation, check};
 pub use instance::Instance;
 pub use parse::{ParseError, parse};
-pub use solver::{DropReason, Params, Solution, VehicleStart, replan, solve, why_dropped};
+pub use solver::{
+    DropReason, Params, Solution, VehicleStart, replan, solve, solve_parallel, why_dropped,
+};

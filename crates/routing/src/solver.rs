@@ -261,6 +261,36 @@ pub fn solve(inst: &Instance, params: &Params) -> Solution {
     sol
 }
 
+/// Runs `threads` independent searches in parallel (seeds `seed`,
+/// `seed + 1`, …) and keeps the best: fewest unserved stops, then shortest.
+/// With an iteration budget the result is the same on every run.
+pub fn solve_parallel(inst: &Instance, params: &Params, threads: usize) -> Solution {
+    let threads = threads.max(1);
+    let runs: Vec<Solution> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads as u64)
+            .map(|k| {
+                let p = Params {
+                    seed: params.seed.wrapping_add(k),
+                    ..params.clone()
+                };
+                scope.spawn(move || solve(inst, &p))
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut best: Option<Solution> = None;
+    for sol in runs {
+        let better = best.as_ref().is_none_or(|b| {
+            (sol.unassigned.len(), sol.distance) < (b.unassigned.len(), b.distance)
+        });
+        if better {
+            best = Some(sol);
+        }
+    }
+    // A search thread can only fail by panicking; fall back to one search here.
+    best.unwrap_or_else(|| solve(inst, params))
+}
+
 /// Where a vehicle under way is when re-planning.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VehicleStart {

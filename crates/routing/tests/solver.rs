@@ -391,3 +391,18 @@ fn optional_stops_are_left_out_when_their_detour_costs_more_than_their_penalty()
     assert!(sol.routes.iter().flatten().any(|&c| c == 8));
     assert!(check(&inst, &sol.routes, &sol.unassigned).is_ok());
 }
+
+#[test]
+fn parallel_search_keeps_the_best_of_its_seeds() {
+    let inst = random_instance(41, 40);
+    let par = doorstep_routing::solve_parallel(&inst, &quick(10), 3);
+    let best_single = (10..13)
+        .map(|seed| solve(&inst, &quick(seed)).distance)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        (par.distance - best_single).abs() < 1e-9,
+        "{} vs {best_single}",
+        par.distance
+    );
+    assert!(check(&inst, &par.routes, &par.unassigned).is_ok());
+}
