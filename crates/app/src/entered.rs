@@ -17,12 +17,6 @@ pub fn names_room(text: &str, room: &Room) -> bool {
 }
 
 impl App {
-    /// The room of `estate` that `text` names.
-    pub async fn resolve_room(&self, estate: &Estate, text: &str) -> AppResult<Room> {
-        let rooms = self.store.list_rooms(estate.id, "", i64::MAX, 0).await?;
-        rooms.into_iter().find(|r| names_room(text, r)).ok_or_else(|| AppError::Invalid(DomainError::invalid("room", format!("no room {text:?} in this estate (write building-entrance-number, e.g. 3-1-202)"))))
-    }
-
     /// Enters amounts for an entered fee item from lines of `room amount`
     /// (separated by a tab, comma or spaces, as pasted from Excel). Every
     /// line must be valid, or nothing is entered; the error lists the bad lines.

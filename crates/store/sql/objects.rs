@@ -148,13 +148,13 @@ pub(crate) async fn update_room(s: &SqlStore, id: i64, r: &RoomInput) -> StoreRe
 }
 
 impl SqlStore {
-    async fn room_by_id(&self, id: i64) -> StoreResult<Room> {
+    pub(crate) async fn room_by_id(&self, id: i64) -> StoreResult<Room> {
         list_rooms(&self.pool, 0, "", 1, 0, Some(id))
             .await?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("room {id}")))
     }
-    async fn space_by_id(&self, id: i64) -> StoreResult<Space> {
+    pub(crate) async fn space_by_id(&self, id: i64) -> StoreResult<Space> {
         list_spaces(&self.pool, 0, "", 1, 0, Some(id))
             .await?
             .pop()

@@ -380,10 +380,10 @@ impl Store for SqlStore {
         super::objects::list_rooms(&self.pool, estate_id, filter, limit, offset, None).await
     }
     async fn room(&self, id: i64) -> StoreResult<Room> {
-        super::objects::list_rooms(&self.pool, 0, "", 1, 0, Some(id))
-            .await?
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(format!("room {id}")))
+        self.room_by_id(id).await
+    }
+    async fn space(&self, id: i64) -> StoreResult<Space> {
+        self.space_by_id(id).await
     }
     async fn create_space(&self, estate_id: i64, s: &SpaceInput) -> StoreResult<Space> {
         super::objects::create_space(self, estate_id, s).await

@@ -258,6 +258,11 @@ pub async fn rooms_spaces_owners(s: Arc<dyn Store>) {
         .await,
         Err(StoreError::Conflict(_))
     ));
+    assert_eq!(s.space(sp.id).await.unwrap().level, "地下B1");
+    assert!(matches!(
+        s.space(sp.id + 1000).await,
+        Err(StoreError::NotFound(_))
+    ));
     let phone = PhoneNumber::parse("13812345678").unwrap();
     let o = s
         .create_owner(

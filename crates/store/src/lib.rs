@@ -93,6 +93,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Room>>;
     /// A room by id.
     async fn room(&self, id: i64) -> StoreResult<Room>;
+    /// A parking space by id.
+    async fn space(&self, id: i64) -> StoreResult<Space>;
     /// Creates a parking space.
     async fn create_space(&self, estate_id: i64, s: &SpaceInput) -> StoreResult<Space>;
     /// Updates a parking space.

@@ -370,13 +370,7 @@ async fn update_space(
     let e = app
         .estate_for(&user, &code, Permission::EditMasterData)
         .await?;
-    if !app
-        .store
-        .list_spaces(e.id, "", i64::MAX, 0)
-        .await?
-        .iter()
-        .any(|s| s.id == id)
-    {
+    if app.store.space(id).await?.estate_id != e.id {
         return Err(WebError(AppError::NotFound(format!(
             "space {id} in estate {code}"
         ))));

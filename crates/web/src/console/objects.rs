@@ -495,12 +495,11 @@ async fn update_owner(
 }
 
 async fn space_in(app: &App, e: &Estate, id: i64) -> Result<doorstep_store::Space, AppError> {
-    app.store
-        .list_spaces(e.id, "", i64::MAX, 0)
-        .await?
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("parking space {id}")))
+    let s = app.store.space(id).await?;
+    if s.estate_id != e.id {
+        return Err(AppError::NotFound(format!("parking space {id}")));
+    }
+    Ok(s)
 }
 
 async fn space_page(
