@@ -24,6 +24,14 @@ pub const DEMO_USERS: [(&str, Role, &str); 4] = [
     ("dispatcher", Role::Dispatcher, "客服 李调度"),
     ("collector", Role::Collector, "收费员 张师傅"),
 ];
+/// More demo collectors (six on duty in all), password [`DEMO_PASSWORD`].
+pub const DEMO_COLLECTORS: [(&str, &str); 5] = [
+    ("collector2", "收费员 李师傅"),
+    ("collector3", "收费员 王阿姨"),
+    ("collector4", "收费员 赵师傅"),
+    ("collector5", "收费员 陈师傅"),
+    ("collector6", "收费员 刘阿姨"),
+];
 /// The demo password.
 pub const DEMO_PASSWORD: &str = "demo1234";
 
@@ -252,6 +260,23 @@ impl App {
                     .await?;
             }
         }
+        for (username, display) in DEMO_COLLECTORS {
+            if self.store.user_credentials(username).await?.is_none() {
+                self.store
+                    .create_user(&NewUser {
+                        company_id: company.id,
+                        username: username.into(),
+                        display_name: display.into(),
+                        password_hash: hash.clone(),
+                        role: Role::Collector,
+                        estate_ids: vec![estate.id],
+                    })
+                    .await?;
+            }
+        }
+        self.store
+            .set_estate_model(estate.id, &demo_estate_model(), crate::now())
+            .await?;
         progress("buildings, rooms, spaces and owners");
         self.store.bulk_seed(estate.id, &layout(&mut rng)).await?;
         let mut items = Vec::new();
@@ -298,11 +323,60 @@ impl App {
                 .seed_payments(estate.id, obj, first, now_period, &mut rng)
                 .await?;
         }
+        progress("home-visit bookings");
+        self.seed_bookings(&estate, &mut rng).await?;
         Ok(DemoSummary {
             existed: false,
             stats: self.store.estate_stats(estate.id).await?,
             payments,
         })
+    }
+
+    /// Bookings for the next weekday evening: owners of rooms with arrears
+    /// book slots across the evening; some pay cash, some ask to be called
+    /// first. The dispatch board has something to plan.
+    async fn seed_bookings(&self, estate: &doorstep_store::Estate, rng: &mut Rng) -> AppResult<()> {
+        use crate::booking::{BookingRequest, By, Target};
+        let mut day = today(estate);
+        loop {
+            day = day
+                .tomorrow()
+                .map_err(|e| doorstep_domain::DomainError::invalid("date", e.to_string()))?;
+            if day.weekday().to_monday_one_offset() <= 5 {
+                break;
+            }
+        }
+        let owners = self.store.list_owners(estate.id, "", 400, 0).await?;
+        let starts = ["19:00", "19:30", "20:00", "20:30"];
+        let mut made = 0;
+        for (i, o) in owners.iter().enumerate().step_by(7) {
+            let (Some(phone), Some(room)) = (o.phones.first(), o.rooms.first()) else {
+                continue;
+            };
+            let req = BookingRequest {
+                targets: vec![Target {
+                    kind: ObjectKind::Room,
+                    id: room.0,
+                }],
+                date: day.to_string(),
+                start: starts[i % starts.len()].into(),
+                pays_cash: rng.below(10) < 3,
+                call_first: rng.below(10) < 2,
+                note: String::new(),
+                contact_phone: String::new(),
+            };
+            if self
+                .create_booking(By::Owner(phone), DEMO_ESTATE, &req)
+                .await
+                .is_ok()
+            {
+                made += 1;
+            }
+            if made >= 40 {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Pays an object's bills the way one kind of owner does: most pay every
@@ -406,7 +480,9 @@ fn evening_of(date: doorstep_domain::Date) -> i64 {
 /// due on the 15th), billed for 2026-01 and 2026-02. A second estate
 /// `other` belongs to the same company. Staff (password [`SAMPLE_PASSWORD`]):
 /// `s-admin` (admin), `s-finance` (finance, sample), `s-collector`
-/// (collector, sample), `s-other` (finance, other estate only).
+/// (collector, sample), `s-collector2` (collector, sample), `s-dispatcher`
+/// (dispatcher, sample), `s-other` (finance, other estate only). Owner 李四
+/// (13900000001) holds 5号楼301室. The sample has a walking model.
 pub async fn seed_sample(app: &App) -> AppResult<SampleIds> {
     let store = &app.store;
     let company = store
@@ -439,6 +515,8 @@ pub async fn seed_sample(app: &App) -> AppResult<SampleIds> {
         ("s-admin", Role::Admin, vec![]),
         ("s-finance", Role::Finance, vec![estate.id]),
         ("s-collector", Role::Collector, vec![estate.id]),
+        ("s-collector2", Role::Collector, vec![estate.id]),
+        ("s-dispatcher", Role::Dispatcher, vec![estate.id]),
         ("s-other", Role::Finance, vec![other.id]),
     ] {
         store
@@ -487,6 +565,20 @@ pub async fn seed_sample(app: &App) -> AppResult<SampleIds> {
             },
         )
         .await?;
+    store
+        .create_owner(
+            estate.id,
+            &doorstep_store::OwnerInput {
+                name: "李四".into(),
+                phones: vec![PhoneNumber::parse("13900000001")?],
+                room_ids: vec![r301.id],
+                space_ids: vec![],
+            },
+        )
+        .await?;
+    store
+        .set_estate_model(estate.id, SAMPLE_MODEL, crate::now())
+        .await?;
     let specs = fee_items();
     for spec in specs
         .iter()
@@ -510,6 +602,10 @@ pub async fn seed_sample(app: &App) -> AppResult<SampleIds> {
         space_b007: b007.id,
     })
 }
+
+/// The sample estate's walking model: the office at the gate, buildings 3
+/// (stairs) and 5 (lift), the garage ramp and space B007.
+pub const SAMPLE_MODEL: &str = "speed 1.2\nlift 20 3\nstairs 15\ndoor 30\noffice 0 0\npoint gate 10 0\nbuilding 3 40 20 stairs\nbuilding 5 80 20 lift\nramp B1 60 -10\nspace B007 B1 70 -20\npath office gate\npath gate b:3\npath b:3 b:5\npath gate r:B1\n";
 
 /// The sample's password.
 pub const SAMPLE_PASSWORD: &str = "sample-pass-1";

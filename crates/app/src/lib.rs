@@ -4,10 +4,13 @@
 pub mod arrears;
 pub mod auth;
 pub mod billing;
+pub mod booking;
 pub mod demo;
+pub mod dispatch;
 pub mod entered;
 pub mod export;
 pub mod import;
+pub mod owner;
 
 use doorstep_domain::{Date, DomainError, Permission};
 use doorstep_store::{Estate, Store, StoreError, User};
@@ -31,6 +34,12 @@ pub enum AppError {
     /// Conflicts with what exists.
     #[error("{0}")]
     Conflict(String),
+    /// A booking cannot be made or changed now (full, past, cut-off …).
+    #[error(transparent)]
+    Refused(#[from] doorstep_domain::Refusal),
+    /// A sign-in code cannot be sent or was not accepted.
+    #[error(transparent)]
+    Code(#[from] doorstep_domain::booking::CodeRefusal),
     /// Storage failed.
     #[error("storage error: {0}")]
     Storage(String),
@@ -42,6 +51,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(m) => AppError::NotFound(m),
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Invalid(d) => AppError::Invalid(d),
+            StoreError::SlotFull => AppError::Refused(doorstep_domain::Refusal::Full),
             StoreError::Database(m) => AppError::Storage(m),
         }
     }
@@ -56,12 +66,17 @@ pub type AppResult<T> = Result<T, AppError>;
 pub struct App {
     /// The storage backend.
     pub store: Arc<dyn Store>,
+    /// Owner sign-in code rules (tests may loosen them).
+    pub code_policy: doorstep_domain::booking::CodePolicy,
 }
 
 impl App {
     /// An app over `store`.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        App { store }
+        App {
+            store,
+            code_policy: Default::default(),
+        }
     }
 
     /// The estate with `code`, checking that `user` may act there with `perm`.

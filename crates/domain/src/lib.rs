@@ -3,6 +3,7 @@
 
 pub mod allocate;
 pub mod billing;
+pub mod booking;
 pub mod error;
 pub mod estate;
 pub mod fee;
@@ -15,6 +16,9 @@ pub mod role;
 
 pub use allocate::{Allocation, LineAllocation, OpenLine, allocate};
 pub use billing::{BillTarget, NewLine, lines_for_period};
+pub use booking::{
+    BookingRules, BookingStatus, CallOutcome, DayRule, Refusal, Slot, VisitResult, Window,
+};
 pub use error::DomainError;
 pub use estate::{EstateCode, ObjectKind};
 pub use fee::{Basis, Category, Cycle, FeeItemSpec, LateFeeCap, LateFeePolicy};

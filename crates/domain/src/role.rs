@@ -36,6 +36,11 @@ pub enum Permission {
     RecordPayment,
     /// Manage staff users.
     ManageUsers,
+    /// Book on an owner's behalf, confirm by phone, plan and lock routes,
+    /// set visiting windows and duty.
+    Dispatch,
+    /// See one's own itinerary and record visit outcomes.
+    Visit,
 }
 
 impl Role {
@@ -45,8 +50,8 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::Finance => !matches!(p, ManageUsers),
-            Role::Dispatcher => matches!(p, ReadEstate | ReadBills),
-            Role::Collector => matches!(p, ReadEstate | ReadBills | RecordPayment),
+            Role::Dispatcher => matches!(p, ReadEstate | ReadBills | Dispatch | Visit),
+            Role::Collector => matches!(p, ReadEstate | ReadBills | RecordPayment | Visit),
         }
     }
     /// Stable storage code.
@@ -82,5 +87,8 @@ mod tests {
         assert!(!Role::Dispatcher.allows(Permission::RunBilling));
         assert!(!Role::Collector.allows(Permission::Waive));
         assert!(Role::Collector.allows(Permission::ReadBills));
+        assert!(Role::Dispatcher.allows(Permission::Dispatch));
+        assert!(!Role::Collector.allows(Permission::Dispatch));
+        assert!(Role::Collector.allows(Permission::Visit));
     }
 }

@@ -24,12 +24,14 @@
 //! 5 s, chromedriver start-up for at most 10 s, page loads and scripts are
 //! cut by WebDriver after 30 s, and any single HTTP exchange after 60 s.
 
+pub mod axe;
 mod driver;
 mod error;
 mod locate;
 mod process;
 mod wire;
 
+pub use axe::AxeError;
 pub use driver::{Driver, ELEMENT_KEY, Element, WAIT};
 pub use error::Error;
 

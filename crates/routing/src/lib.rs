@@ -5,6 +5,7 @@
 //! checked by [`check`] independently of the solver that produced them.
 
 pub mod check;
+pub mod dispatch;
 pub mod estate;
 pub mod instance;
 pub mod parse;

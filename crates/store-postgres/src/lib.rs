@@ -8,6 +8,9 @@ pub(crate) type Db = sqlx::Postgres;
 pub(crate) const BACKEND: &str = "postgres";
 /// Row locks taken by read-then-write transactions (payments).
 pub(crate) const FOR_UPDATE: &str = " FOR UPDATE OF l";
+/// Locks the selected row for the rest of the transaction (SQLite's write
+/// transaction already holds the whole database).
+pub(crate) const ROW_LOCK: &str = " FOR UPDATE";
 
 /// PostgreSQL write transactions start as ordinary ones; row locks and unique
 /// keys do the rest.
@@ -22,11 +25,14 @@ mod sql;
 
 pub use sql::SqlStore as PgStore;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (2, "booking", include_str!("../migrations/0002_booking.sql")),
+];
 
 /// Connects to `url` and migrates. `schema`, if given, is created and used as
 /// the search path (tests use one schema each).

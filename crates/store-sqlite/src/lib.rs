@@ -9,6 +9,9 @@ pub(crate) type Db = sqlx::Sqlite;
 pub(crate) const BACKEND: &str = "sqlite";
 /// SQLite locks the whole database for a write transaction; no row locks.
 pub(crate) const FOR_UPDATE: &str = "";
+/// Locks the selected row for the rest of the transaction (SQLite's write
+/// transaction already holds the whole database).
+pub(crate) const ROW_LOCK: &str = "";
 
 /// Write transactions take the write lock up front (`BEGIN IMMEDIATE`), so
 /// two writers queue on the busy timeout instead of failing on upgrade.
@@ -23,11 +26,14 @@ mod sql;
 
 pub use sql::SqlStore as SqliteStore;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (2, "booking", include_str!("../migrations/0002_booking.sql")),
+];
 
 /// Opens (creating if needed) the database file at `path` and migrates it.
 pub async fn open(path: &Path) -> Result<SqliteStore, sqlx::Error> {

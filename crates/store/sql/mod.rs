@@ -5,6 +5,7 @@ use doorstep_store::StoreError;
 use sqlx::Row;
 
 mod billing;
+mod booking;
 mod objects;
 mod payments;
 mod store;
@@ -35,6 +36,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                     "a company with this name already exists"
                 } else if what.contains("bill_lines") {
                     "this bill line (object, fee item, period) already exists"
+                } else if what.contains("booking_targets") {
+                    "a room or space in this booking already has an open booking"
                 } else if what.contains("payments") {
                     "a payment with this idempotency key already exists"
                 } else {

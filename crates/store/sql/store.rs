@@ -3,9 +3,10 @@
 use super::{col, db_err, write_tx};
 use crate::Db;
 use async_trait::async_trait;
+use doorstep_domain::booking::CodeHistory;
 use doorstep_domain::{
-    Basis, Category, Cycle, Date, FeeItemSpec, Fen, LateFeeCap, LateFeePolicy, NewLine, Period,
-    Role,
+    Basis, BookingRules, BookingStatus, Category, Cycle, Date, DayRule, FeeItemSpec, Fen,
+    LateFeeCap, LateFeePolicy, NewLine, Period, Role,
 };
 use doorstep_store::*;
 
@@ -230,6 +231,16 @@ impl Store for SqlStore {
         Ok(Some((self.user_row(&row).await?, hash)))
     }
 
+    async fn user(&self, id: i64) -> StoreResult<User> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
+        self.user_row(&row).await
+    }
+
     async fn create_session(
         &self,
         token_hash: &str,
@@ -313,6 +324,10 @@ impl Store for SqlStore {
             .await
             .map_err(db_err)?;
         row.as_ref().map(estate_from).transpose()
+    }
+
+    async fn estate_by_id(&self, id: i64) -> StoreResult<Estate> {
+        self.estate(id).await
     }
 
     async fn estate_stats(&self, estate_id: i64) -> StoreResult<EstateStats> {
@@ -566,5 +581,182 @@ impl Store for SqlStore {
     }
     async fn record_payment(&self, p: &NewPayment) -> StoreResult<PaymentRecord> {
         super::payments::record_payment(&self.pool, p).await
+    }
+
+    async fn booking_rules(&self, estate_id: i64) -> StoreResult<BookingRules> {
+        super::booking::booking_rules(&self.pool, estate_id).await
+    }
+    async fn set_booking_rules(&self, estate_id: i64, rules: &BookingRules) -> StoreResult<()> {
+        self.estate(estate_id).await?;
+        super::booking::set_booking_rules(&self.pool, estate_id, rules).await
+    }
+    async fn day_rules(
+        &self,
+        estate_id: i64,
+        from: Date,
+        to: Date,
+    ) -> StoreResult<Vec<(Date, DayRule, String)>> {
+        super::booking::day_rules(&self.pool, estate_id, from, to).await
+    }
+    async fn set_day_rule(
+        &self,
+        estate_id: i64,
+        day: Date,
+        rule: Option<&DayRule>,
+        note: &str,
+    ) -> StoreResult<()> {
+        self.estate(estate_id).await?;
+        super::booking::set_day_rule(&self.pool, estate_id, day, rule, note).await
+    }
+    async fn duty(&self, estate_id: i64, day: Date) -> StoreResult<Vec<Duty>> {
+        super::booking::duty(&self.pool, estate_id, day).await
+    }
+    async fn set_duty(&self, estate_id: i64, day: Date, user_id: i64, on: bool) -> StoreResult<()> {
+        super::booking::set_duty(&self.pool, estate_id, day, user_id, on).await
+    }
+    async fn slot_places(
+        &self,
+        estate_id: i64,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        super::booking::slot_places(&self.pool, estate_id, from, to).await
+    }
+    async fn create_booking(&self, b: &NewBooking) -> StoreResult<Booking> {
+        super::booking::create_booking(&self.pool, b).await
+    }
+    async fn booking(&self, id: i64) -> StoreResult<Booking> {
+        super::booking::booking(&self.pool, id).await
+    }
+    async fn bookings(&self, q: &BookingQuery) -> StoreResult<Vec<Booking>> {
+        super::booking::bookings(&self.pool, q).await
+    }
+    async fn booking_events(&self, id: i64) -> StoreResult<Vec<BookingEvent>> {
+        super::booking::booking_events(&self.pool, id).await
+    }
+    async fn change_booking(&self, c: &BookingChange) -> StoreResult<Booking> {
+        super::booking::change_booking(&self.pool, c).await
+    }
+    async fn reschedule_booking(
+        &self,
+        id: i64,
+        from: &[BookingStatus],
+        new: &NewBooking,
+    ) -> StoreResult<Booking> {
+        super::booking::reschedule_booking(&self.pool, id, from, new).await
+    }
+    async fn save_plan(&self, p: &PlanUpdate<'_>) -> StoreResult<DispatchSession> {
+        super::booking::save_plan(&self.pool, p).await
+    }
+    async fn lock_session(
+        &self,
+        estate_id: i64,
+        session_at: i64,
+        user_id: i64,
+        locked: bool,
+        now: i64,
+    ) -> StoreResult<DispatchSession> {
+        super::booking::lock_session(&self.pool, estate_id, session_at, user_id, locked, now).await
+    }
+    async fn dispatch_session(
+        &self,
+        estate_id: i64,
+        session_at: i64,
+    ) -> StoreResult<Option<DispatchSession>> {
+        super::booking::dispatch_session(&self.pool, estate_id, session_at).await
+    }
+    async fn estate_model(&self, estate_id: i64) -> StoreResult<Option<String>> {
+        super::booking::estate_model(&self.pool, estate_id).await
+    }
+    async fn set_estate_model(&self, estate_id: i64, model: &str, now: i64) -> StoreResult<()> {
+        self.estate(estate_id).await?;
+        super::booking::set_estate_model(&self.pool, estate_id, model, now).await
+    }
+    async fn owners_by_phone(&self, phone: &str) -> StoreResult<Vec<Owner>> {
+        let mut out = Vec::new();
+        for id in super::booking::owner_ids_by_phone(&self.pool, phone).await? {
+            out.push(self.owner(id).await?);
+        }
+        Ok(out)
+    }
+    async fn code_history(
+        &self,
+        phone: &str,
+        client: &str,
+        since: i64,
+    ) -> StoreResult<CodeHistory> {
+        super::booking::code_history(&self.pool, phone, client, since).await
+    }
+    async fn insert_code(
+        &self,
+        phone: &str,
+        code_hash: &str,
+        client: &str,
+        now: i64,
+        expires_at: i64,
+        message: &NewMessage,
+    ) -> StoreResult<i64> {
+        super::booking::insert_code(
+            &self.pool, phone, code_hash, client, now, expires_at, message,
+        )
+        .await
+    }
+    async fn live_code(&self, phone: &str, now: i64) -> StoreResult<Option<StoredCode>> {
+        super::booking::live_code(&self.pool, phone, now).await
+    }
+    async fn code_failed(
+        &self,
+        code_id: i64,
+        phone: &str,
+        client: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        super::booking::code_failed(&self.pool, code_id, phone, client, now).await
+    }
+    async fn use_code(&self, code_id: i64, now: i64) -> StoreResult<bool> {
+        super::booking::use_code(&self.pool, code_id, now).await
+    }
+    async fn create_owner_session(
+        &self,
+        token_hash: &str,
+        phone: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO owner_sessions (token_hash, phone, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(phone)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+    async fn owner_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT phone FROM owner_sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| col(&r, "phone")).transpose()
+    }
+    async fn delete_owner_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM owner_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+    async fn enqueue(&self, m: &NewMessage, booking_id: Option<i64>) -> StoreResult<i64> {
+        let now = jiff::Timestamp::now().as_second();
+        super::booking::enqueue(&self.pool, m, booking_id, now).await
+    }
+    async fn outbox(&self, recipient: Option<&str>, limit: i64) -> StoreResult<Vec<Message>> {
+        super::booking::outbox(&self.pool, recipient, limit).await
     }
 }

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod booking;
+pub use booking::*;
+
 use crate::*;
 use doorstep_domain::{
     Area, Basis, Category, Cycle, EstateCode, FeeItemSpec, Fen, LateFeeCap, LateFeePolicy,
@@ -22,7 +25,8 @@ macro_rules! conformance_tests {
             accounts_and_sessions, estates_are_unique, rooms_spaces_owners, import_is_all_or_nothing,
             fee_items_validate, billing_is_idempotent, concurrent_billing_creates_each_line_once,
             late_fees_and_arrears, payments_allocate_oldest_first, payments_are_idempotent_and_never_overpay,
-            concurrent_payments_never_overpay, waivers_and_disputes, entered_amounts_bill_once_all_or_nothing);
+            concurrent_payments_never_overpay, waivers_and_disputes, entered_amounts_bill_once_all_or_nothing,
+            bookings_follow_their_lifecycle, last_place_is_sold_once, owner_codes_and_sessions);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -6,13 +6,18 @@
 //! Every method is one business operation and runs in one transaction. The
 //! database enforces the invariants (unique keys), not only this code.
 
+mod booking;
 pub mod conformance;
 mod types;
 
+pub use booking::*;
 pub use types::*;
 
 use async_trait::async_trait;
-use doorstep_domain::{Date, DomainError, FeeItemSpec, Fen, NewLine, Period};
+use doorstep_domain::booking::CodeHistory;
+use doorstep_domain::{
+    BookingRules, BookingStatus, Date, DayRule, DomainError, FeeItemSpec, Fen, NewLine, Period,
+};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +31,9 @@ pub enum StoreError {
     /// Input failed domain validation.
     #[error(transparent)]
     Invalid(#[from] DomainError),
+    /// Every place in the slot is taken.
+    #[error("that slot is full")]
+    SlotFull,
     /// The database failed; the message is for logs.
     #[error("database error: {0}")]
     Database(String),
@@ -51,6 +59,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
     /// A user and their password hash, by username.
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    /// A user by id.
+    async fn user(&self, id: i64) -> StoreResult<User>;
     /// Stores a session (the token's hash, never the token).
     async fn create_session(
         &self,
@@ -73,6 +83,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_estates(&self, company_id: i64) -> StoreResult<Vec<Estate>>;
     /// An estate by code (unique in the database).
     async fn estate_by_code(&self, code: &str) -> StoreResult<Option<Estate>>;
+    /// An estate by id.
+    async fn estate_by_id(&self, id: i64) -> StoreResult<Estate>;
     /// Counts of what an estate holds.
     async fn estate_stats(&self, estate_id: i64) -> StoreResult<EstateStats>;
     /// Creates or updates a building by name.
@@ -196,4 +208,125 @@ pub trait Store: Send + Sync + 'static {
     /// allocating oldest first; one transaction; idempotent by key. Paying
     /// more than is owed is refused.
     async fn record_payment(&self, p: &NewPayment) -> StoreResult<PaymentRecord>;
+
+    // --- bookings ---
+    /// An estate's booking rules (the defaults until set).
+    async fn booking_rules(&self, estate_id: i64) -> StoreResult<BookingRules>;
+    /// Replaces an estate's booking rules.
+    async fn set_booking_rules(&self, estate_id: i64, rules: &BookingRules) -> StoreResult<()>;
+    /// Day rules (holidays, closures …) from `from` to `to` inclusive, with notes.
+    async fn day_rules(
+        &self,
+        estate_id: i64,
+        from: Date,
+        to: Date,
+    ) -> StoreResult<Vec<(Date, DayRule, String)>>;
+    /// Sets (or with `None` removes) the rule for one day.
+    async fn set_day_rule(
+        &self,
+        estate_id: i64,
+        day: Date,
+        rule: Option<&DayRule>,
+        note: &str,
+    ) -> StoreResult<()>;
+    /// The estate's collectors and whether each is on duty on `day`.
+    async fn duty(&self, estate_id: i64, day: Date) -> StoreResult<Vec<Duty>>;
+    /// Puts a collector on or off duty for a day.
+    async fn set_duty(&self, estate_id: i64, day: Date, user_id: i64, on: bool) -> StoreResult<()>;
+    /// Places taken per slot start in `[from, to)` (unix seconds).
+    async fn slot_places(&self, estate_id: i64, from: i64, to: i64)
+    -> StoreResult<Vec<(i64, i64)>>;
+    /// Creates a booking, taking a place in its slot unless all `capacity`
+    /// places are taken ([`StoreError::SlotFull`]); a room or space already
+    /// in an open booking is a conflict. One transaction.
+    async fn create_booking(&self, b: &NewBooking) -> StoreResult<Booking>;
+    /// A booking.
+    async fn booking(&self, id: i64) -> StoreResult<Booking>;
+    /// Bookings matching a query, by slot then id.
+    async fn bookings(&self, q: &BookingQuery) -> StoreResult<Vec<Booking>>;
+    /// A booking's history, oldest first.
+    async fn booking_events(&self, id: i64) -> StoreResult<Vec<BookingEvent>>;
+    /// Moves a booking to a new status if it is in one of `c.from`; closing
+    /// it frees its place and its rooms and withdraws pending reminders.
+    async fn change_booking(&self, c: &BookingChange) -> StoreResult<Booking>;
+    /// Moves a booking to a new slot: the old one becomes `rescheduled` and
+    /// `new` is created in the same transaction (refused if it is full).
+    async fn reschedule_booking(
+        &self,
+        id: i64,
+        from: &[BookingStatus],
+        new: &NewBooking,
+    ) -> StoreResult<Booking>;
+    /// Saves a session's plan: `assignments` become scheduled with their
+    /// collector and ETA; scheduled bookings of the session left out return
+    /// to `requested`/`confirmed`. Refused when the session is locked and
+    /// `force` is false.
+    async fn save_plan(&self, p: &PlanUpdate<'_>) -> StoreResult<DispatchSession>;
+    /// Locks (publishes) or unlocks a session's plan.
+    async fn lock_session(
+        &self,
+        estate_id: i64,
+        session_at: i64,
+        user_id: i64,
+        locked: bool,
+        now: i64,
+    ) -> StoreResult<DispatchSession>;
+    /// A session's state, if it was ever planned.
+    async fn dispatch_session(
+        &self,
+        estate_id: i64,
+        session_at: i64,
+    ) -> StoreResult<Option<DispatchSession>>;
+    /// The estate's walking model text, if stored.
+    async fn estate_model(&self, estate_id: i64) -> StoreResult<Option<String>>;
+    /// Stores the estate's walking model text.
+    async fn set_estate_model(&self, estate_id: i64, model: &str, now: i64) -> StoreResult<()>;
+
+    // --- owner sign-in ---
+    /// Owners (in any estate) with this phone on file.
+    async fn owners_by_phone(&self, phone: &str) -> StoreResult<Vec<Owner>>;
+    /// Codes sent to `phone` and asked for by `client`, and wrong tries for
+    /// `phone`, since `since`.
+    async fn code_history(&self, phone: &str, client: &str, since: i64)
+    -> StoreResult<CodeHistory>;
+    /// Stores a new code (its hash) and queues its message, one transaction.
+    async fn insert_code(
+        &self,
+        phone: &str,
+        code_hash: &str,
+        client: &str,
+        now: i64,
+        expires_at: i64,
+        message: &NewMessage,
+    ) -> StoreResult<i64>;
+    /// The newest unused, unexpired code of `phone`.
+    async fn live_code(&self, phone: &str, now: i64) -> StoreResult<Option<StoredCode>>;
+    /// Counts a wrong try on a code.
+    async fn code_failed(
+        &self,
+        code_id: i64,
+        phone: &str,
+        client: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Marks a code used; false if it was used already (one use only).
+    async fn use_code(&self, code_id: i64, now: i64) -> StoreResult<bool>;
+    /// Stores an owner session (the token's hash).
+    async fn create_owner_session(
+        &self,
+        token_hash: &str,
+        phone: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// The phone of a live owner session.
+    async fn owner_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>>;
+    /// Ends an owner session.
+    async fn delete_owner_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // --- outbox ---
+    /// Queues a message.
+    async fn enqueue(&self, m: &NewMessage, booking_id: Option<i64>) -> StoreResult<i64>;
+    /// Messages, newest first, optionally to one recipient.
+    async fn outbox(&self, recipient: Option<&str>, limit: i64) -> StoreResult<Vec<Message>>;
 }

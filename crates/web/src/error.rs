@@ -38,6 +38,14 @@ impl WebError {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Refused(doorstep_domain::Refusal::Full) => {
+                (StatusCode::CONFLICT, "slot_full")
+            }
+            AppError::Refused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "slot_unavailable"),
+            AppError::Code(c) if c.retry_at().is_some() => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            }
+            AppError::Code(_) => (StatusCode::UNAUTHORIZED, "wrong_code"),
             AppError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
         }
     }
@@ -61,7 +69,24 @@ impl IntoResponse for WebError {
         if let AppError::Invalid(d) = &self.0 {
             body["field"] = json!(d.field());
         }
-        (status, Json(body)).into_response()
+        let mut retry_after = None;
+        if let AppError::Code(c) = &self.0 {
+            body["message"] = json!(doorstep_app::owner::code_message(
+                c,
+                doorstep_domain::Lang::En
+            ));
+            if let Some(at) = c.retry_at() {
+                body["retry_at"] = json!(at);
+                retry_after = Some((at - doorstep_app::now()).max(1));
+            }
+        }
+        let mut res = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after
+            && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        res
     }
 }
 

@@ -3,9 +3,11 @@
 //! knows HTTP and HTML.
 
 mod api;
+mod api_booking;
 mod console;
 mod error;
 mod openapi;
+mod owner;
 mod session;
 
 use axum::Router;
@@ -23,8 +25,9 @@ pub fn router(app: App) -> Router {
             "/api/openapi.json",
             get(|| async { axum::Json(openapi_document()) }),
         )
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router().merge(api_booking::router()))
         .merge(console::router())
+        .merge(owner::router())
         .layer(axum::middleware::from_fn(trace))
         .with_state(app)
 }
@@ -61,9 +64,12 @@ async fn healthz(
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown())
-        .await
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
 }
 
 async fn shutdown() {

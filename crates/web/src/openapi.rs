@@ -194,16 +194,226 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "Mark or clear a dispute (stops late-fee accrual)",
         true,
     ),
+    (
+        "post",
+        "/owner/code",
+        "requestOwnerCode",
+        "Owner sign-in, step 1: text a one-time code to a phone on file (rate-limited per phone and client)",
+        true,
+    ),
+    (
+        "post",
+        "/owner/session",
+        "verifyOwnerCode",
+        "Owner sign-in, step 2: exchange the code for a long-lived owner session token",
+        true,
+    ),
+    (
+        "delete",
+        "/owner/session",
+        "endOwnerSession",
+        "End the owner's session on this phone",
+        false,
+    ),
+    (
+        "get",
+        "/owner/targets",
+        "listOwnerTargets",
+        "The signed-in owner's rooms and spaces with what is owed, by category, late fees with their calculation",
+        false,
+    ),
+    (
+        "get",
+        "/owner/bookings",
+        "listOwnerBookings",
+        "The signed-in owner's bookings",
+        false,
+    ),
+    (
+        "get",
+        "/estates/{code}/slots",
+        "listSlots",
+        "Visiting slots with places left (public)",
+        false,
+    ),
+    (
+        "get",
+        "/estates/{code}/bookings",
+        "listBookings",
+        "Bookings of a day (staff)",
+        false,
+    ),
+    (
+        "post",
+        "/estates/{code}/bookings",
+        "createBooking",
+        "Book a home visit (owner for their own rooms; staff on an owner's behalf)",
+        true,
+    ),
+    (
+        "get",
+        "/bookings/{id}",
+        "getBooking",
+        "A booking (its owner or staff of the estate)",
+        false,
+    ),
+    (
+        "get",
+        "/bookings/{id}/history",
+        "getBookingHistory",
+        "Every transition of a booking: who and when (staff)",
+        false,
+    ),
+    (
+        "post",
+        "/bookings/{id}/cancel",
+        "cancelBooking",
+        "Cancel a booking (owners up to the cut-off)",
+        true,
+    ),
+    (
+        "post",
+        "/bookings/{id}/reschedule",
+        "rescheduleBooking",
+        "Move a booking to another slot (one transaction)",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/confirmation-queue",
+        "listConfirmationQueue",
+        "'Call first' bookings waiting for a confirmation call",
+        false,
+    ),
+    (
+        "post",
+        "/bookings/{id}/calls",
+        "recordConfirmationCall",
+        "Record a confirmation call: confirmed, no_answer or cancelled",
+        true,
+    ),
+    (
+        "post",
+        "/bookings/{id}/visit",
+        "recordVisitOutcome",
+        "Record how a visit ended: paid, partly_paid, not_paid (reason) or owner_absent",
+        true,
+    ),
+    (
+        "post",
+        "/bookings/{id}/assign",
+        "assignBooking",
+        "Move a booking onto a collector's route at a position (manual adjustment)",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/dispatch",
+        "getDispatchBoard",
+        "A dispatch session: routes, unplanned and awaiting-call bookings",
+        false,
+    ),
+    (
+        "post",
+        "/estates/{code}/dispatch/plan",
+        "planDispatch",
+        "Plan a session's routes for the collectors on duty",
+        true,
+    ),
+    (
+        "post",
+        "/estates/{code}/dispatch/replan",
+        "replanDispatch",
+        "Re-plan from now: visits done stay, late visits push the rest",
+        true,
+    ),
+    (
+        "post",
+        "/estates/{code}/dispatch/lock",
+        "lockDispatch",
+        "Lock (publish) or unlock a session's routes",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/itinerary",
+        "getItinerary",
+        "A collector's stops for a day with ETAs and the route on the site plan (SVG)",
+        false,
+    ),
+    (
+        "get",
+        "/estates/{code}/booking-rules",
+        "getBookingRules",
+        "Visiting windows, slot length, capacity, cut-off",
+        false,
+    ),
+    (
+        "put",
+        "/estates/{code}/booking-rules",
+        "setBookingRules",
+        "Change visiting windows, slot length, capacity, cut-off",
+        true,
+    ),
+    (
+        "put",
+        "/estates/{code}/booking-days/{date}",
+        "setBookingDay",
+        "Mark a day as holiday, make-up workday, closed, or special hours",
+        true,
+    ),
+    (
+        "delete",
+        "/estates/{code}/booking-days/{date}",
+        "clearBookingDay",
+        "Remove a day's exception",
+        false,
+    ),
+    (
+        "get",
+        "/estates/{code}/duty",
+        "getDuty",
+        "Collectors of the estate and whether each is on duty on a date",
+        false,
+    ),
+    (
+        "put",
+        "/estates/{code}/duty/{date}/{user_id}",
+        "setDuty",
+        "Put a collector on or off duty for a date",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/walking-model",
+        "getWalkingModel",
+        "The estate's walking model (text)",
+        false,
+    ),
+    (
+        "put",
+        "/estates/{code}/walking-model",
+        "setWalkingModel",
+        "Replace the estate's walking model (text body; checked before storing)",
+        true,
+    ),
+    (
+        "get",
+        "/outbox",
+        "listOutbox",
+        "Queued and sent messages (SMS codes, reminders) of the user's estates",
+        false,
+    ),
 ];
 
 fn params(path: &str, id: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for name in ["code", "id"] {
+    for name in ["code", "id", "date", "user_id"] {
         if path.contains(&format!("{{{name}}}")) {
-            let schema = if name == "id" {
-                json!({"type": "integer"})
-            } else {
-                json!({"type": "string"})
+            let schema = match name {
+                "id" | "user_id" => json!({"type": "integer"}),
+                "date" => json!({"type": "string", "format": "date"}),
+                _ => json!({"type": "string"}),
             };
             out.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
         }
@@ -220,6 +430,76 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 "q",
                 json!({"type": "string"}),
                 "room/space label, owner name or phone contains",
+            ));
+        }
+        "listSlots" => {
+            out.push(query(
+                "from",
+                json!({"type": "string", "format": "date"}),
+                "first day (default: today at the estate)",
+            ));
+            out.push(query(
+                "days",
+                json!({"type": "integer", "default": 7, "maximum": 31}),
+                "how many days",
+            ));
+        }
+        "listOwnerTargets" => out.push(query(
+            "as_of",
+            json!({"type": "string", "format": "date"}),
+            "late fees as of this day (e.g. the visit day)",
+        )),
+        "listBookings" => {
+            out.push(query(
+                "date",
+                json!({"type": "string", "format": "date"}),
+                "day (default today)",
+            ));
+            out.push(query(
+                "status",
+                json!({"type": "string"}),
+                "comma-separated statuses",
+            ));
+        }
+        "getDispatchBoard" => {
+            out.push(query(
+                "date",
+                json!({"type": "string", "format": "date"}),
+                "day (default today)",
+            ));
+            out.push(query(
+                "window",
+                json!({"type": "string", "example": "19:00"}),
+                "the session's window start (default: the day's first)",
+            ));
+        }
+        "getItinerary" => {
+            out.push(query(
+                "date",
+                json!({"type": "string", "format": "date"}),
+                "day (default today)",
+            ));
+            out.push(query(
+                "collector",
+                json!({"type": "integer"}),
+                "collector user id (dispatch staff; default: yourself)",
+            ));
+        }
+        "getDuty" => out.push(query(
+            "date",
+            json!({"type": "string", "format": "date"}),
+            "day (default today)",
+        )),
+        "listOutbox" => {
+            out.push(query(
+                "recipient",
+                json!({"type": "string"}),
+                "phone number",
+            ));
+            out.push(query(
+                "limit",
+                json!({"type": "integer", "default": 50}),
+                "at most",
             ));
         }
         "listRooms" | "listSpaces" | "listOwners" => {
@@ -305,6 +585,65 @@ fn request_schema(id: &str) -> Value {
             &["reason"],
             json!({"reason": text, "disputed": {"type": "boolean", "default": true}}),
         ),
+        "requestOwnerCode" => obj(
+            &["phone"],
+            json!({"phone": {"type": "string", "example": "13812345678"}}),
+        ),
+        "verifyOwnerCode" => obj(
+            &["phone", "code"],
+            json!({"phone": text, "code": {"type": "string", "pattern": "^[0-9]{6}$"}}),
+        ),
+        "createBooking" => obj(
+            &["targets", "date", "start"],
+            json!({
+                "targets": {"type": "array", "minItems": 1, "items": obj(&["kind", "id"], json!({"kind": {"type": "string", "enum": ["room", "space"]}, "id": int}))},
+                "date": {"type": "string", "format": "date"}, "start": {"type": "string", "example": "19:30"},
+                "pays_cash": {"type": "boolean"}, "call_first": {"type": "boolean"}, "note": text,
+                "contact_phone": {"type": "string", "description": "who to call (default: the owner's phone)"}
+            }),
+        ),
+        "cancelBooking" => json!({"type": "object", "properties": {"reason": text}}),
+        "rescheduleBooking" => obj(
+            &["date", "start"],
+            json!({"date": {"type": "string", "format": "date"}, "start": text}),
+        ),
+        "recordConfirmationCall" => obj(
+            &["outcome"],
+            json!({"outcome": {"type": "string", "enum": ["confirmed", "no_answer", "cancelled"]}, "note": text}),
+        ),
+        "recordVisitOutcome" => obj(
+            &["result"],
+            json!({"result": {"type": "string", "enum": ["paid", "partly_paid", "not_paid", "owner_absent"]}, "reason": text}),
+        ),
+        "assignBooking" => obj(
+            &["collector_id"],
+            json!({"collector_id": int, "position": {"type": "integer", "description": "1-based; 0 or past the end appends"}}),
+        ),
+        "planDispatch" | "replanDispatch" => {
+            json!({"type": "object", "properties": {"date": {"type": "string", "format": "date"}, "window": {"type": "string", "example": "19:00"}, "time_limit_ms": int}})
+        }
+        "lockDispatch" => {
+            json!({"type": "object", "properties": {"date": {"type": "string", "format": "date"}, "window": text, "locked": {"type": "boolean", "default": true}}})
+        }
+        "setBookingRules" => obj(
+            &[
+                "weekday",
+                "weekend",
+                "slot_minutes",
+                "visits_per_collector",
+                "cutoff_minutes",
+                "reminder_minutes",
+                "service_minutes",
+                "horizon_days",
+            ],
+            json!({"weekday": {"type": "string", "example": "19:00-21:00"}, "weekend": {"type": "string", "example": "09:00-12:00, 14:00-18:00"},
+                "slot_minutes": int, "visits_per_collector": int, "cutoff_minutes": int, "reminder_minutes": int, "service_minutes": int, "horizon_days": int}),
+        ),
+        "setBookingDay" => obj(
+            &["kind"],
+            json!({"kind": {"type": "string", "enum": ["holiday", "workday", "closed", "custom"]}, "windows": text, "note": text}),
+        ),
+        "setDuty" => obj(&["on_duty"], json!({"on_duty": {"type": "boolean"}})),
         _ => json!({"type": "object"}),
     }
 }
@@ -329,7 +668,13 @@ pub fn openapi_document() -> Value {
         if *body {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": request_schema(id)}}});
         }
-        if *id == "login" {
+        if *id == "setWalkingModel" {
+            op["requestBody"] = json!({"required": true, "content": {"text/plain": {"schema": {"type": "string"}}}});
+        }
+        if matches!(
+            *id,
+            "login" | "requestOwnerCode" | "verifyOwnerCode" | "listSlots"
+        ) {
             op["security"] = json!([]);
         }
         let entry = paths

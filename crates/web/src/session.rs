@@ -61,3 +61,90 @@ impl FromRequestParts<App> for Staff {
         Ok(Staff(app.session_user(&t).await?))
     }
 }
+
+/// The owner session cookie's name (separate from staff sessions).
+pub const OWNER_COOKIE: &str = "doorstep_owner";
+
+/// An owner's session token: `Authorization: Bearer …` or the owner cookie.
+pub fn owner_token(headers: &HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    bearer.or_else(|| cookie(headers, OWNER_COOKIE))
+}
+
+/// A signed-in owner (their phone): 401 without a valid owner session.
+pub struct OwnerCaller(pub String);
+
+impl FromRequestParts<App> for OwnerCaller {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(t) = owner_token(&parts.headers) else {
+            return Err(WebError(AppError::Unauthorized(
+                "sign in with your phone first: POST /api/v1/owner/code, then /api/v1/owner/session"
+                    .into(),
+            )));
+        };
+        Ok(OwnerCaller(app.owner_phone(&t).await?))
+    }
+}
+
+/// Staff or owner: a staff session is tried first, then an owner session.
+pub enum Caller {
+    /// A staff user.
+    Staff(User),
+    /// An owner's phone.
+    Owner(String),
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if let Some(t) = token(&parts.headers)
+            && let Ok(u) = app.session_user(&t).await
+        {
+            return Ok(Caller::Staff(u));
+        }
+        if let Some(t) = owner_token(&parts.headers)
+            && let Ok(p) = app.owner_phone(&t).await
+        {
+            return Ok(Caller::Owner(p));
+        }
+        Err(WebError(AppError::Unauthorized(
+            "sign in first (staff: POST /api/v1/login; owners: POST /api/v1/owner/code)".into(),
+        )))
+    }
+}
+
+/// The client's address, for rate limits: the peer address; when the peer
+/// is a proxy on this host (loopback), the last `X-Forwarded-For` hop.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let addr = match (peer, forwarded) {
+            (Some(ip), Some(f)) if ip.is_loopback() => f,
+            (Some(ip), _) => ip.to_string(),
+            (None, Some(f)) => f,
+            (None, None) => "unknown".into(),
+        };
+        Ok(ClientAddr(addr))
+    }
+}

@@ -163,6 +163,8 @@ pub fn error_page(l: Lang, e: &AppError) -> Response {
         AppError::Conflict(m) => AppError::Conflict(m.clone()),
         AppError::Invalid(d) => AppError::Invalid(d.clone()),
         AppError::Storage(m) => AppError::Storage(m.clone()),
+        AppError::Refused(r) => AppError::Refused(*r),
+        AppError::Code(c) => AppError::Code(*c),
     });
     let (code, _) = status.status();
     let flash = Flash {
