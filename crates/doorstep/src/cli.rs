@@ -8,7 +8,7 @@ use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::{Period, Role};
 use doorstep_store::NewUser;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Doorstep (门口收费): property-fee collection that comes to the owner's door.
 #[derive(Parser, Debug)]
@@ -98,6 +98,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Messages waiting in the outbox (SMS codes, visit reminders), newest first.
+    Outbox {
+        /// Only messages to this phone number.
+        #[arg(long)]
+        recipient: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import rooms, spaces and owners from .xlsx, .xls or .csv (UTF-8 or GBK).
     Import {
         /// Estate code.
@@ -141,6 +153,15 @@ enum UserCommand {
 
 #[derive(Subcommand, Debug)]
 enum RouteCommand {
+    /// Show an estate's stored walking model, or replace it with `--set FILE` (checked first).
+    Model {
+        /// Estate code.
+        #[arg(long)]
+        estate: String,
+        /// The model file to store (format: see `doorstep_routing::estate`).
+        #[arg(long, value_name = "FILE")]
+        set: Option<PathBuf>,
+    },
     /// Draw an estate's site plan as SVG, with a route over it and each leg's walking time.
     SitePlan {
         /// The estate walking model (default: the demo estate's).
@@ -277,6 +298,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Route {
             command: RouteCommand::SitePlan { model, stops, out },
         } => site_plan(model.as_deref(), &stops, &out),
+        Command::Route {
+            command: RouteCommand::Model { estate, set },
+        } => route_model(&app, &estate, set.as_deref()).await,
+        Command::Outbox {
+            recipient,
+            limit,
+            json,
+        } => outbox(&app, recipient.as_deref(), limit, json).await,
         Command::Migrate => {
             eprintln!("database ready: {}", db.describe());
             Ok(())
@@ -383,10 +412,91 @@ async fn demo(app: &App, db: &Database, port: u16, seed_only: bool) -> Result<()
     for (u, role, name) in DEMO_USERS {
         println!("    {u:<11} {:<11} {name}", role.code());
     }
+    if let Some(e) = app.store.estate_by_code(DEMO_ESTATE).await?
+        && let Some(o) = app
+            .store
+            .list_owners(e.id, "", 1, 0)
+            .await?
+            .into_iter()
+            .find(|o| !o.phones.is_empty())
+    {
+        println!(
+            "  Owners book at: {base}/o   (try {} — {})",
+            o.phones[0], o.name
+        );
+        println!(
+            "    the SMS code lands in the outbox: {base}/console/outbox or `doorstep outbox`"
+        );
+    }
     println!("Press Ctrl-C to stop.");
     doorstep_web::serve(listener, app.clone())
         .await
         .context("serving HTTP")
+}
+
+async fn route_model(app: &App, estate: &str, set: Option<&Path>) -> Result<()> {
+    let e = app
+        .estate(estate)
+        .await
+        .map_err(|e| anyhow!("--estate: {e}"))?;
+    match set {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            doorstep_routing::estate::EstateModel::parse(&text)
+                .map_err(|err| anyhow!("{}: {err}", path.display()))?;
+            app.store
+                .set_estate_model(e.id, &text, doorstep_app::now())
+                .await?;
+            eprintln!(
+                "stored the walking model of estate {estate} ({} lines)",
+                text.lines().count()
+            );
+        }
+        None => match app.store.estate_model(e.id).await? {
+            Some(m) => print!("{m}"),
+            None => bail!("estate {estate} has no walking model yet; store one with --set FILE"),
+        },
+    }
+    Ok(())
+}
+
+async fn outbox(app: &App, recipient: Option<&str>, limit: i64, json: bool) -> Result<()> {
+    let list = app
+        .store
+        .outbox(
+            recipient.map(str::trim).filter(|r| !r.is_empty()),
+            limit.clamp(1, 1000),
+        )
+        .await?;
+    if json {
+        println!("{}", serde_json::to_string(&list)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        eprintln!("the outbox is empty");
+    }
+    for m in &list {
+        let when = jiff::Timestamp::from_second(m.created_at)
+            .map(|t| {
+                t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let state = if m.cancelled_at.is_some() {
+            "withdrawn"
+        } else if m.sent_at.is_some() {
+            "sent"
+        } else {
+            "queued"
+        };
+        println!(
+            "{when}  {:<6} {:<12} {:<9} {state:<9} {}",
+            m.channel, m.recipient, m.kind, m.body
+        );
+    }
+    Ok(())
 }
 
 async fn serve(app: App, addr: &str, db: &Database) -> Result<()> {

@@ -1469,3 +1469,60 @@ fn site_plan_of_the_demo_estate_with_a_route() {
     .stderr();
     assert!(err.contains("no building 99"), "{err}");
 }
+
+#[test]
+fn demo_has_a_walking_model_bookings_and_an_outbox() {
+    let data = demo_copy();
+    // The stored walking model parses and names the demo's buildings.
+    let model = doorstep(data.path(), &["route", "model", "--estate", "demo"]).ok();
+    let text = model.stdout();
+    assert!(
+        text.contains("building 32"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    // A broken model is refused with its line, and the stored one is kept.
+    let bad = data.path().join("bad-model.txt");
+    std::fs::write(&bad, "speed 1.2\noffice 0 0\nbuilding 3 forty 20 lift\n").unwrap();
+    let r = doorstep(
+        data.path(),
+        &[
+            "route",
+            "model",
+            "--estate",
+            "demo",
+            "--set",
+            path_str(&bad),
+        ],
+    );
+    assert!(!r.success());
+    assert!(r.stderr().contains("line 3"), "{}", r.stderr());
+    let again = doorstep(data.path(), &["route", "model", "--estate", "demo"]).ok();
+    assert_eq!(again.stdout(), text);
+    let r = doorstep(data.path(), &["route", "model", "--estate", "nowhere"]);
+    assert!(
+        !r.success() && r.stderr().contains("--estate"),
+        "{}",
+        r.stderr()
+    );
+    // The demo's bookings queued their reminders in the outbox.
+    let out = doorstep(data.path(), &["outbox", "--limit", "500", "--json"])
+        .ok()
+        .json();
+    let reminders: Vec<&Value> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "reminder")
+        .collect();
+    assert!(reminders.len() >= 30, "{} reminders", reminders.len());
+    assert!(
+        reminders
+            .iter()
+            .all(|m| m["body"].as_str().unwrap().contains("上门收取")),
+        "{reminders:?}"
+    );
+    let one = reminders[0]["recipient"].as_str().unwrap();
+    let mine = doorstep(data.path(), &["outbox", "--recipient", one]).ok();
+    assert!(mine.stdout().contains(one), "{}", mine.stdout());
+}
