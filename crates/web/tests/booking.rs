@@ -850,3 +850,108 @@ fn openapi_lists_the_booking_operations() {
         assert!(ids.iter().any(|i| i == needed), "{needed} missing");
     }
 }
+
+#[test]
+fn replanning_keeps_done_visits_and_fits_changes() {
+    let s = start(Some(loose()));
+    let admin = s.login("s-admin");
+    let disp = s.login("s-dispatcher");
+    let zhang = s.owner(&admin, "13812345678");
+    let day = next_weekday().to_string();
+    let ids = s.ids;
+    let (st, first) = s.call("POST", "/api/v1/estates/sample/bookings", Some(&zhang), Some(json!({"targets": [{"kind": "room", "id": ids.room_202}], "date": day, "start": "19:00"})));
+    assert_eq!(st, 201, "{first}");
+    let first = first["id"].as_i64().unwrap();
+    let (st, second) = s.call("POST", "/api/v1/estates/sample/bookings", Some(&disp), Some(json!({"targets": [{"kind": "room", "id": ids.room_301}], "date": day, "start": "19:30"})));
+    assert_eq!(st, 201, "{second}");
+    let second = second["id"].as_i64().unwrap();
+    let (st, board) = s.call(
+        "POST",
+        "/api/v1/estates/sample/dispatch/plan",
+        Some(&disp),
+        Some(json!({"date": day, "time_limit_ms": 100})),
+    );
+    assert_eq!(st, 200, "{board}");
+    let collector_of = |board: &Value, id: i64| -> Option<i64> {
+        board["routes"].as_array().unwrap().iter().find_map(|r| {
+            r["stops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["booking"]["id"] == id)
+                .then(|| r["collector_id"].as_i64().unwrap())
+        })
+    };
+    let c1 = collector_of(&board, first).unwrap();
+    // A collector not on that visit cannot record it; the one on it can.
+    let c1_name = if board["collectors"][0][0] == c1 {
+        "s-collector"
+    } else {
+        "s-collector2"
+    };
+    let other_name = if c1_name == "s-collector" {
+        "s-collector2"
+    } else {
+        "s-collector"
+    };
+    let (st, _) = s.call(
+        "POST",
+        &format!("/api/v1/bookings/{first}/visit"),
+        Some(&s.login(other_name)),
+        Some(json!({"result": "paid"})),
+    );
+    assert_eq!(st, 404);
+    let (st, v) = s.call(
+        "POST",
+        &format!("/api/v1/bookings/{first}/visit"),
+        Some(&s.login(c1_name)),
+        Some(json!({"result": "not_paid"})),
+    );
+    assert_eq!((st, v["field"].as_str()), (422, Some("reason")), "{v}");
+    let (st, v) = s.call(
+        "POST",
+        &format!("/api/v1/bookings/{first}/visit"),
+        Some(&s.login(c1_name)),
+        Some(json!({"result": "paid"})),
+    );
+    assert_eq!((st, v["status"].as_str()), (200, Some("visited")), "{v}");
+    // 李四 cancels by phone; 张三 adds his parking space for 20:00.
+    let (st, _) = s.call(
+        "POST",
+        &format!("/api/v1/bookings/{second}/cancel"),
+        Some(&disp),
+        Some(json!({"reason": "业主来电取消"})),
+    );
+    assert_eq!(st, 200);
+    let (st, third) = s.call("POST", "/api/v1/estates/sample/bookings", Some(&zhang), Some(json!({"targets": [{"kind": "space", "id": ids.space_b007}], "date": day, "start": "20:00"})));
+    assert_eq!(st, 201, "{third}");
+    let third = third["id"].as_i64().unwrap();
+    let (st, board) = s.call(
+        "POST",
+        "/api/v1/estates/sample/dispatch/replan",
+        Some(&disp),
+        Some(json!({"date": day, "time_limit_ms": 100})),
+    );
+    assert_eq!(st, 200, "{board}");
+    // The done visit stays first on its collector's route, marked done.
+    let route = board["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["collector_id"] == c1)
+        .unwrap();
+    assert_eq!(route["stops"][0]["booking"]["id"], first, "{route}");
+    assert_eq!(route["stops"][0]["done"], true);
+    // The new visit is routed inside its slot; the cancelled one is gone.
+    assert!(collector_of(&board, third).is_some(), "{board}");
+    assert!(collector_of(&board, second).is_none(), "{board}");
+    let stop = board["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["stops"].as_array().unwrap())
+        .find(|x| x["booking"]["id"] == third)
+        .unwrap();
+    assert_eq!(stop["on_time"], true, "{stop}");
+    assert!(stop["eta"].as_str().unwrap() >= "20:00");
+}
