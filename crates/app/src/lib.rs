@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod entered;
 pub mod export;
 pub mod import;
+pub mod notify;
 pub mod owner;
 
 use doorstep_domain::{Date, DomainError, Permission};
@@ -68,6 +69,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// Owner sign-in code rules (tests may loosen them).
     pub code_policy: doorstep_domain::booking::CodePolicy,
+    /// Message gateways by channel; none means messages wait in the outbox.
+    pub gateways: Vec<Arc<dyn notify::Gateway>>,
 }
 
 impl App {
@@ -76,6 +79,7 @@ impl App {
         App {
             store,
             code_policy: Default::default(),
+            gateways: Vec::new(),
         }
     }
 

@@ -1129,21 +1129,37 @@ pub(crate) async fn outbox(
         }
     }
     .map_err(db_err)?;
-    rows.iter()
-        .map(|r| {
-            Ok(Message {
-                id: col(r, "id")?,
-                estate_id: col(r, "estate_id")?,
-                channel: col(r, "channel")?,
-                recipient: col(r, "recipient")?,
-                kind: col(r, "kind")?,
-                body: col(r, "body")?,
-                booking_id: col(r, "booking_id")?,
-                created_at: col(r, "created_at")?,
-                due_at: col(r, "due_at")?,
-                sent_at: col(r, "sent_at")?,
-                cancelled_at: col(r, "cancelled_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(message_from).collect()
+}
+
+pub(crate) async fn due_messages(
+    pool: &Pool<Db>,
+    now: i64,
+    limit: i64,
+) -> StoreResult<Vec<Message>> {
+    let rows = sqlx::query(&format!(
+        "SELECT * FROM outbox WHERE sent_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT {}",
+        limit.clamp(1, 1000)
+    ))
+    .bind(now)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(message_from).collect()
+}
+
+fn message_from(r: &DbRow) -> StoreResult<Message> {
+    Ok(Message {
+        id: col(r, "id")?,
+        estate_id: col(r, "estate_id")?,
+        channel: col(r, "channel")?,
+        recipient: col(r, "recipient")?,
+        kind: col(r, "kind")?,
+        body: col(r, "body")?,
+        booking_id: col(r, "booking_id")?,
+        created_at: col(r, "created_at")?,
+        due_at: col(r, "due_at")?,
+        sent_at: col(r, "sent_at")?,
+        cancelled_at: col(r, "cancelled_at")?,
+    })
 }

@@ -759,4 +759,25 @@ impl Store for SqlStore {
     async fn outbox(&self, recipient: Option<&str>, limit: i64) -> StoreResult<Vec<Message>> {
         super::booking::outbox(&self.pool, recipient, limit).await
     }
+    async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>> {
+        super::booking::due_messages(&self.pool, now, limit).await
+    }
+    async fn claim_message(&self, id: i64, now: i64) -> StoreResult<bool> {
+        let n = sqlx::query("UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL AND cancelled_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+    async fn release_message(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET sent_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 }

@@ -329,4 +329,11 @@ pub trait Store: Send + Sync + 'static {
     async fn enqueue(&self, m: &NewMessage, booking_id: Option<i64>) -> StoreResult<i64>;
     /// Messages, newest first, optionally to one recipient.
     async fn outbox(&self, recipient: Option<&str>, limit: i64) -> StoreResult<Vec<Message>>;
+    /// Unsent, unwithdrawn messages due by `now`, oldest first.
+    async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>>;
+    /// Claims a message for sending (marks it sent); false if another
+    /// instance claimed it first or it was withdrawn.
+    async fn claim_message(&self, id: i64, now: i64) -> StoreResult<bool>;
+    /// Gives a claimed message back after a failed send, to be retried.
+    async fn release_message(&self, id: i64) -> StoreResult<()>;
 }

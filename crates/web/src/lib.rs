@@ -64,6 +64,18 @@ async fn healthz(
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
+    if !app.gateways.is_empty() {
+        let sender = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                if let Err(e) = sender.deliver_due().await {
+                    tracing::error!(error = %e, "delivering the outbox failed");
+                }
+            }
+        });
+    }
     axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),

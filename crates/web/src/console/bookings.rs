@@ -7,7 +7,9 @@ use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use doorstep_app::booking::{BookingRequest, BookingView, By, Target, local_to_unix, unix_to_local};
+use doorstep_app::booking::{
+    BookingRequest, BookingView, By, Target, local_to_unix, unix_to_local,
+};
 use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::booking::{day_label, hhmm};
 use doorstep_domain::{
@@ -143,9 +145,7 @@ async fn staff_booking(
     code: &str,
     id: i64,
 ) -> Result<(Estate, Booking), AppError> {
-    let e = app
-        .estate_for(&cu.user, code, Permission::Dispatch)
-        .await?;
+    let e = app.estate_for(&cu.user, code, Permission::Dispatch).await?;
     let (be, b) = app.booking_for(&By::Staff(&cu.user), id).await?;
     if be.id != e.id {
         return Err(AppError::NotFound(format!("booking {id}")));
@@ -167,7 +167,12 @@ async fn slot_starts(app: &App, e: &Estate) -> Result<Vec<String>, AppError> {
         .checked_add(jiff::Span::new().days(i64::from(rules.horizon_days.max(31))))
         .unwrap_or(d);
     for (day, rule, _) in app.store.day_rules(e.id, d, to).await? {
-        starts.extend(rules.slots_on(day, Some(&rule)).iter().map(|s| hhmm(s.start)));
+        starts.extend(
+            rules
+                .slots_on(day, Some(&rule))
+                .iter()
+                .map(|s| hhmm(s.start)),
+        );
     }
     starts.sort();
     starts.dedup();
@@ -713,9 +718,7 @@ async fn new_submit(
             targets.push(Target { kind, id });
         }
         if targets.is_empty() {
-            return Err(
-                DomainError::invalid("targets", "tick at least one room or space").into(),
-            );
+            return Err(DomainError::invalid("targets", "tick at least one room or space").into());
         }
         let (date, start) = slot
             .split_once('T')

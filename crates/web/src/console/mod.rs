@@ -2,6 +2,8 @@
 //! on request), mobile-first, no JavaScript.
 
 mod arrears;
+mod bookings;
+mod dispatch;
 mod estates;
 mod fees;
 mod import;
@@ -32,6 +34,8 @@ pub fn router() -> Router<App> {
         .merge(fees::router())
         .merge(objects::router())
         .merge(import::router())
+        .merge(bookings::router())
+        .merge(dispatch::router())
 }
 
 /// A signed-in staff user on a console page; otherwise a redirect to /login.
@@ -133,6 +137,13 @@ pub fn page(
                             a href={"/console/" (code) "/owners"} { (l.pick("业主", "Owners")) }
                             a href={"/console/" (code) "/buildings"} { (l.pick("楼栋", "Buildings")) }
                             a href={"/console/" (code) "/import"} { (l.pick("导入", "Import")) }
+                            a href={"/console/" (code) "/bookings"} { (l.pick("预约", "Bookings")) }
+                            a href={"/console/" (code) "/bookings/new"} { (l.pick("代客预约", "Book on behalf")) }
+                            a href={"/console/" (code) "/calls"} { (l.pick("电话确认", "Calls")) }
+                            a href={"/console/" (code) "/dispatch"} { (l.pick("派单", "Dispatch")) }
+                            a href={"/console/" (code) "/itinerary"} { (l.pick("行程", "Itinerary")) }
+                            a href={"/console/" (code) "/visit-settings"} { (l.pick("上门设置", "Visit settings")) }
+                            a href="/console/outbox" { (l.pick("消息", "Outbox")) }
                         }
                     }
                     div.who {
@@ -313,5 +324,8 @@ th{background:#f6f8fa;white-space:nowrap}td.num,th.num{text-align:right;white-sp
 .row{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end}.row label{margin:0}.stats{display:grid;grid-template-columns:repeat(auto-fill,minmax(9rem,1fr));gap:.6rem}
 .stat{border:1px solid var(--line);border-radius:8px;padding:.6rem}.stat b{display:block;font-size:1.4rem}.muted{color:var(--muted)}
 form.act{display:flex;gap:.3rem;margin:.2rem 0}form.act input{min-height:2.2rem;padding:.2rem .4rem;width:9rem}form.act button{min-height:2.2rem;padding:.2rem .6rem;font-size:.9rem}
+.tag{display:inline-block;border:1px solid var(--line);border-radius:4px;padding:0 .3rem;font-size:.85rem}.ontime{color:var(--ok)}.late{color:var(--warn)}
+.locked{background:#fffaeb;color:#7a2e0e;padding:.6rem .8rem;border-radius:6px;font-weight:600}fieldset{border:1px solid var(--line);border-radius:8px;margin:.5rem 0}
+.map{max-width:40rem;border:1px solid var(--line);border-radius:8px;overflow:hidden}.map svg{display:block;width:100%;height:auto}ol.stops li{margin:.5rem 0}pre{overflow-x:auto;background:#f6f8fa;padding:.6rem;font-size:.85rem}
 @media (max-width:600px){body{font-size:18px}th,td{padding:.4rem .3rem}}
 "#;
