@@ -955,3 +955,85 @@ fn replanning_keeps_done_visits_and_fits_changes() {
     assert_eq!(stop["on_time"], true, "{stop}");
     assert!(stop["eta"].as_str().unwrap() >= "20:00");
 }
+
+/// Every owner × every room and space × book: only their own succeeds; every
+/// booking × every other owner × see/cancel/move: never.
+#[test]
+fn the_whole_owner_matrix() {
+    let s = start(Some(loose()));
+    let admin = s.login("s-admin");
+    let owners = [
+        ("13812345678", s.owner(&admin, "13812345678")),
+        ("13900000001", s.owner(&admin, "13900000001")),
+    ];
+    let ids = s.ids;
+    let targets = [
+        ("room", ids.room_202, "13812345678"),
+        ("room", ids.room_301, "13900000001"),
+        ("space", ids.space_b007, "13812345678"),
+    ];
+    let day = next_weekday().to_string();
+    let mut made = Vec::new();
+    for (phone, token) in &owners {
+        for (kind, id, holder) in targets {
+            let (st, v) = s.call(
+                "POST",
+                "/api/v1/estates/sample/bookings",
+                Some(token),
+                Some(json!({"targets": [{"kind": kind, "id": id}], "date": day, "start": "20:30"})),
+            );
+            if *phone == holder {
+                assert_eq!(st, 201, "{phone} {kind} {id}: {v}");
+                made.push((phone.to_string(), v["id"].as_i64().unwrap()));
+            } else {
+                assert_eq!(st, 404, "{phone} {kind} {id}: {v}");
+                assert!(
+                    !v.to_string().contains("张三") && !v.to_string().contains("李四"),
+                    "{v}"
+                );
+            }
+        }
+    }
+    assert_eq!(made.len(), 3);
+    for (holder, booking) in &made {
+        for (phone, token) in &owners {
+            let calls = [
+                ("GET", format!("/api/v1/bookings/{booking}"), None),
+                (
+                    "POST",
+                    format!("/api/v1/bookings/{booking}/reschedule"),
+                    Some(json!({"date": day, "start": "20:00"})),
+                ),
+                (
+                    "POST",
+                    format!("/api/v1/bookings/{booking}/cancel"),
+                    Some(json!({})),
+                ),
+            ];
+            if phone == holder {
+                continue;
+            }
+            for (m, path, body) in calls {
+                let (st, v) = s.call(m, &path, Some(token), body);
+                assert_eq!(st, 404, "{phone} {m} {path}: {v}");
+            }
+        }
+        let (_, v) = s.call(
+            "GET",
+            &format!("/api/v1/bookings/{booking}"),
+            Some(&admin),
+            None,
+        );
+        assert_eq!(v["status"], "requested", "unchanged: {v}");
+    }
+    for (phone, token) in &owners {
+        let (_, list) = s.call("GET", "/api/v1/owner/bookings", Some(token), None);
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .all(|b| b["phone"] == *phone),
+            "{list}"
+        );
+    }
+}
