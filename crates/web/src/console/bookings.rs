@@ -303,6 +303,73 @@ fn actor_text(l: Lang, a: &Actor, name: &str) -> String {
     }
 }
 
+/// An event's stored detail (`booked`, `call: confirmed — note`, `collector 5
+/// at 1764500000` …) in words; `names` are the collectors' names by id.
+fn event_text(l: Lang, e: &Estate, detail: &str, names: &[(i64, String)]) -> String {
+    let num = |s: &str| s.trim().parse::<i64>().ok();
+    if detail == "booked" {
+        return l.pick("预约", "booked").into();
+    }
+    if detail == "left out of the plan" {
+        return l.pick("未排入路线", "left out of the plan").into();
+    }
+    if detail == "cancelled" {
+        return l.pick("取消", "cancelled").into();
+    }
+    if let Some(r) = detail.strip_prefix("cancelled: ") {
+        return format!("{}{r}", l.pick("取消：", "cancelled: "));
+    }
+    if let Some(id) = detail
+        .strip_prefix("rescheduled from booking ")
+        .and_then(num)
+    {
+        return format!(
+            "{}{id}",
+            l.pick("改期自预约 #", "rescheduled from booking #")
+        );
+    }
+    if let Some(id) = detail.strip_prefix("moved to booking ").and_then(num) {
+        return format!("{}{id}", l.pick("改期为预约 #", "moved to booking #"));
+    }
+    if let Some(rest) = detail.strip_prefix("call: ") {
+        let (code, note) = rest.split_once(" — ").unwrap_or((rest, ""));
+        if let Ok(o) = CallOutcome::from_code(code) {
+            let mut t = format!("{}{}", l.pick("电话：", "call: "), o.label(l));
+            if !note.is_empty() {
+                t += &format!(" — {note}");
+            }
+            return t;
+        }
+    }
+    if let Some(code) = detail.strip_prefix("visit: ") {
+        let what = match code {
+            "paid" => l.pick("已缴清", "paid"),
+            "partly_paid" => l.pick("部分缴费", "partly paid"),
+            "not_paid" => l.pick("未缴费", "not paid"),
+            "owner_absent" => l.pick("业主不在家", "owner absent"),
+            other => other,
+        };
+        return format!("{}{what}", l.pick("上门：", "visit: "));
+    }
+    if let Some((c, at)) = detail
+        .strip_prefix("collector ")
+        .and_then(|r| r.split_once(" at "))
+        && let (Some(c), Some(at)) = (num(c), num(at))
+    {
+        let name = names
+            .iter()
+            .find(|n| n.0 == c)
+            .map(|n| n.1.clone())
+            .unwrap_or_else(|| format!("#{c}"));
+        let eta = hhmm(unix_to_local(e, at).time());
+        return match l {
+            Lang::Zh => format!("派给 {name}，预计 {eta} 到达"),
+            Lang::En => format!("assigned to {name}, ETA {eta}"),
+        };
+    }
+    detail.to_string()
+}
+
 async fn detail_page(
     State(app): State<App>,
     cu: ConsoleUser,
@@ -321,6 +388,19 @@ async fn detail_page(
         };
         let starts = slot_starts(&app, &e).await?;
         let here = format!("/console/{}/bookings/{}", e.code, id);
+        let mut names: Vec<(i64, String)> = Vec::new();
+        for ev in &events {
+            if let Some(c) = ev
+                .detail
+                .strip_prefix("collector ")
+                .and_then(|r| r.split_once(' '))
+                .and_then(|(c, _)| c.parse::<i64>().ok())
+                && !names.iter().any(|n| n.0 == c)
+            {
+                let name = app.store.user(c).await.map(|u| u.display_name).unwrap_or_default();
+                names.push((c, name));
+            }
+        }
         let title = format!("{} #{} · {}", l.pick("预约", "Booking"), id, v.labels.join("、"));
         Ok::<_, AppError>(page(l, &title, Some(&cu.user), Some(&e.code), &flash, html! {
             p { a href={"/console/" (e.code) "/bookings?date=" (b.day)} { (l.pick("返回当天预约", "Back to the day's bookings")) } }
@@ -345,7 +425,7 @@ async fn detail_page(
                 div.card { (change_forms(l, &e.code, b, &starts, &here)) }
             }
             h2 { (l.pick("历史记录", "History")) }
-            div.table { table #history {
+            div.table tabindex="0" role="region" aria-label=(l.pick("历史记录", "History")) { table #history {
                 thead { tr {
                     th scope="col" { (l.pick("时间", "When")) }
                     th scope="col" { (l.pick("状态变化", "Status change")) }
@@ -359,7 +439,7 @@ async fn detail_page(
                         (ev.to.label(l))
                     }
                     td { (actor_text(l, &ev.actor, &ev.actor_name)) }
-                    td { (ev.detail) }
+                    td { (event_text(l, &e, &ev.detail, &names)) }
                 } } }
             } }
         }))

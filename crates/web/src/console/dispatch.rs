@@ -12,7 +12,7 @@ use doorstep_app::booking::BookingView;
 use doorstep_app::dispatch::{RouteView, SessionView};
 use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::booking::{day_label, format_windows, hhmm, parse_windows};
-use doorstep_domain::{BookingRules, Date, DayRule, DomainError, Lang, Permission, Role, Window};
+use doorstep_domain::{BookingRules, Date, DayRule, DomainError, Lang, Permission, Window};
 use doorstep_store::Estate;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -244,7 +244,7 @@ async fn board_page(
                 @let stops: usize = b.routes.iter().map(|r| r.stops.len()).sum();
                 h2 { (l.pick("本场：", "Session: ")) (day_label(date, l)) " " (b.window) }
                 @if let Some(at) = b.locked_at {
-                    p.locked #lock-state role="status" { "🔒 " (l.pick("已锁定发布", "Locked and published")) " · " (at_local(&e, at)) (l.pick("。收费员已可查看行程；调整前请先解锁。", ". Collectors see these routes; unlock before changing them.")) }
+                    p.locked #lock-state role="status" { (l.pick("已锁定发布", "Locked and published")) " · " (at_local(&e, at)) (l.pick("。收费员已可查看行程；调整前请先解锁。", ". Collectors see these routes; unlock before changing them.")) }
                 } @else {
                     p #lock-state { (l.pick("未锁定：路线仍可调整，锁定后发布给收费员。", "Not locked: routes may still change; lock to publish them to the collectors.")) }
                 }
@@ -623,10 +623,17 @@ async fn itinerary_page(
             Some(s) => Some(s.parse::<i64>().map_err(|_| DomainError::invalid("collector", format!("{s:?} is not a collector")))?),
             None => None,
         };
-        let who = if !can_choose || cu.user.role == Role::Collector && asked.is_none() {
-            Some(cu.user.id)
+        let who = if can_choose {
+            asked.or_else(|| {
+                collectors
+                    .iter()
+                    .find(|d| d.on_duty)
+                    .or(collectors.first())
+                    .map(|d| d.user_id)
+            })
         } else {
-            asked.or_else(|| collectors.iter().find(|d| d.on_duty).or(collectors.first()).map(|d| d.user_id))
+            // Collectors see their own route.
+            Some(cu.user.id)
         };
         let routes = match who {
             Some(c) => app.itinerary(&cu.user, &code, date, Some(c)).await?,
@@ -692,7 +699,7 @@ async fn settings_page(
         let e = app.estate_for(&cu.user, &code, Permission::Dispatch).await?;
         let rules = app.store.booking_rules(e.id).await?;
         let from = today(&e);
-        let to = from.checked_add(jiff::Span::new().days(400)).unwrap_or(from);
+        let to = from.checked_add(jiff::Span::new().days(3660)).unwrap_or(from);
         let days = app.store.day_rules(e.id, from, to).await?;
         let model = app.store.estate_model(e.id).await?;
         let act = |p: &str| format!("/console/{}/visit-settings{p}", e.code);
@@ -965,29 +972,21 @@ async fn outbox_page(
             @if list.is_empty() {
                 p #outbox-empty { (l.pick("没有消息。", "No messages.")) }
             } @else {
-                div.table { table #outbox {
-                    thead { tr {
-                        th scope="col" { (l.pick("时间", "Queued")) }
-                        th scope="col" { (l.pick("渠道", "Channel")) }
-                        th scope="col" { (l.pick("收件人", "Recipient")) }
-                        th scope="col" { (l.pick("类型", "Kind")) }
-                        th scope="col" { (l.pick("内容", "Text")) }
-                        th scope="col" { (l.pick("状态", "Status")) }
-                    } }
-                    tbody { @for m in &list { tr data-kind=(m.kind) {
-                        td { (when(m.estate_id, m.created_at)) }
-                        td { (m.channel) }
-                        td { (m.recipient) }
-                        td { (kind_name(l, &m.kind)) }
-                        td { (m.body) }
-                        td {
-                            @if let Some(at) = m.cancelled_at { (l.pick("已撤回 ", "withdrawn ")) (when(m.estate_id, at)) }
-                            @else if let Some(at) = m.sent_at { (l.pick("已发送 ", "sent ")) (when(m.estate_id, at)) }
-                            @else if m.due_at > now { (l.pick("待发送 ", "due ")) (when(m.estate_id, m.due_at)) }
-                            @else { (l.pick("待发送", "queued")) }
+                ul.msgs #outbox {
+                    @for m in &list {
+                        li.msg data-kind=(m.kind) {
+                            p.muted {
+                                (when(m.estate_id, m.created_at)) " · " (m.channel) " · " (kind_name(l, &m.kind)) " · "
+                                @if let Some(at) = m.cancelled_at { (l.pick("已撤回 ", "withdrawn ")) (when(m.estate_id, at)) }
+                                @else if let Some(at) = m.sent_at { (l.pick("已发送 ", "sent ")) (when(m.estate_id, at)) }
+                                @else if m.due_at > now { (l.pick("待发送 ", "due ")) (when(m.estate_id, m.due_at)) }
+                                @else { (l.pick("待发送", "queued")) }
+                            }
+                            p { (l.pick("收件人：", "To: ")) b { (m.recipient) } }
+                            p { (m.body) }
                         }
-                    } } }
-                } }
+                    }
+                }
             }
         }))
     }

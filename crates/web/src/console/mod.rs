@@ -326,6 +326,6 @@ th{background:#f6f8fa;white-space:nowrap}td.num,th.num{text-align:right;white-sp
 form.act{display:flex;gap:.3rem;margin:.2rem 0}form.act input{min-height:2.2rem;padding:.2rem .4rem;width:9rem}form.act button{min-height:2.2rem;padding:.2rem .6rem;font-size:.9rem}
 .tag{display:inline-block;border:1px solid var(--line);border-radius:4px;padding:0 .3rem;font-size:.85rem}.ontime{color:var(--ok)}.late{color:var(--warn)}
 .locked{background:#fffaeb;color:#7a2e0e;padding:.6rem .8rem;border-radius:6px;font-weight:600}fieldset{border:1px solid var(--line);border-radius:8px;margin:.5rem 0}
-.map{max-width:40rem;border:1px solid var(--line);border-radius:8px;overflow:hidden}.map svg{display:block;width:100%;height:auto}ol.stops li{margin:.5rem 0}pre{overflow-x:auto;background:#f6f8fa;padding:.6rem;font-size:.85rem}
+.map{max-width:40rem;border:1px solid var(--line);border-radius:8px;overflow:hidden}.map svg{display:block;width:100%;height:auto}ol.stops li{margin:.5rem 0}h3{font-size:1.05rem;margin:1rem 0 .4rem}ul.msgs{padding:0}.msg{list-style:none;border:1px solid var(--line);border-radius:8px;padding:0 .8rem;margin:.5rem 0}pre{overflow-x:auto;background:#f6f8fa;padding:.6rem;font-size:.85rem}
 @media (max-width:600px){body{font-size:18px}th,td{padding:.4rem .3rem}}
 "#;
