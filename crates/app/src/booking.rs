@@ -607,6 +607,8 @@ impl App {
             .bookings(&BookingQuery {
                 estate_id: Some(estate.id),
                 statuses: vec![BookingStatus::AwaitingCall],
+                // Visits still ahead: a call for a slot long past is moot.
+                from: Some(now() - 3600),
                 ..Default::default()
             })
             .await?;
