@@ -71,6 +71,9 @@ pub struct DaySlots {
     pub label: String,
     /// Holiday, closure … if the estate set one.
     pub rule: Option<String>,
+    /// The day's rule itself, for labels in other languages.
+    #[serde(skip)]
+    pub day_rule: Option<DayRule>,
     /// Slots in order.
     pub slots: Vec<SlotView>,
 }
@@ -228,7 +231,8 @@ impl App {
             out.push(DaySlots {
                 date: day,
                 label: day_label(day, Lang::Zh),
-                rule: rule.map(|r| r.label(Lang::Zh)),
+                rule: rule.as_ref().map(|r| r.label(Lang::Zh)),
+                day_rule: rule,
                 slots,
             });
             day = match day.tomorrow() {

@@ -44,7 +44,7 @@ use doorstep_domain::booking::parse_windows;
 use doorstep_domain::{
     Area, BookingRules, BookingStatus, EstateCode, ObjectKind, PhoneNumber, Role,
 };
-use doorstep_store::{EstateInput, ImportBatch, ImportOwner, NewUser, RoomInput, RoomKey, Store};
+use doorstep_store::{EstateInput, ImportBatch, NewUser, RoomInput, Store};
 use jiff::civil::{Date, Time};
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
@@ -66,6 +66,8 @@ const RACE_DAY: i64 = 54;
 const HOT_START: &str = "19:30";
 /// Listing: `from` rotates over this many days.
 const LIST_DAYS: usize = 40;
+/// Owners per wrk stop in the cancellation scenario.
+const CANCEL_OWNERS: usize = 4000;
 
 #[derive(Clone)]
 struct Args {
@@ -77,6 +79,7 @@ struct Args {
     reps: usize,
     races: usize,
     racers: usize,
+    cancels: usize,
     owners: Option<usize>,
     pg: String,
     only: Vec<String>,
@@ -92,6 +95,7 @@ fn args() -> Args {
         reps: 1,
         races: 20,
         racers: 64,
+        cancels: 20,
         owners: None,
         pg: std::env::var("DOORSTEP_TEST_PG_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
@@ -119,6 +123,7 @@ fn args() -> Args {
             "--reps" => a.reps = num(it.next(), "--reps").max(1),
             "--races" => a.races = num(it.next(), "--races").min(SLOTS_PER_DAY),
             "--racers" => a.racers = num(it.next(), "--racers").max(2),
+            "--cancels" => a.cancels = num(it.next(), "--cancels"),
             "--owners" => a.owners = Some(num(it.next(), "--owners")),
             "--pg" => a.pg = it.next().expect("--pg URL"),
             "--only" => {
@@ -144,10 +149,7 @@ impl Args {
 
 enum Backend {
     // The directory is kept alive (and removed) with the store.
-    Sqlite(
-        doorstep_store_sqlite::SqliteStore,
-        #[allow(dead_code)] tempfile::TempDir,
-    ),
+    Sqlite(doorstep_store_sqlite::SqliteStore, tempfile::TempDir),
     Pg(doorstep_store_postgres::PgStore, String, String),
 }
 
@@ -186,20 +188,54 @@ impl Backend {
     }
 }
 
-/// Owner sessions in bulk (seeding only: one by one through the store would
-/// take minutes on PostgreSQL with a commit each).
-macro_rules! insert_sessions {
-    ($pool:expr, $db:ty, $rows:expr) => {{
+/// Owners (one phone, one room each) and their sessions in bulk: the
+/// store's import matches and inserts owners one by one (several statements
+/// each), which would dominate the run; sessions one by one would take
+/// minutes on PostgreSQL with a commit each. Seeding only.
+macro_rules! insert_owners {
+    ($pool:expr, $db:ty, $estate:expr, $owners:expr, $now:expr) => {{
+        use sqlx::Row;
+        let owners: &[Owner] = $owners;
         let mut tx = $pool.begin().await.unwrap();
-        for chunk in $rows.chunks(1000) {
+        for chunk in owners.chunks(1000) {
+            let mut qb: sqlx::QueryBuilder<$db> =
+                sqlx::QueryBuilder::new("INSERT INTO owners (estate_id, name) ");
+            qb.push_values(chunk, |mut b, o| {
+                b.push_bind($estate).push_bind(format!("业主{}", o.phone));
+            });
+            qb.build().execute(&mut *tx).await.unwrap();
+        }
+        let ids: HashMap<String, i64> =
+            sqlx::query("SELECT id, name FROM owners WHERE estate_id = $1")
+                .bind($estate)
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get::<String, _>("name"), r.get::<i64, _>("id")))
+                .collect();
+        let id = |o: &Owner| ids[&format!("业主{}", o.phone)];
+        for chunk in owners.chunks(1000) {
+            let mut qb: sqlx::QueryBuilder<$db> =
+                sqlx::QueryBuilder::new("INSERT INTO owner_phones (owner_id, phone) ");
+            qb.push_values(chunk, |mut b, o| {
+                b.push_bind(id(o)).push_bind(o.phone.clone());
+            });
+            qb.build().execute(&mut *tx).await.unwrap();
+            let mut qb: sqlx::QueryBuilder<$db> =
+                sqlx::QueryBuilder::new("INSERT INTO room_owners (room_id, owner_id) ");
+            qb.push_values(chunk, |mut b, o| {
+                b.push_bind(o.room).push_bind(id(o));
+            });
+            qb.build().execute(&mut *tx).await.unwrap();
             let mut qb: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
                 "INSERT INTO owner_sessions (token_hash, phone, created_at, expires_at) ",
             );
-            qb.push_values(chunk, |mut b, r: &(String, String, i64, i64)| {
-                b.push_bind(r.0.clone())
-                    .push_bind(r.1.clone())
-                    .push_bind(r.2)
-                    .push_bind(r.3);
+            qb.push_values(chunk, |mut b, o| {
+                b.push_bind(token_hash(&o.token))
+                    .push_bind(o.phone.clone())
+                    .push_bind($now)
+                    .push_bind($now + 86_400);
             });
             qb.build().execute(&mut *tx).await.unwrap();
         }
@@ -289,11 +325,35 @@ macro_rules! read_state {
 }
 
 impl Backend {
-    async fn insert_sessions(&self, rows: &[(String, String, i64, i64)]) {
+    async fn insert_owners(&self, estate_id: i64, owners: &[Owner], now: i64) {
         match self {
-            Backend::Sqlite(s, _) => insert_sessions!(s.pool(), sqlx::Sqlite, rows),
-            Backend::Pg(s, _, _) => insert_sessions!(s.pool(), sqlx::Postgres, rows),
+            Backend::Sqlite(s, _) => insert_owners!(s.pool(), sqlx::Sqlite, estate_id, owners, now),
+            Backend::Pg(s, _, _) => {
+                insert_owners!(s.pool(), sqlx::Postgres, estate_id, owners, now)
+            }
         }
+    }
+    /// Whether another connection can take SQLite's write lock now.
+    async fn write_lock_probe(&self) -> String {
+        use sqlx::{ConnectOptions, Connection};
+        let Backend::Sqlite(_, dir) = self else {
+            return "n/a".into();
+        };
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("bench.sqlite"))
+            .busy_timeout(Duration::from_secs(1))
+            .connect()
+            .await
+            .unwrap();
+        let r = match sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await {
+            Ok(_) => {
+                sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+                "took it".to_string()
+            }
+            Err(e) => e.to_string(),
+        };
+        c.close().await.ok();
+        r
     }
     async fn state(&self, estate_id: i64) -> DbState {
         match self {
@@ -313,6 +373,7 @@ struct Owner {
 
 struct Seeded {
     estate: doorstep_store::Estate,
+    collectors: Vec<i64>,
     owners: Vec<Owner>,
     first_day: Date,
 }
@@ -402,54 +463,53 @@ async fn seed(db: &Backend, app: &App, n_owners: usize) -> Seeded {
     for k in 0..n_owners {
         let (building, entrance, floor, number) = room_key(k);
         batch.rooms.push(RoomInput {
-            building: building.clone(),
-            entrance: entrance.clone(),
+            building,
+            entrance,
             floor,
-            number: number.clone(),
+            number,
             area: Area::from_centi(8000 + (k as i64 * 37) % 6000).unwrap(),
-        });
-        batch.owners.push(ImportOwner {
-            name: format!("业主{k}"),
-            phones: vec![PhoneNumber::parse(&format!("139{k:08}")).unwrap()],
-            rooms: vec![RoomKey {
-                building,
-                entrance,
-                number,
-            }],
-            spaces: vec![],
         });
     }
     app.store.bulk_seed(estate.id, &batch).await.unwrap();
-    let rooms: HashMap<(String, String), i64> = app
-        .store
-        .list_rooms(estate.id, "", i64::MAX, 0)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| ((r.building, r.number), r.id))
-        .collect();
-    let now = doorstep_app::now();
+    // Paged: one page binds every room id once (SQLite allows 32,766).
+    let mut rooms: HashMap<(String, String), i64> = HashMap::new();
+    loop {
+        let page = app
+            .store
+            .list_rooms(estate.id, "", 10_000, rooms.len() as i64)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        rooms.extend(page.into_iter().map(|r| ((r.building, r.number), r.id)));
+    }
     let owners: Vec<Owner> = (0..n_owners)
         .map(|k| {
             let (building, _, _, number) = room_key(k);
             Owner {
                 token: format!("bench-owner-{k}"),
-                phone: format!("139{k:08}"),
+                phone: PhoneNumber::parse(&format!("139{k:08}"))
+                    .unwrap()
+                    .as_str()
+                    .to_string(),
                 room: rooms[&(building, number)],
             }
         })
         .collect();
-    let sessions: Vec<_> = owners
-        .iter()
-        .map(|o| (token_hash(&o.token), o.phone.clone(), now, now + 86_400))
-        .collect();
-    db.insert_sessions(&sessions).await;
+    db.insert_owners(estate.id, &owners, doorstep_app::now())
+        .await;
+    // Through the store, as the app reads them.
+    let probe = app.store.owners_by_phone(&owners[0].phone).await.unwrap();
+    assert_eq!(probe.len(), 1);
+    assert_eq!(probe[0].rooms[0].0, owners[0].room);
     println!(
         "  seeded {n_owners} owners, rooms and sessions, {COLLECTORS} collectors in {:.1} s",
         t.elapsed().as_secs_f64()
     );
     Seeded {
         estate,
+        collectors,
         owners,
         first_day,
     }
@@ -762,6 +822,8 @@ struct Rep {
     race_full: usize,
     verdict: Verdict,
     hot_taken: i64,
+    cancel_ids: Vec<i64>,
+    wedged: Option<String>,
 }
 
 /// Waits until the server has finished what wrk left in flight.
@@ -789,7 +851,12 @@ fn once(a: &Args, kind: &str) -> Rep {
     let book_n = a.owners.unwrap_or(a.seconds as usize * 5000);
     let hot_n = a.hot_seconds as usize * 5000;
     let race_n = a.races * (VISITS as usize - 1 + a.racers);
-    let n_owners = book_n + hot_n + race_n;
+    let cancel_n = if a.runs("cancel") {
+        a.cancels * CANCEL_OWNERS
+    } else {
+        0
+    };
+    let n_owners = book_n + hot_n + race_n + cancel_n;
     let db = rt.block_on(Backend::fresh(kind, &a.pg));
     let app = App::new(db.store());
     let seeded = rt.block_on(seed(&db, &app, n_owners));
@@ -938,11 +1005,114 @@ fn once(a: &Args, kind: &str) -> Rep {
         );
     }
 
+    let mut probes = 0;
+    if a.runs("cancel") {
+        // wrk stops with requests in flight and closes their connections;
+        // the server drops those handlers mid-request. After each stop, one
+        // booking in-process must still go through promptly.
+        let base = book_n + hot_n + race_n;
+        let burst = Args {
+            connections: a.connections.max(64),
+            ..a.clone()
+        };
+        let mut wedged = None;
+        for i in 0..a.cancels {
+            let range = &owners[base + i * CANCEL_OWNERS..base + (i + 1) * CANCEL_OWNERS - 1];
+            let probe = &owners[base + (i + 1) * CANCEL_OWNERS - 1];
+            let rows = range.iter().enumerate().map(|(k, o)| {
+                (
+                    o.clone(),
+                    add_days(seeded.first_day, (k % SPREAD_DAYS) as i64),
+                    slot_start(k / SPREAD_DAYS + i),
+                )
+            });
+            let tag = format!("cancel{i}");
+            let script = booking_script(&burst, work.path(), &tag, rows);
+            let r = run_wrk(&burst, port, &script, 1, work.path(), &tag);
+            rep.cancel_ids.extend(&r.ids);
+            let t = Instant::now();
+            let res = rt.block_on(async {
+                tokio::time::timeout(
+                    Duration::from_secs(5),
+                    app.create_booking(
+                        By::Owner(&probe.phone),
+                        ESTATE,
+                        &BookingRequest {
+                            targets: vec![Target {
+                                kind: ObjectKind::Room,
+                                id: probe.room,
+                            }],
+                            date: add_days(seeded.first_day, (i % SPREAD_DAYS) as i64).to_string(),
+                            start: slot_start(i + 3),
+                            pays_cash: false,
+                            call_first: false,
+                            note: String::new(),
+                            contact_phone: String::new(),
+                        },
+                    ),
+                )
+                .await
+            });
+            match res {
+                Ok(Ok(_)) => probes += 1,
+                Ok(Err(e)) => {
+                    wedged = Some(format!(
+                        "after stop {}: booking failed in {:.1} s: {e}",
+                        i + 1,
+                        t.elapsed().as_secs_f64()
+                    ));
+                    break;
+                }
+                Err(_) => {
+                    let lock = rt.block_on(db.write_lock_probe());
+                    // What a writer eventually gets (the busy timeout is 30 s).
+                    let mut later = Vec::new();
+                    for _ in 0..3 {
+                        let t = Instant::now();
+                        let r = rt.block_on(async {
+                            tokio::time::timeout(
+                                Duration::from_secs(40),
+                                app.store.set_duty(
+                                    seeded.estate.id,
+                                    add_days(seeded.first_day, 1),
+                                    seeded.collectors[0],
+                                    true,
+                                ),
+                            )
+                            .await
+                        });
+                        later.push(match r {
+                            Ok(Ok(())) => format!("ok in {:.1} s", t.elapsed().as_secs_f64()),
+                            Ok(Err(e)) => format!("{e} after {:.1} s", t.elapsed().as_secs_f64()),
+                            Err(_) => "no answer in 40 s".into(),
+                        });
+                    }
+                    wedged = Some(format!(
+                        "after stop {}: booking still waiting after 5 s; a fresh connection's BEGIN IMMEDIATE: {lock}; then writes through the pool: {}",
+                        i + 1,
+                        later.join("; ")
+                    ));
+                    break;
+                }
+            }
+        }
+        println!(
+            "    cancelled in-flight requests ({} wrk stops, {} connections): {}",
+            a.cancels,
+            burst.connections,
+            wedged
+                .as_deref()
+                .unwrap_or("a booking went through after every stop")
+        );
+        rep.wedged = wedged;
+    }
+
     server.abort();
     let mut acked: Vec<i64> = Vec::new();
     for r in [&rep.book, &rep.hot].into_iter().flatten() {
         acked.extend(&r.ids);
     }
+    acked.extend(&rep.cancel_ids);
     // The races' and fills' bookings were all acknowledged in-process or by
     // status; count them as acknowledged by id from the database instead.
     let v = rt.block_on(async {
@@ -953,7 +1123,7 @@ fn once(a: &Args, kind: &str) -> Rep {
         } else {
             0
         };
-        v.unacknowledged = v.unacknowledged.saturating_sub(race_bookings);
+        v.unacknowledged = v.unacknowledged.saturating_sub(race_bookings + probes);
         v
     });
     println!(
@@ -1072,6 +1242,7 @@ fn main() {
             if v.oversold + v.taken_mismatch + v.lost + v.doubled > 0
                 || r.race_wins.iter().any(|w| *w != 1)
                 || hot_bad
+                || r.wedged.is_some()
             {
                 failed = true;
             }

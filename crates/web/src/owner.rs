@@ -548,7 +548,7 @@ fn slot_picker(l: Lang, days: &[DaySlots], chosen: Option<&str>) -> Markup {
         @for d in days {
             @if !d.slots.is_empty() {
                 fieldset {
-                    legend { (day_label(d.date, l)) @if let Some(r) = &d.rule { " · " (r) } }
+                    legend { (day_label(d.date, l)) @if let Some(r) = &d.day_rule { " · " (r.label(l)) } }
                     div.slots {
                         @for s in &d.slots {
                             @let id = format!("slot-{}", s.start.replace([':', '-'], ""));

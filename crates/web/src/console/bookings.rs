@@ -682,7 +682,7 @@ async fn new_page(
                             select name="slot" #slot required {
                                 option value="" { (l.pick("请选择时段", "Choose a slot")) }
                                 @for d in &days {
-                                    @let rule = d.rule.as_ref().map(|r| format!(" · {r}")).unwrap_or_default();
+                                    @let rule = d.day_rule.as_ref().map(|r| format!(" · {}", r.label(l))).unwrap_or_default();
                                     optgroup label={(day_label(d.date, l)) (rule)} {
                                         @for s in &d.slots {
                                             option value=(s.start) disabled[!staff_can_book(s)] selected[p.slot.as_deref() == Some(s.start.as_str())] { (slot_option_text(l, s)) }
