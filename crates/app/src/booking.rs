@@ -170,11 +170,11 @@ impl App {
     ) -> AppResult<i64> {
         let on = self
             .store
-            .duty(estate.id, day)
+            .on_duty_counts(estate.id, day, day)
             .await?
-            .iter()
-            .filter(|d| d.on_duty)
-            .count() as i64;
+            .first()
+            .map(|d| d.1)
+            .unwrap_or(0);
         Ok(on * i64::from(rules.visits_per_collector))
     }
 
@@ -192,6 +192,7 @@ impl App {
             .checked_add(jiff::Span::new().days(i64::from(days) - 1))
             .map_err(|e| DomainError::invalid("from", e.to_string()))?;
         let rules_by_day = self.store.day_rules(estate.id, from, to).await?;
+        let duty = self.store.on_duty_counts(estate.id, from, to).await?;
         let start_unix = local_to_unix(estate, from.to_datetime(Time::midnight()))?;
         let end_unix = start_unix + i64::from(days + 1) * 86_400;
         let taken = self
@@ -206,7 +207,8 @@ impl App {
                 .iter()
                 .find(|r| r.0 == day)
                 .map(|r| r.1.clone());
-            let capacity = self.slot_capacity(estate, &rules, day).await?;
+            let on = duty.iter().find(|d| d.0 == day).map(|d| d.1).unwrap_or(0);
+            let capacity = on * i64::from(rules.visits_per_collector);
             let mut slots = Vec::new();
             for slot in rules.slots_on(day, rule.as_ref()) {
                 let at = local_to_unix(estate, slot.starts())?;
@@ -251,50 +253,37 @@ impl App {
         by: &By<'_>,
         estate: &Estate,
         targets: &[Target],
-    ) -> AppResult<(doorstep_store::Owner, String)> {
+    ) -> AppResult<(i64, String)> {
         if targets.is_empty() {
             return Err(
                 DomainError::invalid("targets", "choose at least one room or space").into(),
             );
         }
-        let candidates = match by {
-            By::Owner(phone) => self.store.owners_by_phone(phone).await?,
-            By::Staff(_) => {
-                let t = targets[0];
-                let owners = match t.kind {
-                    ObjectKind::Room => self.store.room(t.id).await?.owners,
-                    ObjectKind::Space => self.store.space(t.id).await?.owners,
-                };
-                let mut found = Vec::new();
-                for name in owners {
-                    for o in self.store.list_owners(estate.id, &name, 20, 0).await? {
-                        if !found.iter().any(|f: &doorstep_store::Owner| f.id == o.id) {
-                            found.push(o);
-                        }
-                    }
-                }
-                found
-            }
+        if targets.len() > 20 {
+            return Err(DomainError::invalid(
+                "targets",
+                "at most 20 rooms and spaces in one visit",
+            )
+            .into());
+        }
+        let phone = match by {
+            By::Owner(p) => Some(*p),
+            By::Staff(_) => None,
         };
-        let holds = |o: &doorstep_store::Owner, t: &Target| match t.kind {
-            ObjectKind::Room => o.rooms.iter().any(|r| r.0 == t.id),
-            ObjectKind::Space => o.spaces.iter().any(|s| s.0 == t.id),
-        };
-        let owner = candidates
+        let pairs: Vec<(ObjectKind, i64)> = targets.iter().map(|t| (t.kind, t.id)).collect();
+        let (owner_id, first_phone) = self
+            .store
+            .owners_holding(estate.id, phone, &pairs)
+            .await?
             .into_iter()
-            .filter(|o| o.estate_id == estate.id)
-            .find(|o| targets.iter().all(|t| holds(o, t)))
+            .next()
             .ok_or_else(|| match by {
                 By::Owner(_) => AppError::NotFound("that room or space among yours".into()),
                 By::Staff(_) => {
                     AppError::NotFound("one owner holding all of these rooms and spaces".into())
                 }
             })?;
-        let phone = match by {
-            By::Owner(p) => (*p).to_string(),
-            By::Staff(_) => owner.phones.first().cloned().unwrap_or_default(),
-        };
-        Ok((owner, phone))
+        Ok((owner_id, phone.map(str::to_string).unwrap_or(first_phone)))
     }
 
     async fn new_booking(
@@ -302,11 +291,11 @@ impl App {
         by: &By<'_>,
         estate: &Estate,
         req: &BookingRequest,
-    ) -> AppResult<NewBooking> {
+    ) -> AppResult<(NewBooking, Vec<String>, BookingRules)> {
         let mut targets = req.targets.clone();
         targets.sort_by_key(|t| (t.kind, t.id));
         targets.dedup();
-        let (owner, phone) = self.owner_of_targets(by, estate, &targets).await?;
+        let (owner_id, phone) = self.owner_of_targets(by, estate, &targets).await?;
         let contact = if req.contact_phone.trim().is_empty() {
             phone.clone()
         } else {
@@ -359,9 +348,9 @@ impl App {
             ),
             due_at: reminder_at.max(now),
         };
-        Ok(NewBooking {
+        let nb = NewBooking {
             estate_id: estate.id,
-            owner_id: owner.id,
+            owner_id,
             phone,
             contact_phone: contact,
             targets: targets.iter().map(|t| (t.kind, t.id)).collect(),
@@ -381,7 +370,8 @@ impl App {
             rescheduled_from: None,
             reminder: Some(reminder),
             now,
-        })
+        };
+        Ok((nb, labels, rules))
     }
 
     /// Books a visit. Owners book their own rooms within the windows and
@@ -393,9 +383,9 @@ impl App {
         req: &BookingRequest,
     ) -> AppResult<BookingView> {
         let estate = self.booking_estate(&by, estate_code).await?;
-        let nb = self.new_booking(&by, &estate, req).await?;
+        let (nb, labels, rules) = self.new_booking(&by, &estate, req).await?;
         let b = self.store.create_booking(&nb).await?;
-        self.view(&estate, b).await
+        self.view_with(&estate, b, labels, &rules).await
     }
 
     async fn booking_estate(&self, by: &By<'_>, code: &str) -> AppResult<Estate> {
@@ -520,7 +510,7 @@ impl App {
             By::Owner(p) => By::Owner(p),
             By::Staff(u) => By::Staff(u),
         };
-        let mut nb = self.new_booking(&by_for_new, &estate, &req).await?;
+        let (mut nb, labels, rules) = self.new_booking(&by_for_new, &estate, &req).await?;
         nb.owner_id = old.owner_id;
         nb.phone = old.phone.clone();
         let open: Vec<BookingStatus> = BookingStatus::ALL
@@ -528,7 +518,7 @@ impl App {
             .filter(|s| s.is_open())
             .collect();
         let b = self.store.reschedule_booking(id, &open, &nb).await?;
-        self.view(&estate, b).await
+        self.view_with(&estate, b, labels, &rules).await
     }
 
     /// An owner's bookings, newest slot first.
@@ -552,24 +542,28 @@ impl App {
 
     /// Labels of rooms and spaces.
     pub async fn target_labels(&self, targets: &[(ObjectKind, i64)]) -> AppResult<Vec<String>> {
-        let mut out = Vec::new();
-        for (kind, id) in targets {
-            out.push(match kind {
-                ObjectKind::Room => self.store.room(*id).await?.label(),
-                ObjectKind::Space => format!("车位{}", self.store.space(*id).await?.code),
-            });
-        }
-        Ok(out)
+        Ok(self.store.object_labels(targets).await?)
     }
 
     /// A booking with its labels.
     pub async fn view(&self, estate: &Estate, b: Booking) -> AppResult<BookingView> {
         let labels = self.target_labels(&b.targets).await?;
+        let rules = self.store.booking_rules(estate.id).await?;
+        self.view_with(estate, b, labels, &rules).await
+    }
+
+    /// A booking with labels and rules already at hand.
+    async fn view_with(
+        &self,
+        estate: &Estate,
+        b: Booking,
+        labels: Vec<String>,
+        rules: &BookingRules,
+    ) -> AppResult<BookingView> {
         let collector = match b.collector_id {
             Some(id) => self.store.user(id).await.ok().map(|u| u.display_name),
             None => None,
         };
-        let rules = self.store.booking_rules(estate.id).await?;
         let slot = Slot {
             date: b.day,
             start: b.slot.start,

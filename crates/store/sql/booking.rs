@@ -1163,3 +1163,121 @@ fn message_from(r: &DbRow) -> StoreResult<Message> {
         cancelled_at: col(r, "cancelled_at")?,
     })
 }
+
+pub(crate) async fn on_duty_counts(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    from: Date,
+    to: Date,
+) -> StoreResult<Vec<(Date, i64)>> {
+    let all = sqlx::query(
+        "SELECT COUNT(*) AS n FROM users u JOIN user_estates ue ON ue.user_id = u.id AND ue.estate_id = $1 WHERE u.role = 'collector'",
+    )
+    .bind(estate_id)
+    .fetch_one(pool)
+    .await
+    .map_err(db_err)?;
+    let all: i64 = col(&all, "n")?;
+    let off = sqlx::query(
+        "SELECT d.day, COUNT(*) AS n FROM duty d JOIN users u ON u.id = d.user_id AND u.role = 'collector' \
+         JOIN user_estates ue ON ue.user_id = u.id AND ue.estate_id = d.estate_id \
+         WHERE d.estate_id = $1 AND d.day >= $2 AND d.day <= $3 AND NOT d.on_duty GROUP BY d.day",
+    )
+    .bind(estate_id)
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let mut off_by_day = HashMap::new();
+    for r in &off {
+        off_by_day.insert(parse_date(&col::<String>(r, "day")?)?, col::<i64>(r, "n")?);
+    }
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= to {
+        out.push((d, all - off_by_day.get(&d).copied().unwrap_or(0)));
+        d = match d.tomorrow() {
+            Ok(n) => n,
+            Err(_) => break,
+        };
+    }
+    Ok(out)
+}
+
+pub(crate) async fn owners_holding(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    phone: Option<&str>,
+    targets: &[(ObjectKind, i64)],
+) -> StoreResult<Vec<(i64, String)>> {
+    let mut sql = String::from(
+        "SELECT o.id, COALESCE((SELECT MIN(p.phone) FROM owner_phones p WHERE p.owner_id = o.id), '') AS phone \
+         FROM owners o WHERE o.estate_id = $1",
+    );
+    let mut n = 1;
+    if phone.is_some() {
+        n += 1;
+        sql += &format!(
+            " AND EXISTS (SELECT 1 FROM owner_phones p WHERE p.owner_id = o.id AND p.phone = ${n})"
+        );
+    }
+    for (kind, _) in targets {
+        n += 1;
+        sql += &match kind {
+            ObjectKind::Room => format!(
+                " AND EXISTS (SELECT 1 FROM room_owners x WHERE x.owner_id = o.id AND x.room_id = ${n})"
+            ),
+            ObjectKind::Space => format!(
+                " AND EXISTS (SELECT 1 FROM space_owners x WHERE x.owner_id = o.id AND x.space_id = ${n})"
+            ),
+        };
+    }
+    sql += " ORDER BY o.id";
+    let mut q = sqlx::query(&sql).bind(estate_id);
+    if let Some(p) = phone {
+        q = q.bind(p);
+    }
+    for (_, id) in targets {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(pool).await.map_err(db_err)?;
+    rows.iter()
+        .map(|r| Ok((col(r, "id")?, col(r, "phone")?)))
+        .collect()
+}
+
+pub(crate) async fn object_labels(
+    pool: &Pool<Db>,
+    targets: &[(ObjectKind, i64)],
+) -> StoreResult<Vec<String>> {
+    let mut out = Vec::with_capacity(targets.len());
+    for (kind, id) in targets {
+        let label = match kind {
+            ObjectKind::Room => {
+                let r = sqlx::query("SELECT b.name, r.entrance, r.number FROM rooms r JOIN buildings b ON b.id = r.building_id WHERE r.id = $1")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or_else(|| StoreError::NotFound(format!("room {id}")))?;
+                doorstep_domain::estate::room_label(
+                    &col::<String>(&r, "name")?,
+                    &col::<String>(&r, "entrance")?,
+                    &col::<String>(&r, "number")?,
+                )
+            }
+            ObjectKind::Space => {
+                let r = sqlx::query("SELECT code FROM spaces WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or_else(|| StoreError::NotFound(format!("space {id}")))?;
+                format!("车位{}", col::<String>(&r, "code")?)
+            }
+        };
+        out.push(label);
+    }
+    Ok(out)
+}

@@ -780,4 +780,26 @@ impl Store for SqlStore {
             .map_err(db_err)?;
         Ok(())
     }
+    async fn on_duty_counts(
+        &self,
+        estate_id: i64,
+        from: Date,
+        to: Date,
+    ) -> StoreResult<Vec<(Date, i64)>> {
+        super::booking::on_duty_counts(&self.pool, estate_id, from, to).await
+    }
+    async fn owners_holding(
+        &self,
+        estate_id: i64,
+        phone: Option<&str>,
+        targets: &[(doorstep_domain::ObjectKind, i64)],
+    ) -> StoreResult<Vec<(i64, String)>> {
+        super::booking::owners_holding(&self.pool, estate_id, phone, targets).await
+    }
+    async fn object_labels(
+        &self,
+        targets: &[(doorstep_domain::ObjectKind, i64)],
+    ) -> StoreResult<Vec<String>> {
+        super::booking::object_labels(&self.pool, targets).await
+    }
 }

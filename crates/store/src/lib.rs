@@ -233,6 +233,27 @@ pub trait Store: Send + Sync + 'static {
     async fn duty(&self, estate_id: i64, day: Date) -> StoreResult<Vec<Duty>>;
     /// Puts a collector on or off duty for a day.
     async fn set_duty(&self, estate_id: i64, day: Date, user_id: i64, on: bool) -> StoreResult<()>;
+    /// How many collectors are on duty on each day from `from` to `to`
+    /// inclusive (one query for the range, not one per day).
+    async fn on_duty_counts(
+        &self,
+        estate_id: i64,
+        from: Date,
+        to: Date,
+    ) -> StoreResult<Vec<(Date, i64)>>;
+    /// Owner records of the estate (with `phone` on file, if given) that hold
+    /// every one of `targets`, with their first phone; one query.
+    async fn owners_holding(
+        &self,
+        estate_id: i64,
+        phone: Option<&str>,
+        targets: &[(doorstep_domain::ObjectKind, i64)],
+    ) -> StoreResult<Vec<(i64, String)>>;
+    /// `3号楼202室` / `车位B007` for each room or space, in order.
+    async fn object_labels(
+        &self,
+        targets: &[(doorstep_domain::ObjectKind, i64)],
+    ) -> StoreResult<Vec<String>>;
     /// Places taken per slot start in `[from, to)` (unix seconds).
     async fn slot_places(&self, estate_id: i64, from: i64, to: i64)
     -> StoreResult<Vec<(i64, i64)>>;
