@@ -151,16 +151,6 @@ fn parse_start(date: &str, start: &str) -> AppResult<DateTime> {
 }
 
 impl App {
-    /// The rule for a day, if the estate set one.
-    async fn day_rule(&self, estate: &Estate, day: Date) -> AppResult<Option<DayRule>> {
-        Ok(self
-            .store
-            .day_rules(estate.id, day, day)
-            .await?
-            .pop()
-            .map(|(_, r, _)| r))
-    }
-
     /// Places per slot on `day`: collectors on duty × visits per collector.
     pub async fn slot_capacity(
         &self,
@@ -289,12 +279,30 @@ impl App {
     async fn new_booking(
         &self,
         by: &By<'_>,
-        estate: &Estate,
+        estate_code: &str,
         req: &BookingRequest,
-    ) -> AppResult<(NewBooking, Vec<String>, BookingRules)> {
+    ) -> AppResult<(Estate, NewBooking, Vec<String>, BookingRules)> {
         let mut targets = req.targets.clone();
         targets.sort_by_key(|t| (t.kind, t.id));
         targets.dedup();
+        let start = parse_start(&req.date, &req.start)?;
+        doorstep_domain::EstateCode::parse(estate_code)?;
+        // The estate, its rules, the day's rule and the duty roster: one read.
+        let ctx = self
+            .store
+            .booking_context(estate_code, start.date())
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("estate {estate_code:?}")))?;
+        let estate = &ctx.estate;
+        if let By::Staff(u) = by {
+            if !u.can_access(estate) {
+                return Err(AppError::Forbidden(format!(
+                    "you ({}) have no access to estate {estate_code:?}",
+                    u.username
+                )));
+            }
+            require(u, Permission::Dispatch)?;
+        }
         let (owner_id, phone) = self.owner_of_targets(by, estate, &targets).await?;
         let contact = if req.contact_phone.trim().is_empty() {
             phone.clone()
@@ -312,10 +320,8 @@ impl App {
         if req.note.chars().count() > 500 {
             return Err(DomainError::invalid("note", "the note is at most 500 characters").into());
         }
-        let start = parse_start(&req.date, &req.start)?;
-        let rules = self.store.booking_rules(estate.id).await?;
-        let rule = self.day_rule(estate, start.date()).await?;
-        let slot = rules.slot_at(start, rule.as_ref())?;
+        let rules = ctx.rules.clone();
+        let slot = rules.slot_at(start, ctx.day_rule.as_ref())?;
         let now = now();
         let now_local = unix_to_local(estate, now);
         match by {
@@ -328,7 +334,7 @@ impl App {
                 }
             }
         }
-        let capacity = self.slot_capacity(estate, &rules, slot.date).await?;
+        let capacity = ctx.on_duty * i64::from(rules.visits_per_collector);
         let starts_at = local_to_unix(estate, slot.starts())?;
         let session_at = local_to_unix(estate, slot.session_start())?;
         let reminder_at = starts_at - i64::from(rules.reminder_minutes) * 60;
@@ -371,7 +377,7 @@ impl App {
             reminder: Some(reminder),
             now,
         };
-        Ok((nb, labels, rules))
+        Ok((ctx.estate.clone(), nb, labels, rules))
     }
 
     /// Books a visit. Owners book their own rooms within the windows and
@@ -382,17 +388,9 @@ impl App {
         estate_code: &str,
         req: &BookingRequest,
     ) -> AppResult<BookingView> {
-        let estate = self.booking_estate(&by, estate_code).await?;
-        let (nb, labels, rules) = self.new_booking(&by, &estate, req).await?;
+        let (estate, nb, labels, rules) = self.new_booking(&by, estate_code, req).await?;
         let b = self.store.create_booking(&nb).await?;
         self.view_with(&estate, b, labels, &rules).await
-    }
-
-    async fn booking_estate(&self, by: &By<'_>, code: &str) -> AppResult<Estate> {
-        match by {
-            By::Owner(_) => self.estate(code).await,
-            By::Staff(u) => self.estate_for(u, code, Permission::Dispatch).await,
-        }
     }
 
     /// A booking that `by` may see: an owner only their own (others are
@@ -510,7 +508,7 @@ impl App {
             By::Owner(p) => By::Owner(p),
             By::Staff(u) => By::Staff(u),
         };
-        let (mut nb, labels, rules) = self.new_booking(&by_for_new, &estate, &req).await?;
+        let (_, mut nb, labels, rules) = self.new_booking(&by_for_new, &estate.code, &req).await?;
         nb.owner_id = old.owner_id;
         nb.phone = old.phone.clone();
         let open: Vec<BookingStatus> = BookingStatus::ALL

@@ -21,6 +21,9 @@ use sha2::{Digest, Sha256};
 /// How long an owner stays signed in on a phone: 180 days.
 pub const OWNER_SESSION_SECONDS: i64 = 180 * 24 * 3600;
 
+/// What every owner session token starts with.
+pub const OWNER_TOKEN_PREFIX: &str = "o";
+
 /// A code was queued.
 #[derive(Debug, Clone, Serialize)]
 pub struct CodeSent {
@@ -188,7 +191,9 @@ impl App {
         }
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = hex::encode(bytes);
+        // Owner tokens start with `o` (never a hex digit), so one lookup
+        // tells owners from staff.
+        let token = format!("{OWNER_TOKEN_PREFIX}{}", hex::encode(bytes));
         let expires_at = now + OWNER_SESSION_SECONDS;
         self.store
             .create_owner_session(&token_hash(&token), p, now, expires_at)

@@ -36,6 +36,7 @@ fn writer(pool: &sqlx::Pool<Db>) -> sqlx::Pool<Db> {
         .or_insert_with(|| {
             SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(60))
                 .connect_lazy_with((*opts).clone())
         })
@@ -80,8 +81,10 @@ pub async fn open_url(url: &str) -> Result<SqliteStore, sqlx::Error> {
 }
 
 async fn connect(opts: SqliteConnectOptions) -> Result<SqliteStore, sqlx::Error> {
+    // A local file does not drop connections: no ping before each use.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .connect_with(opts)
         .await?;
     sql::migrator(MIGRATIONS).run(&pool).await?;

@@ -263,15 +263,20 @@ fn validate_new(b: &NewBooking) -> StoreResult<()> {
 
 /// Creates a booking inside `tx`: owner holds every target, a place is
 /// free, no target is in another open booking.
-async fn insert_booking(tx: &mut Transaction<'static, Db>, b: &NewBooking) -> StoreResult<i64> {
+/// Returns the new id and the owner's name.
+async fn insert_booking(
+    tx: &mut Transaction<'static, Db>,
+    b: &NewBooking,
+) -> StoreResult<(i64, String)> {
     validate_new(b)?;
+    let mut owner_name = String::new();
     for (kind, id) in &b.targets {
         let sql = match kind {
             ObjectKind::Room => {
-                "SELECT 1 AS ok FROM room_owners ro JOIN rooms r ON r.id = ro.room_id WHERE ro.room_id = $1 AND ro.owner_id = $2 AND r.estate_id = $3"
+                "SELECT o.name FROM room_owners ro JOIN rooms r ON r.id = ro.room_id JOIN owners o ON o.id = ro.owner_id WHERE ro.room_id = $1 AND ro.owner_id = $2 AND r.estate_id = $3"
             }
             ObjectKind::Space => {
-                "SELECT 1 AS ok FROM space_owners so JOIN spaces s ON s.id = so.space_id WHERE so.space_id = $1 AND so.owner_id = $2 AND s.estate_id = $3"
+                "SELECT o.name FROM space_owners so JOIN spaces s ON s.id = so.space_id JOIN owners o ON o.id = so.owner_id WHERE so.space_id = $1 AND so.owner_id = $2 AND s.estate_id = $3"
             }
         };
         let held = sqlx::query(sql)
@@ -281,27 +286,34 @@ async fn insert_booking(tx: &mut Transaction<'static, Db>, b: &NewBooking) -> St
             .fetch_optional(&mut **tx)
             .await
             .map_err(db_err)?;
-        if held.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "{} {id} of this owner",
-                kind.code()
-            )));
+        match held {
+            Some(row) => owner_name = col(&row, "name")?,
+            None => {
+                return Err(StoreError::NotFound(format!(
+                    "{} {id} of this owner",
+                    kind.code()
+                )));
+            }
         }
     }
-    sqlx::query("INSERT INTO slot_places (estate_id, starts_at, taken) VALUES ($1, $2, 0) ON CONFLICT (estate_id, starts_at) DO NOTHING")
-        .bind(b.estate_id)
-        .bind(b.starts_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    let took = sqlx::query("UPDATE slot_places SET taken = taken + 1 WHERE estate_id = $1 AND starts_at = $2 AND taken < $3")
-        .bind(b.estate_id)
-        .bind(b.starts_at)
-        .bind(b.capacity)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
+    if b.capacity <= 0 {
+        return Err(StoreError::SlotFull);
+    }
+    // One statement: the first booking creates the row with one place
+    // taken; later ones take a place only while one is free (the update's
+    // condition is checked under the row's lock).
+    let took = sqlx::query(
+        "INSERT INTO slot_places (estate_id, starts_at, taken) VALUES ($1, $2, 1) \
+         ON CONFLICT (estate_id, starts_at) DO UPDATE SET taken = slot_places.taken + 1 \
+         WHERE slot_places.taken < $3",
+    )
+    .bind(b.estate_id)
+    .bind(b.starts_at)
+    .bind(b.capacity)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
     if took == 0 {
         return Err(StoreError::SlotFull);
     }
@@ -358,15 +370,51 @@ async fn insert_booking(tx: &mut Transaction<'static, Db>, b: &NewBooking) -> St
     {
         enqueue_tx(tx, m, Some(id), b.now).await?;
     }
-    Ok(id)
+    Ok((id, owner_name))
 }
 
 pub(crate) async fn create_booking(pool: &Pool<Db>, b: &NewBooking) -> StoreResult<Booking> {
     let mut tx = write_tx(pool).await?;
-    let id = insert_booking(&mut tx, b).await?;
-    let out = load_booking(&mut tx, id).await?;
+    let (id, owner_name) = insert_booking(&mut tx, b).await?;
     tx.commit().await.map_err(db_err)?;
-    Ok(out)
+    // What was just written, without reading it back.
+    let mut targets = b.targets.clone();
+    targets.sort();
+    Ok(Booking {
+        id,
+        estate_id: b.estate_id,
+        owner_id: b.owner_id,
+        owner_name,
+        phone: b.phone.clone(),
+        contact_phone: b.contact_phone.clone(),
+        day: b.day,
+        slot: b.slot,
+        window: b.window,
+        starts_at: b.starts_at,
+        session_at: b.session_at,
+        status: if b.call_first {
+            BookingStatus::AwaitingCall
+        } else {
+            BookingStatus::Requested
+        },
+        pays_cash: b.pays_cash,
+        call_first: b.call_first,
+        note: b.note.trim().to_string(),
+        booked_by_user: match b.actor {
+            Actor::Staff { user_id } => Some(user_id),
+            _ => None,
+        },
+        collector_id: None,
+        eta: None,
+        route_seq: None,
+        call_attempts: 0,
+        visit_result: None,
+        visit_reason: String::new(),
+        rescheduled_from: b.rescheduled_from,
+        targets,
+        created_at: b.now,
+        updated_at: b.now,
+    })
 }
 
 /// Locks a booking row and returns its status and slot.
@@ -510,7 +558,7 @@ pub(crate) async fn reschedule_booking(
     .await?;
     let mut new = new.clone();
     new.rescheduled_from = Some(id);
-    let new_id = insert_booking(&mut tx, &new).await?;
+    let (new_id, _) = insert_booking(&mut tx, &new).await?;
     event(
         &mut tx,
         id,
@@ -725,21 +773,30 @@ pub(crate) async fn dispatch_session(
 }
 
 pub(crate) async fn booking_rules(pool: &Pool<Db>, estate_id: i64) -> StoreResult<BookingRules> {
-    let Some(r) = sqlx::query("SELECT * FROM booking_rules WHERE estate_id = $1")
+    let row = sqlx::query("SELECT * FROM booking_rules WHERE estate_id = $1")
         .bind(estate_id)
         .fetch_optional(pool)
         .await
-        .map_err(db_err)?
-    else {
+        .map_err(db_err)?;
+    match row {
+        Some(r) => rules_from(&r),
+        None => Ok(BookingRules::default()),
+    }
+}
+
+/// Rules from a row holding `booking_rules` columns; all NULL (a LEFT JOIN
+/// with no rules row) means the defaults.
+fn rules_from(r: &DbRow) -> StoreResult<BookingRules> {
+    let Some(weekday) = col::<Option<String>>(r, "weekday_windows")? else {
         return Ok(BookingRules::default());
     };
     let u = |name: &str| -> StoreResult<u32> {
-        let v: i64 = col(&r, name)?;
+        let v: i64 = col(r, name)?;
         u32::try_from(v).map_err(|_| StoreError::Database(format!("bad stored {name} {v}")))
     };
     Ok(BookingRules {
-        weekday: parse_windows("weekday", &col::<String>(&r, "weekday_windows")?)?,
-        weekend: parse_windows("weekend", &col::<String>(&r, "weekend_windows")?)?,
+        weekday: parse_windows("weekday", &weekday)?,
+        weekend: parse_windows("weekend", &col::<String>(r, "weekend_windows")?)?,
         slot_minutes: u("slot_minutes")?,
         visits_per_collector: u("visits_per_collector")?,
         cutoff_minutes: u("cutoff_minutes")?,
@@ -747,6 +804,56 @@ pub(crate) async fn booking_rules(pool: &Pool<Db>, estate_id: i64) -> StoreResul
         service_minutes: u("service_minutes")?,
         horizon_days: u("horizon_days")?,
     })
+}
+
+/// The estate, its rules, the day's rule and collectors on duty that day,
+/// in one query (the booking path's reads).
+pub(crate) async fn booking_context(
+    pool: &Pool<Db>,
+    code: &str,
+    day: Date,
+) -> StoreResult<Option<BookingContext>> {
+    let row = sqlx::query(
+        "SELECT e.*, br.weekday_windows, br.weekend_windows, br.slot_minutes, br.visits_per_collector, \
+         br.cutoff_minutes, br.reminder_minutes, br.service_minutes, br.horizon_days, \
+         bd.kind AS day_kind, bd.windows AS day_windows, \
+         (SELECT COUNT(*) FROM users u JOIN user_estates ue ON ue.user_id = u.id AND ue.estate_id = e.id \
+            WHERE u.role = 'collector') AS collectors, \
+         (SELECT COUNT(*) FROM duty d JOIN users u ON u.id = d.user_id AND u.role = 'collector' \
+            JOIN user_estates ue ON ue.user_id = u.id AND ue.estate_id = d.estate_id \
+            WHERE d.estate_id = e.id AND d.day = $2 AND NOT d.on_duty) AS off_duty \
+         FROM estates e LEFT JOIN booking_rules br ON br.estate_id = e.id \
+         LEFT JOIN booking_days bd ON bd.estate_id = e.id AND bd.day = $2 WHERE e.code = $1",
+    )
+    .bind(code)
+    .bind(day.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    let Some(r) = row else { return Ok(None) };
+    let kind: Option<String> = col(&r, "day_kind")?;
+    let day_rule = match kind {
+        Some(k) => Some(DayRule::from_parts(
+            &k,
+            &col::<Option<String>>(&r, "day_windows")?.unwrap_or_default(),
+        )?),
+        None => None,
+    };
+    let collectors: i64 = col(&r, "collectors")?;
+    let off: i64 = col(&r, "off_duty")?;
+    Ok(Some(BookingContext {
+        estate: Estate {
+            id: col(&r, "id")?,
+            company_id: col(&r, "company_id")?,
+            code: col(&r, "code")?,
+            name: col(&r, "name")?,
+            timezone: col(&r, "timezone")?,
+            office: col(&r, "office")?,
+        },
+        rules: rules_from(&r)?,
+        day_rule,
+        on_duty: collectors - off,
+    }))
 }
 
 pub(crate) async fn set_booking_rules(
@@ -1211,34 +1318,40 @@ pub(crate) async fn owners_holding(
     phone: Option<&str>,
     targets: &[(ObjectKind, i64)],
 ) -> StoreResult<Vec<(i64, String)>> {
-    let mut sql = String::from(
+    let Some(((first_kind, _), rest)) = targets.split_first() else {
+        return Ok(Vec::new());
+    };
+    let holding = |kind: &ObjectKind| match kind {
+        ObjectKind::Room => ("room_owners", "room_id"),
+        ObjectKind::Space => ("space_owners", "space_id"),
+    };
+    // Driven from the first target's holders (a primary-key lookup), never
+    // from the estate's owners: CROSS JOIN fixes SQLite's join order.
+    let (table, column) = holding(first_kind);
+    let mut sql = format!(
         "SELECT o.id, COALESCE((SELECT MIN(p.phone) FROM owner_phones p WHERE p.owner_id = o.id), '') AS phone \
-         FROM owners o WHERE o.estate_id = $1",
+         FROM {table} h CROSS JOIN owners o WHERE o.id = h.owner_id AND h.{column} = $1 AND o.estate_id = $2"
     );
-    let mut n = 1;
+    let mut n = 2;
     if phone.is_some() {
         n += 1;
         sql += &format!(
             " AND EXISTS (SELECT 1 FROM owner_phones p WHERE p.owner_id = o.id AND p.phone = ${n})"
         );
     }
-    for (kind, _) in targets {
+    for (kind, _) in rest {
         n += 1;
-        sql += &match kind {
-            ObjectKind::Room => format!(
-                " AND EXISTS (SELECT 1 FROM room_owners x WHERE x.owner_id = o.id AND x.room_id = ${n})"
-            ),
-            ObjectKind::Space => format!(
-                " AND EXISTS (SELECT 1 FROM space_owners x WHERE x.owner_id = o.id AND x.space_id = ${n})"
-            ),
-        };
+        let (table, column) = holding(kind);
+        sql += &format!(
+            " AND EXISTS (SELECT 1 FROM {table} x WHERE x.owner_id = o.id AND x.{column} = ${n})"
+        );
     }
     sql += " ORDER BY o.id";
-    let mut q = sqlx::query(&sql).bind(estate_id);
+    let mut q = sqlx::query(&sql).bind(targets[0].1).bind(estate_id);
     if let Some(p) = phone {
         q = q.bind(p);
     }
-    for (_, id) in targets {
+    for (_, id) in rest {
         q = q.bind(id);
     }
     let rows = q.fetch_all(pool).await.map_err(db_err)?;

@@ -802,4 +802,7 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<String>> {
         super::booking::object_labels(&self.pool, targets).await
     }
+    async fn booking_context(&self, code: &str, day: Date) -> StoreResult<Option<BookingContext>> {
+        super::booking::booking_context(&self.pool, code, day).await
+    }
 }

@@ -305,3 +305,16 @@ pub struct PlanUpdate<'a> {
     /// When (unix seconds).
     pub now: i64,
 }
+
+/// What the booking path reads before it writes, in one query.
+#[derive(Debug, Clone)]
+pub struct BookingContext {
+    /// The estate.
+    pub estate: crate::Estate,
+    /// Its booking rules.
+    pub rules: doorstep_domain::BookingRules,
+    /// The day's rule, if set.
+    pub day_rule: Option<doorstep_domain::DayRule>,
+    /// Collectors on duty that day.
+    pub on_duty: i64,
+}

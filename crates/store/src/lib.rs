@@ -233,6 +233,9 @@ pub trait Store: Send + Sync + 'static {
     async fn duty(&self, estate_id: i64, day: Date) -> StoreResult<Vec<Duty>>;
     /// Puts a collector on or off duty for a day.
     async fn set_duty(&self, estate_id: i64, day: Date, user_id: i64, on: bool) -> StoreResult<()>;
+    /// The estate with `code`, its rules, the rule of `day` and collectors on
+    /// duty that day, in one read.
+    async fn booking_context(&self, code: &str, day: Date) -> StoreResult<Option<BookingContext>>;
     /// How many collectors are on duty on each day from `from` to `to`
     /// inclusive (one query for the range, not one per day).
     async fn on_duty_counts(

@@ -104,12 +104,13 @@ impl FromRequestParts<App> for Caller {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        if let Some(t) = token(&parts.headers)
+        let owner_prefix = doorstep_app::owner::OWNER_TOKEN_PREFIX;
+        if let Some(t) = token(&parts.headers).filter(|t| !t.starts_with(owner_prefix))
             && let Ok(u) = app.session_user(&t).await
         {
             return Ok(Caller::Staff(u));
         }
-        if let Some(t) = owner_token(&parts.headers)
+        if let Some(t) = owner_token(&parts.headers).filter(|t| t.starts_with(owner_prefix))
             && let Ok(p) = app.owner_phone(&t).await
         {
             return Ok(Caller::Owner(p));
