@@ -243,7 +243,7 @@ impl App {
         by: &By<'_>,
         estate: &Estate,
         targets: &[Target],
-    ) -> AppResult<(i64, String)> {
+    ) -> AppResult<(i64, String, String)> {
         if targets.is_empty() {
             return Err(
                 DomainError::invalid("targets", "choose at least one room or space").into(),
@@ -261,7 +261,7 @@ impl App {
             By::Staff(_) => None,
         };
         let pairs: Vec<(ObjectKind, i64)> = targets.iter().map(|t| (t.kind, t.id)).collect();
-        let (owner_id, first_phone) = self
+        let holder = self
             .store
             .owners_holding(estate.id, phone, &pairs)
             .await?
@@ -273,7 +273,11 @@ impl App {
                     AppError::NotFound("one owner holding all of these rooms and spaces".into())
                 }
             })?;
-        Ok((owner_id, phone.map(str::to_string).unwrap_or(first_phone)))
+        Ok((
+            holder.owner_id,
+            holder.name,
+            phone.map(str::to_string).unwrap_or(holder.phone),
+        ))
     }
 
     async fn new_booking(
@@ -303,7 +307,7 @@ impl App {
             }
             require(u, Permission::Dispatch)?;
         }
-        let (owner_id, phone) = self.owner_of_targets(by, estate, &targets).await?;
+        let (owner_id, owner_name, phone) = self.owner_of_targets(by, estate, &targets).await?;
         let contact = if req.contact_phone.trim().is_empty() {
             phone.clone()
         } else {
@@ -357,6 +361,7 @@ impl App {
         let nb = NewBooking {
             estate_id: estate.id,
             owner_id,
+            owner_name,
             phone,
             contact_phone: contact,
             targets: targets.iter().map(|t| (t.kind, t.id)).collect(),
@@ -511,6 +516,7 @@ impl App {
         let (_, mut nb, labels, rules) = self.new_booking(&by_for_new, &estate.code, &req).await?;
         nb.owner_id = old.owner_id;
         nb.phone = old.phone.clone();
+        nb.owner_name = old.owner_name.clone();
         let open: Vec<BookingStatus> = BookingStatus::ALL
             .into_iter()
             .filter(|s| s.is_open())

@@ -263,39 +263,9 @@ fn validate_new(b: &NewBooking) -> StoreResult<()> {
 
 /// Creates a booking inside `tx`: owner holds every target, a place is
 /// free, no target is in another open booking.
-/// Returns the new id and the owner's name.
-async fn insert_booking(
-    tx: &mut Transaction<'static, Db>,
-    b: &NewBooking,
-) -> StoreResult<(i64, String)> {
+/// Returns the new id.
+async fn insert_booking(tx: &mut Transaction<'static, Db>, b: &NewBooking) -> StoreResult<i64> {
     validate_new(b)?;
-    let mut owner_name = String::new();
-    for (kind, id) in &b.targets {
-        let sql = match kind {
-            ObjectKind::Room => {
-                "SELECT o.name FROM room_owners ro JOIN rooms r ON r.id = ro.room_id JOIN owners o ON o.id = ro.owner_id WHERE ro.room_id = $1 AND ro.owner_id = $2 AND r.estate_id = $3"
-            }
-            ObjectKind::Space => {
-                "SELECT o.name FROM space_owners so JOIN spaces s ON s.id = so.space_id JOIN owners o ON o.id = so.owner_id WHERE so.space_id = $1 AND so.owner_id = $2 AND s.estate_id = $3"
-            }
-        };
-        let held = sqlx::query(sql)
-            .bind(id)
-            .bind(b.owner_id)
-            .bind(b.estate_id)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?;
-        match held {
-            Some(row) => owner_name = col(&row, "name")?,
-            None => {
-                return Err(StoreError::NotFound(format!(
-                    "{} {id} of this owner",
-                    kind.code()
-                )));
-            }
-        }
-    }
     if b.capacity <= 0 {
         return Err(StoreError::SlotFull);
     }
@@ -351,14 +321,36 @@ async fn insert_booking(
     .await
     .map_err(db_err)?;
     let id: i64 = col(&row, "id")?;
+    // Each target goes in only if the owner holds it in this estate (checked
+    // in the same statement, inside the transaction).
     for (kind, object) in &b.targets {
-        sqlx::query("INSERT INTO booking_targets (booking_id, kind, object_id, open) VALUES ($1, $2, $3, TRUE)")
+        let sql = match kind {
+            ObjectKind::Room => {
+                "INSERT INTO booking_targets (booking_id, kind, object_id, open) SELECT $1, 'room', $2, TRUE \
+                 WHERE EXISTS (SELECT 1 FROM room_owners ro JOIN rooms r ON r.id = ro.room_id \
+                 WHERE ro.room_id = $2 AND ro.owner_id = $3 AND r.estate_id = $4)"
+            }
+            ObjectKind::Space => {
+                "INSERT INTO booking_targets (booking_id, kind, object_id, open) SELECT $1, 'space', $2, TRUE \
+                 WHERE EXISTS (SELECT 1 FROM space_owners so JOIN spaces sp ON sp.id = so.space_id \
+                 WHERE so.space_id = $2 AND so.owner_id = $3 AND sp.estate_id = $4)"
+            }
+        };
+        let n = sqlx::query(sql)
             .bind(id)
-            .bind(kind.code())
             .bind(object)
+            .bind(b.owner_id)
+            .bind(b.estate_id)
             .execute(&mut **tx)
             .await
-            .map_err(db_err)?;
+            .map_err(db_err)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "{} {object} of this owner",
+                kind.code()
+            )));
+        }
     }
     let detail = match b.rescheduled_from {
         Some(old) => format!("rescheduled from booking {old}"),
@@ -370,12 +362,12 @@ async fn insert_booking(
     {
         enqueue_tx(tx, m, Some(id), b.now).await?;
     }
-    Ok((id, owner_name))
+    Ok(id)
 }
 
 pub(crate) async fn create_booking(pool: &Pool<Db>, b: &NewBooking) -> StoreResult<Booking> {
     let mut tx = write_tx(pool).await?;
-    let (id, owner_name) = insert_booking(&mut tx, b).await?;
+    let id = insert_booking(&mut tx, b).await?;
     tx.commit().await.map_err(db_err)?;
     // What was just written, without reading it back.
     let mut targets = b.targets.clone();
@@ -384,7 +376,7 @@ pub(crate) async fn create_booking(pool: &Pool<Db>, b: &NewBooking) -> StoreResu
         id,
         estate_id: b.estate_id,
         owner_id: b.owner_id,
-        owner_name,
+        owner_name: b.owner_name.clone(),
         phone: b.phone.clone(),
         contact_phone: b.contact_phone.clone(),
         day: b.day,
@@ -558,7 +550,7 @@ pub(crate) async fn reschedule_booking(
     .await?;
     let mut new = new.clone();
     new.rescheduled_from = Some(id);
-    let (new_id, _) = insert_booking(&mut tx, &new).await?;
+    let new_id = insert_booking(&mut tx, &new).await?;
     event(
         &mut tx,
         id,
@@ -1317,7 +1309,7 @@ pub(crate) async fn owners_holding(
     estate_id: i64,
     phone: Option<&str>,
     targets: &[(ObjectKind, i64)],
-) -> StoreResult<Vec<(i64, String)>> {
+) -> StoreResult<Vec<OwnerHolding>> {
     let Some(((first_kind, _), rest)) = targets.split_first() else {
         return Ok(Vec::new());
     };
@@ -1329,7 +1321,7 @@ pub(crate) async fn owners_holding(
     // from the estate's owners: CROSS JOIN fixes SQLite's join order.
     let (table, column) = holding(first_kind);
     let mut sql = format!(
-        "SELECT o.id, COALESCE((SELECT MIN(p.phone) FROM owner_phones p WHERE p.owner_id = o.id), '') AS phone \
+        "SELECT o.id, o.name, COALESCE((SELECT MIN(p.phone) FROM owner_phones p WHERE p.owner_id = o.id), '') AS phone \
          FROM {table} h CROSS JOIN owners o WHERE o.id = h.owner_id AND h.{column} = $1 AND o.estate_id = $2"
     );
     let mut n = 2;
@@ -1356,7 +1348,13 @@ pub(crate) async fn owners_holding(
     }
     let rows = q.fetch_all(pool).await.map_err(db_err)?;
     rows.iter()
-        .map(|r| Ok((col(r, "id")?, col(r, "phone")?)))
+        .map(|r| {
+            Ok(OwnerHolding {
+                owner_id: col(r, "id")?,
+                name: col(r, "name")?,
+                phone: col(r, "phone")?,
+            })
+        })
         .collect()
 }
 

@@ -793,7 +793,7 @@ impl Store for SqlStore {
         estate_id: i64,
         phone: Option<&str>,
         targets: &[(doorstep_domain::ObjectKind, i64)],
-    ) -> StoreResult<Vec<(i64, String)>> {
+    ) -> StoreResult<Vec<OwnerHolding>> {
         super::booking::owners_holding(&self.pool, estate_id, phone, targets).await
     }
     async fn object_labels(

@@ -39,6 +39,8 @@ pub struct NewBooking {
     pub estate_id: i64,
     /// The owner the visit is for.
     pub owner_id: i64,
+    /// Their name (for the record returned; not stored).
+    pub owner_name: String,
     /// The owner's phone on file used for this booking.
     pub phone: String,
     /// Who to call about the visit (a child booking for a parent…).
@@ -317,4 +319,15 @@ pub struct BookingContext {
     pub day_rule: Option<doorstep_domain::DayRule>,
     /// Collectors on duty that day.
     pub on_duty: i64,
+}
+
+/// An owner record holding a set of rooms and spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerHolding {
+    /// Owner id.
+    pub owner_id: i64,
+    /// Name.
+    pub name: String,
+    /// First phone on file.
+    pub phone: String,
 }

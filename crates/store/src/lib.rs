@@ -251,7 +251,7 @@ pub trait Store: Send + Sync + 'static {
         estate_id: i64,
         phone: Option<&str>,
         targets: &[(doorstep_domain::ObjectKind, i64)],
-    ) -> StoreResult<Vec<(i64, String)>>;
+    ) -> StoreResult<Vec<OwnerHolding>>;
     /// `3号楼202室` / `车位B007` for each room or space, in order.
     async fn object_labels(
         &self,

@@ -56,6 +56,7 @@ fn new_booking(e: i64, o: &Owner, room: i64, capacity: i64, call_first: bool) ->
     NewBooking {
         estate_id: e,
         owner_id: o.id,
+        owner_name: o.name.clone(),
         phone: o.phones[0].clone(),
         contact_phone: o.phones[0].clone(),
         targets: vec![(ObjectKind::Room, room)],
