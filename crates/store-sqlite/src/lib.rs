@@ -20,10 +20,25 @@ pub(crate) const ROW_LOCK: &str = "";
 /// async wait) instead of spinning in SQLite's busy handler, whose sleeps of
 /// up to 100 ms made tail latencies under load. `BEGIN IMMEDIATE` takes the
 /// write lock up front. Reads use the main pool and never wait (WAL).
+///
+/// A transaction dropped on an error path is rolled back by the connection's
+/// worker thread a moment later; until then sqlx refuses `begin_with` on that
+/// connection ("non-zero transaction depth"). With one writer connection the
+/// next writer can get there first, so it waits for the rollback, briefly.
 pub(crate) async fn begin_write(
     pool: &sqlx::Pool<Db>,
 ) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-    writer(pool).begin_with("BEGIN IMMEDIATE").await
+    let writer = writer(pool);
+    let mut tries = 0;
+    loop {
+        match writer.begin_with("BEGIN IMMEDIATE").await {
+            Err(e) if tries < 200 && e.to_string().contains("transaction depth") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_micros(250)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 static WRITERS: LazyLock<Mutex<HashMap<PathBuf, sqlx::Pool<Db>>>> = LazyLock::new(Default::default);

@@ -543,6 +543,18 @@ pub async fn last_place_is_sold_once(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(all.len(), 3);
+    // A refused booking leaves nothing behind: the next one, at once, works
+    // (its transaction was rolled back, not left open on the connection).
+    for (i, (o, r)) in owners[3..13].iter().enumerate() {
+        let full = s
+            .create_booking(&new_booking(e.id, o, r.id, 3, false))
+            .await;
+        assert!(matches!(full, Err(StoreError::SlotFull)), "{full:?}");
+        let mut later = new_booking(e.id, o, r.id, 30, false);
+        later.starts_at += 1800 * (1 + i as i64 % 3);
+        later.slot = window(["19:30-20:00", "20:00-20:30", "20:30-21:00"][i % 3]);
+        s.create_booking(&later).await.unwrap();
+    }
 }
 
 /// Codes: stored hashed with their message, one use, wrong tries counted;
