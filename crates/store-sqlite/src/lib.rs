@@ -32,9 +32,17 @@ pub(crate) async fn begin_write(
     let mut tries = 0;
     loop {
         match writer.begin_with("BEGIN IMMEDIATE").await {
-            Err(e) if tries < 200 && e.to_string().contains("transaction depth") => {
+            Err(e) if tries < 40 && e.to_string().contains("transaction depth") => {
                 tries += 1;
-                tokio::time::sleep(Duration::from_micros(250)).await;
+                if tries < 20 {
+                    tokio::time::sleep(Duration::from_micros(250)).await;
+                } else if let Ok(stuck) = writer.acquire().await {
+                    // Still inside a transaction that will never end (its
+                    // future was cancelled mid-flight): close the connection
+                    // (SQLite rolls back) and let the pool open a new one.
+                    tracing::warn!("closing a SQLite writer connection left inside a transaction");
+                    let _ = stuck.close().await;
+                }
             }
             other => return other,
         }

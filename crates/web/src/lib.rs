@@ -11,6 +11,7 @@ mod owner;
 mod session;
 
 use axum::Router;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use doorstep_app::App;
 
@@ -29,7 +30,24 @@ pub fn router(app: App) -> Router {
         .merge(console::router())
         .merge(owner::router())
         .layer(axum::middleware::from_fn(trace))
+        .layer(axum::middleware::from_fn(run_to_completion))
         .with_state(app)
+}
+
+/// Runs each request on its own task, so a client that hangs up cannot
+/// cancel a handler halfway through a database transaction: the work either
+/// completes or rolls back, never stops between two statements.
+async fn run_to_completion(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(res) => res,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// One log line per request with stable field names; never bodies or tokens.
