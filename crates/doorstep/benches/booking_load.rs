@@ -1159,7 +1159,7 @@ async fn steps(app: &App, s: &Seeded, owners: &[Owner]) {
         "booking_context: estate, rules, day rule, duty (1)",
         "owners_holding (1)",
         "object_labels (1 per target)",
-        "store.create_booking: BEGIN IMMEDIATE … COMMIT (7 for one target)",
+        "store.create_booking: BEGIN … COMMIT (7 for one target)",
     ];
     let mut t = [0f64; 5];
     let (timed, whole) = owners.split_at(STEPS);

@@ -492,7 +492,7 @@ pub async fn bookings_follow_their_lifecycle(s: Arc<dyn Store>) {
 pub async fn last_place_is_sold_once(s: Arc<dyn Store>) {
     let (_, e, _) = fixture(&s).await;
     let mut owners = Vec::new();
-    for i in 0..24 {
+    for i in 0..34 {
         owners.push(
             owner_with_room(
                 &s,
@@ -511,7 +511,7 @@ pub async fn last_place_is_sold_once(s: Arc<dyn Store>) {
             .unwrap();
     }
     let mut tasks = Vec::new();
-    for (o, r) in owners[2..].iter().cloned() {
+    for (o, r) in owners[2..24].iter().cloned() {
         let s = s.clone();
         let eid = e.id;
         tasks.push(tokio::spawn(async move {
@@ -545,7 +545,7 @@ pub async fn last_place_is_sold_once(s: Arc<dyn Store>) {
     assert_eq!(all.len(), 3);
     // A refused booking leaves nothing behind: the next one, at once, works
     // (its transaction was rolled back, not left open on the connection).
-    for (i, (o, r)) in owners[3..13].iter().enumerate() {
+    for (i, (o, r)) in owners[24..34].iter().enumerate() {
         let full = s
             .create_booking(&new_booking(e.id, o, r.id, 3, false))
             .await;
