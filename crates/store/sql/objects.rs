@@ -181,18 +181,21 @@ async fn owner_names(
     } else {
         ("space_owners", "space_id")
     };
-    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-        "SELECT x.{key} AS oid, o.name FROM {table} x JOIN owners o ON o.id = x.owner_id WHERE x.{key} IN ("
-    ));
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
-    qb.push(") ORDER BY o.id");
-    for row in qb.build().fetch_all(pool).await.map_err(db_err)? {
-        out.entry(col(&row, "oid")?)
-            .or_default()
-            .push(col(&row, "name")?);
+    // In chunks: SQLite allows at most 32,766 bound variables per statement.
+    for chunk in ids.chunks(CHUNK) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT x.{key} AS oid, o.name FROM {table} x JOIN owners o ON o.id = x.owner_id WHERE x.{key} IN ("
+        ));
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(") ORDER BY o.id");
+        for row in qb.build().fetch_all(pool).await.map_err(db_err)? {
+            out.entry(col(&row, "oid")?)
+                .or_default()
+                .push(col(&row, "name")?);
+        }
     }
     Ok(out)
 }
