@@ -381,58 +381,15 @@ impl App {
         }
         let origin = session_at - LEAD_SECONDS;
         let stops = self.stops_of(&ready).await?;
-        let visits = ready
+        let visits: Vec<Visit> = ready
             .iter()
-            .map(|b| {
-                let open = u32::try_from(b.starts_at - origin).unwrap_or(0);
-                let close = open + u32::try_from(b.slot.minutes() * 60).unwrap_or(0);
-                Visit {
-                    key: b.id,
-                    stop: stop_for(&stops, b).unwrap_or(Stop::Office),
-                    window: (open, close),
-                    service: rules.service_minutes * 60,
-                }
-            })
-            .collect::<Vec<_>>();
-        let end = u32::try_from(LEAD_SECONDS + w.minutes() * 60 + TAIL_SECONDS).unwrap_or(u32::MAX);
-        let collectors: Vec<Collector> = on
-            .iter()
-            .map(|&key| Collector { key, start: 0, end })
+            .map(|b| visit_of(b, &stops, origin, rules.service_minutes))
             .collect();
-        let params = DispatchParams {
-            time_limit_ms: time_limit_ms.clamp(50, 10_000),
-            seed: u64::try_from(session_at).unwrap_or(1),
-            ..DispatchParams::default()
-        };
+        let collectors = shift_of(&on, w);
+        let params = params_for(session_at, time_limit_ms);
         let plan = planner::plan(&model, &visits, &collectors, &params)
             .map_err(|e| AppError::Conflict(format!("route planning failed: {e}")))?;
-        let mut assignments = Vec::new();
-        for r in &plan.routes {
-            for (i, s) in r.stops.iter().enumerate() {
-                assignments.push(Assignment {
-                    booking_id: s.visit,
-                    collector_id: r.collector,
-                    eta: origin + i64::from(s.eta),
-                    seq: i as i64 + 1,
-                });
-            }
-        }
-        let unassigned: Vec<(i64, String)> = plan
-            .unassigned
-            .iter()
-            .map(|(k, why)| (*k, why.to_string()))
-            .collect();
-        self.store
-            .save_plan(&PlanUpdate {
-                estate_id: estate.id,
-                session_at,
-                assignments: &assignments,
-                unassigned_json: &serde_json::to_string(&unassigned)
-                    .unwrap_or_else(|_| "[]".into()),
-                actor: &Actor::Staff { user_id: user.id },
-                force: false,
-                now: now(),
-            })
+        self.save_planned(&estate, session_at, origin, &plan, user)
             .await?;
         self.board(&estate, date, Some(&hhmm(w.start))).await
     }
@@ -648,24 +605,9 @@ impl App {
         let stops = self.stops_of(&live).await?;
         let visits: Vec<Visit> = live
             .iter()
-            .map(|b| {
-                let open = u32::try_from(b.starts_at - origin).unwrap_or(0);
-                Visit {
-                    key: b.id,
-                    stop: stop_for(&stops, b).unwrap_or(Stop::Office),
-                    window: (
-                        open,
-                        open + u32::try_from(b.slot.minutes() * 60).unwrap_or(0),
-                    ),
-                    service: rules.service_minutes * 60,
-                }
-            })
+            .map(|b| visit_of(b, &stops, origin, rules.service_minutes))
             .collect();
-        let end = u32::try_from(LEAD_SECONDS + w.minutes() * 60 + TAIL_SECONDS).unwrap_or(u32::MAX);
-        let collectors: Vec<Collector> = on
-            .iter()
-            .map(|&key| Collector { key, start: 0, end })
-            .collect();
+        let collectors = shift_of(&on, w);
         let route_of = |cid: i64| -> Vec<&Booking> {
             let mut r: Vec<&Booking> = live
                 .iter()
@@ -715,11 +657,7 @@ impl App {
             first_plan_secs: 0.0,
         };
         let now_rel = u32::try_from((now() - origin).max(0)).unwrap_or(u32::MAX);
-        let params = DispatchParams {
-            time_limit_ms: time_limit_ms.clamp(50, 10_000),
-            seed: u64::try_from(session_at).unwrap_or(1),
-            ..DispatchParams::default()
-        };
+        let params = params_for(session_at, time_limit_ms);
         let plan = planner::replan(
             &model,
             &visits,
@@ -730,6 +668,23 @@ impl App {
             &params,
         )
         .map_err(|e| AppError::Conflict(format!("route planning failed: {e}")))?;
+        self.save_planned(&estate, session_at, origin, &plan, user)
+            .await?;
+        self.board(&estate, date, Some(&hhmm(w.start))).await
+    }
+}
+
+impl App {
+    /// Saves a planner's routes (visits already done are left as they are)
+    /// and the visits it left out, with their reasons.
+    async fn save_planned(
+        &self,
+        estate: &Estate,
+        session_at: i64,
+        origin: i64,
+        plan: &planner::DispatchPlan,
+        user: &User,
+    ) -> AppResult<()> {
         let mut assignments = Vec::new();
         for r in &plan.routes {
             for (i, s) in r.stops.iter().enumerate() {
@@ -761,6 +716,44 @@ impl App {
                 now: now(),
             })
             .await?;
-        self.board(&estate, date, Some(&hhmm(w.start))).await
+        Ok(())
+    }
+}
+
+/// A booking as the planner sees it: its stop, its slot measured from the
+/// session's origin, its time at the door.
+fn visit_of(
+    b: &Booking,
+    stops: &[(ObjectKind, i64, Stop)],
+    origin: i64,
+    service_minutes: u32,
+) -> Visit {
+    let open = u32::try_from(b.starts_at - origin).unwrap_or(0);
+    Visit {
+        key: b.id,
+        stop: stop_for(stops, b).unwrap_or(Stop::Office),
+        window: (
+            open,
+            open + u32::try_from(b.slot.minutes() * 60).unwrap_or(0),
+        ),
+        service: service_minutes * 60,
+    }
+}
+
+/// The collectors on duty, each leaving the office at the origin and back
+/// by the end of the window plus [`TAIL_SECONDS`].
+fn shift_of(on: &[i64], w: doorstep_domain::Window) -> Vec<Collector> {
+    let end = u32::try_from(LEAD_SECONDS + w.minutes() * 60 + TAIL_SECONDS).unwrap_or(u32::MAX);
+    on.iter()
+        .map(|&key| Collector { key, start: 0, end })
+        .collect()
+}
+
+/// Search budget (clamped) and a seed fixed per session.
+fn params_for(session_at: i64, time_limit_ms: u64) -> DispatchParams {
+    DispatchParams {
+        time_limit_ms: time_limit_ms.clamp(50, 10_000),
+        seed: u64::try_from(session_at).unwrap_or(1),
+        ..DispatchParams::default()
     }
 }

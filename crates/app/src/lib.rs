@@ -18,7 +18,7 @@ use doorstep_store::{Estate, Store, StoreError, User};
 use std::sync::Arc;
 
 /// Errors of use cases; the HTTP layer maps each to a status.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// Not signed in, or bad credentials.
     #[error("{0}")]

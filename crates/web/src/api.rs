@@ -18,7 +18,7 @@ use doorstep_store::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-type ApiResult = Result<Json<Value>, WebError>;
+pub(crate) type ApiResult = Result<Json<Value>, WebError>;
 
 /// The API routes.
 pub fn router() -> Router<App> {
@@ -64,13 +64,13 @@ pub fn router() -> Router<App> {
         .route("/estates/{code}/bill-lines/{id}/dispute", post(set_dispute))
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> ApiResult {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> ApiResult {
     serde_json::to_value(v)
         .map(Json)
         .map_err(|e| WebError(AppError::Storage(e.to_string())))
 }
 
-fn invalid(field: &'static str, msg: impl Into<String>) -> WebError {
+pub(crate) fn invalid(field: &'static str, msg: impl Into<String>) -> WebError {
     WebError(AppError::Invalid(DomainError::invalid(field, msg)))
 }
 

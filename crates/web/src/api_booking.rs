@@ -12,14 +12,12 @@ use axum::{Json, Router};
 use doorstep_app::booking::{BookingRequest, By};
 use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::booking::parse_windows;
-use doorstep_domain::{
-    BookingRules, BookingStatus, CallOutcome, DayRule, DomainError, Permission, VisitResult,
-};
+use doorstep_domain::{BookingRules, BookingStatus, CallOutcome, DayRule, Permission, VisitResult};
 use doorstep_store::BookingQuery;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-type ApiResult = Result<Json<Value>, WebError>;
+use crate::api::{ApiResult, invalid, to_json};
 
 /// The booking routes (merged into `/api/v1`).
 pub fn router() -> Router<App> {
@@ -67,16 +65,6 @@ pub fn router() -> Router<App> {
             get(get_walking_model).put(set_walking_model),
         )
         .route("/outbox", get(list_outbox))
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> ApiResult {
-    serde_json::to_value(v)
-        .map(Json)
-        .map_err(|e| WebError(AppError::Storage(e.to_string())))
-}
-
-fn invalid(field: &'static str, msg: impl Into<String>) -> WebError {
-    WebError(AppError::Invalid(DomainError::invalid(field, msg)))
 }
 
 #[derive(Deserialize)]

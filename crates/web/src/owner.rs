@@ -185,20 +185,7 @@ fn message(l: Lang, e: &AppError) -> String {
                 "The service is busy; please try again",
             )
             .into(),
-        other => crate::WebError(clone_err(other)).message(),
-    }
-}
-
-fn clone_err(e: &AppError) -> AppError {
-    match e {
-        AppError::Unauthorized(m) => AppError::Unauthorized(m.clone()),
-        AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
-        AppError::NotFound(m) => AppError::NotFound(m.clone()),
-        AppError::Conflict(m) => AppError::Conflict(m.clone()),
-        AppError::Invalid(d) => AppError::Invalid(d.clone()),
-        AppError::Storage(m) => AppError::Storage(m.clone()),
-        AppError::Refused(r) => AppError::Refused(*r),
-        AppError::Code(c) => AppError::Code(*c),
+        other => crate::WebError(other.clone()).message(),
     }
 }
 

@@ -167,16 +167,7 @@ pub fn page(
 
 /// A page for an error on a GET.
 pub fn error_page(l: Lang, e: &AppError) -> Response {
-    let status = crate::WebError(match e {
-        AppError::Unauthorized(m) => AppError::Unauthorized(m.clone()),
-        AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
-        AppError::NotFound(m) => AppError::NotFound(m.clone()),
-        AppError::Conflict(m) => AppError::Conflict(m.clone()),
-        AppError::Invalid(d) => AppError::Invalid(d.clone()),
-        AppError::Storage(m) => AppError::Storage(m.clone()),
-        AppError::Refused(r) => AppError::Refused(*r),
-        AppError::Code(c) => AppError::Code(*c),
-    });
+    let status = crate::WebError(e.clone());
     let (code, _) = status.status();
     let flash = Flash {
         ok: None,
