@@ -1,0 +1,1 @@
+//! WeChat Pay API v3 (direct merchant). Filled in by the WeChat work.
