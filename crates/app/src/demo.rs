@@ -432,6 +432,8 @@ impl App {
                         at: evening_of(paid_on),
                         recorded_by: None,
                         idempotency_key: None,
+                        booking_id: None,
+                        offline: false,
                     })
                     .await?;
                 count += 1;
@@ -454,6 +456,8 @@ impl App {
                             at: evening_of(next.due_date),
                             recorded_by: None,
                             idempotency_key: None,
+                            booking_id: None,
+                            offline: false,
                         })
                         .await?;
                     count += 1;

@@ -1,5 +1,6 @@
-//! Doorstep's domain: money, periods, estates, fee items, bills, late fees and
-//! payment allocation. Pure logic: no I/O, no async, no clocks.
+//! Doorstep's domain: money, periods, estates, fee items, bills, late fees,
+//! payment allocation and the double-entry ledger. Pure logic: no I/O, no
+//! async, no clocks.
 
 pub mod allocate;
 pub mod billing;
@@ -9,6 +10,7 @@ pub mod estate;
 pub mod fee;
 pub mod i18n;
 pub mod latefee;
+pub mod ledger;
 pub mod money;
 pub mod period;
 pub mod phone;
@@ -24,6 +26,12 @@ pub use estate::{EstateCode, ObjectKind};
 pub use fee::{Basis, Category, Cycle, FeeItemSpec, LateFeeCap, LateFeePolicy};
 pub use i18n::Lang;
 pub use latefee::{LateFeeCalc, LineState, late_fee};
+pub use ledger::{
+    Account, AccountKind, AlertReason, BilledLine, CashAlert, CashHeld, CashLimits, Entry,
+    EntryKind, HandoverVerdict, LedgerError, LedgerProblem, PaidLine, Posting, Side, balances,
+    billing_entry, cash_alerts, check_entries, compare_receivables, expected_receivable,
+    handover_difference, handover_entry, handover_verdict, payment_entry, waiver_entry,
+};
 pub use money::{Area, Fen, area_times_price};
 pub use period::Period;
 pub use phone::PhoneNumber;

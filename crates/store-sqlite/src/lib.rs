@@ -78,6 +78,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_foundation.sql"),
     ),
     (2, "booking", include_str!("../migrations/0002_booking.sql")),
+    (3, "collect", include_str!("../migrations/0003_collect.sql")),
 ];
 
 /// Opens (creating if needed) the database file at `path` and migrates it.

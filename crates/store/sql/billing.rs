@@ -74,10 +74,20 @@ pub(crate) async fn insert_bill_lines(
     now: i64,
 ) -> StoreResult<u64> {
     let mut tx = write_tx(pool).await?;
+    // The billing entry comes first so that each new line can name it; lines
+    // that already existed keep theirs. The postings are then written from
+    // the lines that carry this entry's id: exactly the ones created.
+    let entry = sqlx::query("INSERT INTO journal_entries (estate_id, kind, memo, created_at) VALUES ($1, 'billing', '', $2) RETURNING id")
+        .bind(estate_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let entry_id: i64 = col(&entry, "id")?;
     let mut created = 0;
     for chunk in lines.chunks(CHUNK) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO bill_lines (estate_id, object_kind, object_id, fee_item_id, period, unit_price_fen, quantity_centi, amount_fen, due_date, created_at) ",
+            "INSERT INTO bill_lines (estate_id, object_kind, object_id, fee_item_id, period, unit_price_fen, quantity_centi, amount_fen, due_date, created_at, billing_entry_id) ",
         );
         qb.push_values(chunk, |mut b, l| {
             b.push_bind(estate_id)
@@ -89,7 +99,8 @@ pub(crate) async fn insert_bill_lines(
                 .push_bind(l.quantity_centi)
                 .push_bind(l.amount.0)
                 .push_bind(l.due_date.to_string())
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(entry_id);
         });
         // The unique key makes reruns and crash recovery create nothing twice.
         qb.push(" ON CONFLICT (object_kind, object_id, fee_item_id, period) DO NOTHING");
@@ -100,6 +111,29 @@ pub(crate) async fn insert_bill_lines(
             .map_err(db_err)?
             .rows_affected();
     }
+    if created == 0 {
+        // Nothing new: no entry either (the journal never holds an empty one).
+        tx.rollback().await.map_err(db_err)?;
+        return Ok(0);
+    }
+    // Dr each new line's receivable; Cr each fee item's revenue (or, for
+    // collected-on-behalf items, its payable). Account codes as
+    // `doorstep_domain::ledger::Account::code` writes them.
+    sqlx::query("INSERT INTO journal_postings (entry_id, account, debit_fen, credit_fen) \
+                 SELECT $1, 'receivable:' || object_kind || ':' || object_id || ':' || fee_item_id, amount_fen, 0 \
+                 FROM bill_lines WHERE billing_entry_id = $1 AND amount_fen > 0 ORDER BY id")
+        .bind(entry_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    sqlx::query("INSERT INTO journal_postings (entry_id, account, debit_fen, credit_fen) \
+                 SELECT $1, CASE WHEN f.category = 'on_behalf' THEN 'on_behalf:' ELSE 'revenue:' END || f.id, 0, CAST(SUM(l.amount_fen) AS BIGINT) \
+                 FROM bill_lines l JOIN fee_items f ON f.id = l.fee_item_id WHERE l.billing_entry_id = $1 \
+                 GROUP BY f.id, f.category HAVING SUM(l.amount_fen) > 0 ORDER BY f.id")
+        .bind(entry_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     Ok(created)
 }

@@ -6,6 +6,8 @@ use sqlx::Row;
 
 mod billing;
 mod booking;
+mod collect;
+mod ledger;
 mod objects;
 mod payments;
 mod store;

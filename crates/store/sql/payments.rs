@@ -3,7 +3,8 @@
 use super::billing::{fetch_lines, line_by_id};
 use super::{col, db_err, write_tx};
 use crate::Db;
-use doorstep_domain::{Date, DomainError, Fen, LineAllocation, OpenLine, allocate};
+use doorstep_domain::ledger::{Account, PaidLine, payment_entry, waiver_entry};
+use doorstep_domain::{Date, DomainError, Fen, LineAllocation, ObjectKind, OpenLine, allocate};
 use doorstep_store::*;
 use sqlx::Pool;
 
@@ -52,7 +53,21 @@ pub(crate) async fn waive_line(
     act: &StaffAct,
 ) -> StoreResult<BillLine> {
     check_reason(act)?;
-    line_by_id(pool, line_id).await?;
+    let estate_id = line_by_id(pool, line_id).await?.estate_id;
+    let mut tx = write_tx(pool).await?;
+    let q = LineQuery {
+        estate_id,
+        open_only: false,
+        objects: Vec::new(),
+        line_ids: vec![line_id],
+        period: None,
+    };
+    let line = fetch_lines(&mut tx, &q, true)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::NotFound(format!("bill line {line_id}")))?;
+    refuse_held(&mut tx, std::slice::from_ref(&line)).await?;
     let n = sqlx::query(
         "UPDATE bill_lines SET status = 'waived', line_waived_reason = $2, line_waived_by = $3, line_waived_at = $4 WHERE id = $1 AND status IN ('unpaid', 'partly_paid')",
     )
@@ -60,7 +75,7 @@ pub(crate) async fn waive_line(
     .bind(act.reason.trim())
     .bind(act.user_id)
     .bind(act.at)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(db_err)?
     .rows_affected();
@@ -69,6 +84,27 @@ pub(crate) async fn waive_line(
             "bill line {line_id} is already paid or waived"
         )));
     }
+    let outstanding = line.amount - line.paid_principal;
+    if outstanding.0 > 0 {
+        let entry = waiver_entry(
+            (line.object_kind, line.object_id, line.fee_item_id),
+            line.category,
+            outstanding,
+        )
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        super::ledger::post(
+            &mut tx,
+            line.estate_id,
+            &entry,
+            None,
+            None,
+            Some(act.user_id),
+            act.reason.trim(),
+            act.at,
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(db_err)?;
     line_by_id(pool, line_id).await
 }
 
@@ -118,7 +154,7 @@ pub(crate) async fn set_dispute(
 }
 
 async fn replay(pool: &Pool<Db>, key: &str) -> StoreResult<Option<PaymentRecord>> {
-    let Some(row) = sqlx::query("SELECT id, amount_fen FROM payments WHERE idempotency_key = $1")
+    let Some(row) = sqlx::query("SELECT id FROM payments WHERE idempotency_key = $1")
         .bind(key)
         .fetch_optional(pool)
         .await
@@ -126,13 +162,23 @@ async fn replay(pool: &Pool<Db>, key: &str) -> StoreResult<Option<PaymentRecord>
     else {
         return Ok(None);
     };
-    let id: i64 = col(&row, "id")?;
+    Ok(Some(payment_record(pool, col(&row, "id")?).await?))
+}
+
+/// A recorded payment as first recorded (`replayed` set).
+pub(crate) async fn payment_record(pool: &Pool<Db>, id: i64) -> StoreResult<PaymentRecord> {
+    let row = sqlx::query("SELECT amount_fen FROM payments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound(format!("payment {id}")))?;
     let allocs = sqlx::query("SELECT line_id, late_fee_fen, principal_fen FROM payment_allocations WHERE payment_id = $1 ORDER BY line_id")
         .bind(id)
         .fetch_all(pool)
         .await
         .map_err(db_err)?;
-    Ok(Some(PaymentRecord {
+    Ok(PaymentRecord {
         id,
         amount: Fen(col(&row, "amount_fen")?),
         allocation: allocs
@@ -146,7 +192,7 @@ async fn replay(pool: &Pool<Db>, key: &str) -> StoreResult<Option<PaymentRecord>
             })
             .collect::<StoreResult<_>>()?,
         replayed: true,
-    }))
+    })
 }
 
 pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<PaymentRecord> {
@@ -189,6 +235,104 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         period: None,
     };
     let lines = fetch_lines(&mut tx, &q, true).await?;
+    refuse_held(&mut tx, &lines).await?;
+    let allow_prepay = super::collect::settings_in(&mut tx, p.estate_id)
+        .await?
+        .allow_prepay;
+    let source = match (p.method.as_str(), p.recorded_by) {
+        ("cash", Some(user_id)) => Account::CashOnHand { user_id },
+        ("cash", None) => Account::CashInSafe {
+            estate_id: p.estate_id,
+        },
+        (m, _) => Account::Clearing {
+            provider: m.to_string(),
+            merchant: "counter".into(),
+        },
+    };
+    let advance_object = p.objects.first().copied();
+    let rec = apply_payment(
+        &mut tx,
+        &PaymentInsert {
+            estate_id: p.estate_id,
+            amount: p.amount,
+            method: &p.method,
+            paid_on: p.paid_on,
+            at: p.at,
+            recorded_by: p.recorded_by,
+            idempotency_key: p.idempotency_key.as_deref(),
+            booking_id: p.booking_id,
+            provider: None,
+            transaction_id: None,
+            collection_id: None,
+            offline: p.offline,
+            source,
+            advance_to: if allow_prepay { advance_object } else { None },
+        },
+        &lines,
+    )
+    .await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(rec)
+}
+
+/// Refuses lines that an open provider order holds.
+pub(crate) async fn refuse_held(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    lines: &[BillLine],
+) -> StoreResult<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let mut qb: sqlx::QueryBuilder<Db> =
+        sqlx::QueryBuilder::new("SELECT line_id, collection_id FROM line_holds WHERE line_id IN (");
+    let mut sep = qb.separated(", ");
+    for l in lines {
+        sep.push_bind(l.id);
+    }
+    qb.push(")");
+    if let Some(row) = qb
+        .build()
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+    {
+        let line: i64 = col(&row, "line_id")?;
+        let c: i64 = col(&row, "collection_id")?;
+        return Err(StoreError::Conflict(format!(
+            "bill line {line} is being paid through an open QR or payment-code order (collection {c}); wait for it or cancel it"
+        )));
+    }
+    Ok(())
+}
+
+/// A payment to write inside a caller's transaction.
+pub(crate) struct PaymentInsert<'a> {
+    pub estate_id: i64,
+    pub amount: Fen,
+    pub method: &'a str,
+    pub paid_on: Date,
+    pub at: i64,
+    pub recorded_by: Option<i64>,
+    pub idempotency_key: Option<&'a str>,
+    pub booking_id: Option<i64>,
+    pub provider: Option<&'a str>,
+    pub transaction_id: Option<&'a str>,
+    pub collection_id: Option<i64>,
+    pub offline: bool,
+    /// The account the money is now in.
+    pub source: Account,
+    /// Where more than is owed goes (an advance on this object); `None`
+    /// refuses overpayment.
+    pub advance_to: Option<(ObjectKind, i64)>,
+}
+
+/// Allocates a payment over `lines` (open, locked by the caller), writes the
+/// payment, its allocations, the lines' new state and its journal entry.
+pub(crate) async fn apply_payment(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    p: &PaymentInsert<'_>,
+    lines: &[BillLine],
+) -> StoreResult<PaymentRecord> {
     let open: Vec<OpenLine> = lines
         .iter()
         .map(|l| OpenLine {
@@ -206,36 +350,51 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         .iter()
         .map(|l| l.late_fee_outstanding + l.principal_outstanding)
         .sum();
-    if owed.0 == 0 {
-        return Err(StoreError::Conflict(
-            "nothing is owed on the lines named".into(),
-        ));
-    }
-    if p.amount > owed {
-        return Err(StoreError::Conflict(format!(
-            "the amount {} is more than what is owed ({owed})",
-            p.amount
-        )));
-    }
-    let alloc = allocate(p.amount, &open);
-    let row = sqlx::query("INSERT INTO payments (estate_id, method, amount_fen, paid_on, paid_at, recorded_by, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+    let advance = if p.amount > owed {
+        match p.advance_to {
+            Some(obj) => Some((obj, p.amount - owed)),
+            None if owed.0 == 0 => {
+                return Err(StoreError::Conflict(
+                    "nothing is owed on the lines named".into(),
+                ));
+            }
+            None => {
+                return Err(StoreError::Conflict(format!(
+                    "the amount {} is more than what is owed ({owed})",
+                    p.amount
+                )));
+            }
+        }
+    } else {
+        None
+    };
+    let applied = p.amount - advance.map(|a| a.1).unwrap_or(Fen::ZERO);
+    let alloc = allocate(applied, &open);
+    let row = sqlx::query("INSERT INTO payments (estate_id, method, amount_fen, paid_on, paid_at, recorded_by, idempotency_key, booking_id, provider, transaction_id, collection_id, advance_fen, offline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id")
         .bind(p.estate_id)
-        .bind(&p.method)
+        .bind(p.method)
         .bind(p.amount.0)
         .bind(p.paid_on.to_string())
         .bind(p.at)
         .bind(p.recorded_by)
-        .bind(p.idempotency_key.as_deref())
-        .fetch_one(&mut *tx)
+        .bind(p.idempotency_key)
+        .bind(p.booking_id)
+        .bind(p.provider)
+        .bind(p.transaction_id)
+        .bind(p.collection_id)
+        .bind(advance.map(|a| a.1 .0).unwrap_or(0))
+        .bind(p.offline)
+        .fetch_one(&mut **tx)
         .await
         .map_err(db_err)?;
     let payment_id: i64 = col(&row, "id")?;
+    let mut paid = Vec::new();
     for a in &alloc.lines {
         let Some(line) = lines.iter().find(|l| l.id == a.line_id) else {
             continue;
         };
-        let paid = line.paid_principal + a.principal;
-        let status = LineStatus::from_paid(line.amount, paid);
+        let total_paid = line.paid_principal + a.principal;
+        let status = LineStatus::from_paid(line.amount, total_paid);
         // Fix the late fee accrued up to the payment so later accrual uses the new principal.
         let checkpoint = line.late_fee(p.paid_on).map(|c| c.total);
         sqlx::query(
@@ -249,7 +408,7 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         .bind(checkpoint.is_some())
         .bind(p.paid_on.to_string())
         .bind(checkpoint.unwrap_or(Fen::ZERO).0)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db_err)?;
         sqlx::query("INSERT INTO payment_allocations (payment_id, line_id, late_fee_fen, principal_fen) VALUES ($1, $2, $3, $4)")
@@ -257,11 +416,35 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
             .bind(a.line_id)
             .bind(a.late_fee.0)
             .bind(a.principal.0)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db_err)?;
+        paid.push(PaidLine {
+            object: line.object_kind,
+            object_id: line.object_id,
+            fee_item_id: line.fee_item_id,
+            late_fee: a.late_fee,
+            principal: a.principal,
+        });
     }
-    tx.commit().await.map_err(db_err)?;
+    let entry = payment_entry(
+        p.source.clone(),
+        p.estate_id,
+        &paid,
+        advance.map(|((k, id), f)| (k, id, f)),
+    )
+    .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    super::ledger::post(
+        tx,
+        p.estate_id,
+        &entry,
+        Some(payment_id),
+        None,
+        p.recorded_by,
+        "",
+        p.at,
+    )
+    .await?;
     Ok(PaymentRecord {
         id: payment_id,
         amount: p.amount,

@@ -805,4 +805,227 @@ impl Store for SqlStore {
     async fn booking_context(&self, code: &str, day: Date) -> StoreResult<Option<BookingContext>> {
         super::booking::booking_context(&self.pool, code, day).await
     }
+
+    async fn collect_settings(&self, estate_id: i64) -> StoreResult<CollectSettings> {
+        super::collect::collect_settings(&self.pool, estate_id).await
+    }
+    async fn set_collect_settings(&self, estate_id: i64, s: &CollectSettings) -> StoreResult<()> {
+        super::collect::set_collect_settings(&self.pool, estate_id, s).await
+    }
+    async fn set_merchant(&self, m: &NewMerchant) -> StoreResult<Merchant> {
+        super::collect::set_merchant(&self.pool, m).await
+    }
+    async fn merchants(&self, company_id: i64) -> StoreResult<Vec<Merchant>> {
+        super::collect::merchants(&self.pool, company_id).await
+    }
+    async fn merchant(&self, id: i64) -> StoreResult<Merchant> {
+        super::collect::merchant(&self.pool, id).await
+    }
+    async fn merchant_for(
+        &self,
+        company_id: i64,
+        estate_id: i64,
+        provider: &str,
+    ) -> StoreResult<Option<Merchant>> {
+        super::collect::merchant_for(&self.pool, company_id, estate_id, provider).await
+    }
+    async fn set_geofence(&self, estate_id: i64, g: &Geofence) -> StoreResult<()> {
+        super::collect::set_geofence(&self.pool, estate_id, g).await
+    }
+    async fn geofences(&self, estate_id: i64) -> StoreResult<Vec<Geofence>> {
+        super::collect::geofences(&self.pool, estate_id).await
+    }
+    async fn record_checkin(&self, c: &NewCheckin) -> StoreResult<Checkin> {
+        super::collect::record_checkin(&self.pool, c).await
+    }
+    async fn checkins(&self, booking_id: i64) -> StoreResult<Vec<Checkin>> {
+        super::collect::checkins(&self.pool, booking_id).await
+    }
+    async fn open_collection(&self, c: &NewCollection) -> StoreResult<Collection> {
+        super::collect::open_collection(&self.pool, c).await
+    }
+    async fn set_collection_code(&self, id: i64, code: &str, now: i64) -> StoreResult<()> {
+        super::collect::set_collection_code(&self.pool, id, code, now).await
+    }
+    async fn collection(&self, id: i64) -> StoreResult<Collection> {
+        super::collect::collection(&self.pool, id).await
+    }
+    async fn collection_by_trade_no(&self, out_trade_no: &str) -> StoreResult<Option<Collection>> {
+        super::collect::collection_by_trade_no(&self.pool, out_trade_no).await
+    }
+    async fn open_collections(&self, limit: i64) -> StoreResult<Vec<Collection>> {
+        super::collect::open_collections(&self.pool, limit).await
+    }
+    async fn complete_collection(
+        &self,
+        c: &CompleteCollection,
+    ) -> StoreResult<CompletedCollection> {
+        super::collect::complete_collection(&self.pool, c).await
+    }
+    async fn close_collection(
+        &self,
+        id: i64,
+        status: &str,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        super::collect::close_collection(&self.pool, id, status, reason, now).await
+    }
+    async fn record_signature(&self, s: &NewSignature) -> StoreResult<Signature> {
+        super::collect::record_signature(&self.pool, s).await
+    }
+    async fn signature(&self, id: i64) -> StoreResult<(Signature, Vec<u8>)> {
+        super::collect::signature(&self.pool, id).await
+    }
+    async fn signatures(&self, booking_id: i64) -> StoreResult<Vec<Signature>> {
+        super::collect::signatures(&self.pool, booking_id).await
+    }
+    async fn booking_payments(&self, booking_id: i64) -> StoreResult<Vec<PaymentFact>> {
+        super::collect::booking_payments(&self.pool, booking_id).await
+    }
+    async fn record_provider_event(
+        &self,
+        provider: &str,
+        notify_id: &str,
+        out_trade_no: Option<&str>,
+        verdict: &str,
+        detail: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        super::collect::record_provider_event(
+            &self.pool,
+            provider,
+            notify_id,
+            out_trade_no,
+            verdict,
+            detail,
+            now,
+        )
+        .await
+    }
+    async fn provider_events(
+        &self,
+        out_trade_no: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, String, Option<String>, String, String, i64)>> {
+        super::collect::provider_events(&self.pool, out_trade_no, limit).await
+    }
+    async fn journal(&self, estate_id: Option<i64>) -> StoreResult<Vec<JournalEntry>> {
+        super::ledger::journal(&self.pool, estate_id).await
+    }
+    async fn receivable_expectations(
+        &self,
+        estate_id: Option<i64>,
+    ) -> StoreResult<Vec<ReceivableExpectation>> {
+        super::ledger::receivable_expectations(&self.pool, estate_id).await
+    }
+    async fn payment_facts(&self, estate_id: Option<i64>) -> StoreResult<Vec<PaymentFact>> {
+        super::ledger::payment_facts(&self.pool, estate_id).await
+    }
+    async fn account_balance(&self, account: &str) -> StoreResult<Fen> {
+        super::ledger::account_balance(&self.pool, account).await
+    }
+    async fn open_shift(&self, estate_id: i64, collector_id: i64, now: i64) -> StoreResult<Shift> {
+        super::ledger::open_shift(&self.pool, estate_id, collector_id, now).await
+    }
+    async fn close_shift(&self, shift_id: i64, now: i64) -> StoreResult<Shift> {
+        super::ledger::close_shift(&self.pool, shift_id, now).await
+    }
+    async fn submit_handover(
+        &self,
+        shift_id: i64,
+        counted: Fen,
+        counted_by: i64,
+        note: &str,
+        now: i64,
+    ) -> StoreResult<Shift> {
+        super::ledger::submit_handover(&self.pool, shift_id, counted, counted_by, note, now).await
+    }
+    async fn shift(&self, id: i64) -> StoreResult<Shift> {
+        super::ledger::shift(&self.pool, id).await
+    }
+    async fn shifts(&self, estate_id: i64, status: Option<&str>) -> StoreResult<Vec<Shift>> {
+        super::ledger::shifts(&self.pool, estate_id, status).await
+    }
+    async fn cash_holdings(&self, estate_id: i64) -> StoreResult<Vec<CashHolding>> {
+        super::ledger::cash_holdings(&self.pool, estate_id).await
+    }
+    async fn daily_close(
+        &self,
+        estate_id: i64,
+        day: Date,
+        by: i64,
+        summary: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        super::ledger::daily_close(&self.pool, estate_id, day, by, summary, now).await
+    }
+    async fn daily_close_of(
+        &self,
+        estate_id: i64,
+        day: Date,
+    ) -> StoreResult<Option<(i64, i64, String)>> {
+        super::ledger::daily_close_of(&self.pool, estate_id, day).await
+    }
+    async fn request_reversal(
+        &self,
+        payment_id: i64,
+        kind: &str,
+        reason: &str,
+        by: i64,
+        now: i64,
+    ) -> StoreResult<Reversal> {
+        super::ledger::request_reversal(&self.pool, payment_id, kind, reason, by, now).await
+    }
+    async fn decide_reversal(
+        &self,
+        id: i64,
+        approve: bool,
+        by: i64,
+        out_refund_no: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Reversal> {
+        super::ledger::decide_reversal(&self.pool, id, approve, by, out_refund_no, now).await
+    }
+    async fn finish_refund(
+        &self,
+        id: i64,
+        ok: bool,
+        detail: &str,
+        now: i64,
+    ) -> StoreResult<Reversal> {
+        super::ledger::finish_refund(&self.pool, id, ok, detail, now).await
+    }
+    async fn reversal(&self, id: i64) -> StoreResult<Reversal> {
+        super::ledger::reversal(&self.pool, id).await
+    }
+    async fn reversals(&self, estate_id: i64) -> StoreResult<Vec<Reversal>> {
+        super::ledger::reversals(&self.pool, estate_id).await
+    }
+    async fn paid_collections(
+        &self,
+        merchant_ref: i64,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<Collection>> {
+        super::collect::paid_collections(&self.pool, merchant_ref, from, to).await
+    }
+    async fn record_reconciliation(&self, r: &Reconciliation) -> StoreResult<i64> {
+        super::ledger::record_reconciliation(&self.pool, r).await
+    }
+    async fn reconciliations(&self, merchant_ref: i64) -> StoreResult<Vec<Reconciliation>> {
+        super::ledger::reconciliations(&self.pool, merchant_ref).await
+    }
+    async fn claim_job(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        seconds: i64,
+    ) -> StoreResult<bool> {
+        super::ledger::claim_job(&self.pool, name, holder, now, seconds).await
+    }
+    async fn release_job(&self, name: &str, holder: &str) -> StoreResult<()> {
+        super::ledger::release_job(&self.pool, name, holder).await
+    }
 }

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod booking;
+mod collect;
 pub use booking::*;
+pub use collect::*;
 
 use crate::*;
 use doorstep_domain::{
@@ -26,7 +28,9 @@ macro_rules! conformance_tests {
             fee_items_validate, billing_is_idempotent, concurrent_billing_creates_each_line_once,
             late_fees_and_arrears, payments_allocate_oldest_first, payments_are_idempotent_and_never_overpay,
             concurrent_payments_never_overpay, waivers_and_disputes, entered_amounts_bill_once_all_or_nothing,
-            bookings_follow_their_lifecycle, last_place_is_sold_once, owner_codes_and_sessions);
+            bookings_follow_their_lifecycle, last_place_is_sold_once, owner_codes_and_sessions,
+            collections_hold_lines_and_pay_once, racing_collectors_hold_a_line_once,
+            ledger_balances_through_cash_custody, job_leases_expire);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -585,6 +589,8 @@ pub async fn payments_allocate_oldest_first(s: Arc<dyn Store>) {
         at: 1,
         recorded_by: Some(u.id),
         idempotency_key: None,
+        booking_id: None,
+        offline: false,
     };
     let rec = s.record_payment(&pay).await.unwrap();
     assert_eq!(rec.allocation.len(), 2);
@@ -625,6 +631,8 @@ pub async fn payments_are_idempotent_and_never_overpay(s: Arc<dyn Store>) {
         at: 1,
         recorded_by: None,
         idempotency_key: key.map(String::from),
+        booking_id: None,
+        offline: false,
     };
     let over = s.record_payment(&pay(22376, None)).await;
     assert!(
@@ -664,6 +672,8 @@ pub async fn concurrent_payments_never_overpay(s: Arc<dyn Store>) {
         at: 1,
         recorded_by: None,
         idempotency_key: None,
+        booking_id: None,
+        offline: false,
     };
     let (a, b) = tokio::join!(s.record_payment(&pay), s.record_payment(&pay));
     assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");

@@ -7,10 +7,14 @@
 //! database enforces the invariants (unique keys), not only this code.
 
 mod booking;
+mod collect;
 pub mod conformance;
+mod ledger_check;
 mod types;
 
 pub use booking::*;
+pub use collect::*;
+pub use ledger_check::{LedgerReport, check_ledger};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -360,4 +364,195 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_message(&self, id: i64, now: i64) -> StoreResult<bool>;
     /// Gives a claimed message back after a failed send, to be retried.
     async fn release_message(&self, id: i64) -> StoreResult<()>;
+
+    // --- collecting at the door ---
+    /// An estate's collection settings (the defaults until set).
+    async fn collect_settings(&self, estate_id: i64) -> StoreResult<CollectSettings>;
+    /// Replaces an estate's collection settings.
+    async fn set_collect_settings(&self, estate_id: i64, s: &CollectSettings) -> StoreResult<()>;
+    /// Stores (or replaces) a merchant account for a company or one estate.
+    async fn set_merchant(&self, m: &NewMerchant) -> StoreResult<Merchant>;
+    /// A company's merchant accounts.
+    async fn merchants(&self, company_id: i64) -> StoreResult<Vec<Merchant>>;
+    /// One merchant account.
+    async fn merchant(&self, id: i64) -> StoreResult<Merchant>;
+    /// The account an estate collects into at a provider: the estate's own,
+    /// else the company's.
+    async fn merchant_for(
+        &self,
+        company_id: i64,
+        estate_id: i64,
+        provider: &str,
+    ) -> StoreResult<Option<Merchant>>;
+    /// Sets a geofence.
+    async fn set_geofence(&self, estate_id: i64, g: &Geofence) -> StoreResult<()>;
+    /// An estate's geofences.
+    async fn geofences(&self, estate_id: i64) -> StoreResult<Vec<Geofence>>;
+    /// Records a check-in; idempotent by client key.
+    async fn record_checkin(&self, c: &NewCheckin) -> StoreResult<Checkin>;
+    /// A booking's check-ins, oldest first.
+    async fn checkins(&self, booking_id: i64) -> StoreResult<Vec<Checkin>>;
+    /// Opens a provider order for lines of one estate, holding the lines so
+    /// that nobody else takes money for them meanwhile (one transaction;
+    /// idempotent by client key). Refused when a line is held, not open, or
+    /// the amount is above what is owed.
+    async fn open_collection(&self, c: &NewCollection) -> StoreResult<Collection>;
+    /// Stores what the QR code encodes.
+    async fn set_collection_code(&self, id: i64, code: &str, now: i64) -> StoreResult<()>;
+    /// One collection.
+    async fn collection(&self, id: i64) -> StoreResult<Collection>;
+    /// The collection with our order number.
+    async fn collection_by_trade_no(&self, out_trade_no: &str) -> StoreResult<Option<Collection>>;
+    /// Open collections, oldest first.
+    async fn open_collections(&self, limit: i64) -> StoreResult<Vec<Collection>>;
+    /// Records the provider's word that an order was paid: the payment, its
+    /// allocation, its journal entry, the holds released — once, however
+    /// often the provider says it (one payment per transaction number).
+    /// The amount must equal the order's.
+    async fn complete_collection(&self, c: &CompleteCollection)
+    -> StoreResult<CompletedCollection>;
+    /// Closes an open collection (`closed` or `failed`) and releases its
+    /// holds; false if it was no longer open.
+    async fn close_collection(
+        &self,
+        id: i64,
+        status: &str,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Records a signature; idempotent by client key.
+    async fn record_signature(&self, s: &NewSignature) -> StoreResult<Signature>;
+    /// A signature and its PNG.
+    async fn signature(&self, id: i64) -> StoreResult<(Signature, Vec<u8>)>;
+    /// Signatures of a booking, oldest first.
+    async fn signatures(&self, booking_id: i64) -> StoreResult<Vec<Signature>>;
+    /// Payments taken at a booking, oldest first.
+    async fn booking_payments(&self, booking_id: i64) -> StoreResult<Vec<PaymentFact>>;
+    /// Logs a provider notification and what became of it.
+    async fn record_provider_event(
+        &self,
+        provider: &str,
+        notify_id: &str,
+        out_trade_no: Option<&str>,
+        verdict: &str,
+        detail: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Provider notifications logged for an order (or all, newest first).
+    async fn provider_events(
+        &self,
+        out_trade_no: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, String, Option<String>, String, String, i64)>>;
+
+    // --- ledger ---
+    /// Journal entries (of one estate, or all), oldest first.
+    async fn journal(&self, estate_id: Option<i64>) -> StoreResult<Vec<JournalEntry>>;
+    /// What the bill lines say each receivable must hold.
+    async fn receivable_expectations(
+        &self,
+        estate_id: Option<i64>,
+    ) -> StoreResult<Vec<ReceivableExpectation>>;
+    /// Payments (of one estate, or all).
+    async fn payment_facts(&self, estate_id: Option<i64>) -> StoreResult<Vec<PaymentFact>>;
+    /// Balance (debit − credit) of one account.
+    async fn account_balance(&self, account: &str) -> StoreResult<Fen>;
+
+    // --- cash custody ---
+    /// Opens a shift for a collector (one open shift each).
+    async fn open_shift(&self, estate_id: i64, collector_id: i64, now: i64) -> StoreResult<Shift>;
+    /// Closes a collector's open shift.
+    async fn close_shift(&self, shift_id: i64, now: i64) -> StoreResult<Shift>;
+    /// Finance's blind count of a closed shift's cash: the expected amount
+    /// is the collector's cash balance; the handover entry moves it to the
+    /// safe and the difference to over/short.
+    async fn submit_handover(
+        &self,
+        shift_id: i64,
+        counted: Fen,
+        counted_by: i64,
+        note: &str,
+        now: i64,
+    ) -> StoreResult<Shift>;
+    /// One shift.
+    async fn shift(&self, id: i64) -> StoreResult<Shift>;
+    /// An estate's shifts, newest first (`status` filters).
+    async fn shifts(&self, estate_id: i64, status: Option<&str>) -> StoreResult<Vec<Shift>>;
+    /// Cash held by each collector of an estate.
+    async fn cash_holdings(&self, estate_id: i64) -> StoreResult<Vec<CashHolding>>;
+    /// Records an estate's daily close; refused if the day is closed.
+    async fn daily_close(
+        &self,
+        estate_id: i64,
+        day: Date,
+        by: i64,
+        summary: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// The daily close of a day, if done: (by, at, summary).
+    async fn daily_close_of(
+        &self,
+        estate_id: i64,
+        day: Date,
+    ) -> StoreResult<Option<(i64, i64, String)>>;
+
+    // --- voids and refunds ---
+    /// Asks for a void or refund of a payment.
+    async fn request_reversal(
+        &self,
+        payment_id: i64,
+        kind: &str,
+        reason: &str,
+        by: i64,
+        now: i64,
+    ) -> StoreResult<Reversal>;
+    /// Rejects, or approves, a requested reversal (never by the requester).
+    /// An approved void is carried out at once: the reversing entry, the
+    /// lines reopened. An approved refund waits for [`Store::finish_refund`].
+    async fn decide_reversal(
+        &self,
+        id: i64,
+        approve: bool,
+        by: i64,
+        out_refund_no: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Reversal>;
+    /// Records the provider's answer to an approved refund.
+    async fn finish_refund(
+        &self,
+        id: i64,
+        ok: bool,
+        detail: &str,
+        now: i64,
+    ) -> StoreResult<Reversal>;
+    /// One reversal.
+    async fn reversal(&self, id: i64) -> StoreResult<Reversal>;
+    /// An estate's reversals, newest first.
+    async fn reversals(&self, estate_id: i64) -> StoreResult<Vec<Reversal>>;
+
+    // --- reconciliation ---
+    /// Paid collections of a merchant account paid within `[from, to)`.
+    async fn paid_collections(
+        &self,
+        merchant_ref: i64,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<Collection>>;
+    /// Stores a reconciliation run and its mismatches.
+    async fn record_reconciliation(&self, r: &Reconciliation) -> StoreResult<i64>;
+    /// Reconciliation runs of a merchant account, newest first.
+    async fn reconciliations(&self, merchant_ref: i64) -> StoreResult<Vec<Reconciliation>>;
+
+    // --- background jobs ---
+    /// Claims (or renews) a job lease until `now + seconds`; false if another
+    /// holder's lease is still live.
+    async fn claim_job(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        seconds: i64,
+    ) -> StoreResult<bool>;
+    /// Gives a lease back.
+    async fn release_job(&self, name: &str, holder: &str) -> StoreResult<()>;
 }

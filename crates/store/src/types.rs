@@ -527,6 +527,10 @@ pub struct NewPayment {
     pub recorded_by: Option<i64>,
     /// Client-made key: the same key records once.
     pub idempotency_key: Option<String>,
+    /// The home visit it was taken at.
+    pub booking_id: Option<i64>,
+    /// Taken offline and synced later.
+    pub offline: bool,
 }
 
 /// A recorded payment.

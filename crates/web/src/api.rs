@@ -613,6 +613,8 @@ async fn record_payment(
         at: doorstep_app::now(),
         recorded_by: Some(user.id),
         idempotency_key: b.idempotency_key,
+        booking_id: None,
+        offline: false,
     };
     to_json(&app.store.record_payment(&p).await?)
 }
