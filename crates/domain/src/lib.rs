@@ -8,6 +8,7 @@ pub mod booking;
 pub mod error;
 pub mod estate;
 pub mod fee;
+pub mod geo;
 pub mod i18n;
 pub mod latefee;
 pub mod ledger;

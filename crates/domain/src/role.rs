@@ -41,6 +41,9 @@ pub enum Permission {
     Dispatch,
     /// See one's own itinerary and record visit outcomes.
     Visit,
+    /// Count handed-over cash, approve voids and refunds, reconcile with
+    /// the providers, close days, set merchant accounts (finance).
+    Treasury,
 }
 
 impl Role {
