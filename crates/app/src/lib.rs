@@ -5,6 +5,8 @@ pub mod arrears;
 pub mod auth;
 pub mod billing;
 pub mod booking;
+pub mod collect;
+pub mod custody;
 pub mod demo;
 pub mod dispatch;
 pub mod entered;
@@ -12,6 +14,7 @@ pub mod export;
 pub mod import;
 pub mod notify;
 pub mod owner;
+pub mod pay;
 
 use doorstep_domain::{Date, DomainError, Permission};
 use doorstep_store::{Estate, Store, StoreError, User};
@@ -71,6 +74,8 @@ pub struct App {
     pub code_policy: doorstep_domain::booking::CodePolicy,
     /// Message gateways by channel; none means messages wait in the outbox.
     pub gateways: Vec<Arc<dyn notify::Gateway>>,
+    /// How the payment providers are reached and reach us.
+    pub pay: pay::PayConfig,
 }
 
 impl App {
@@ -80,6 +85,7 @@ impl App {
             store,
             code_policy: Default::default(),
             gateways: Vec::new(),
+            pay: Default::default(),
         }
     }
 

@@ -87,7 +87,12 @@ pub fn verdict(fix: Option<Fix>, fences: &[Fence]) -> (Verdict, Option<i64>) {
     };
     let nearest = fences
         .iter()
-        .map(|f| (distance_m(fix.lat_e6, fix.lng_e6, f.lat_e6, f.lng_e6), f.radius_m))
+        .map(|f| {
+            (
+                distance_m(fix.lat_e6, fix.lng_e6, f.lat_e6, f.lng_e6),
+                f.radius_m,
+            )
+        })
         .min_by_key(|(d, r)| d - r);
     match nearest {
         None => (Verdict::NoFence, None),
@@ -106,7 +111,10 @@ pub fn check_fix(fix: &Fix) -> Result<(), crate::DomainError> {
         return Err(crate::DomainError::invalid("lng", "must be within ±180°"));
     }
     if !(0..=100_000).contains(&fix.accuracy_m) {
-        return Err(crate::DomainError::invalid("accuracy", "must be 0–100,000 metres"));
+        return Err(crate::DomainError::invalid(
+            "accuracy",
+            "must be 0–100,000 metres",
+        ));
     }
     Ok(())
 }
@@ -118,8 +126,14 @@ mod tests {
     #[test]
     fn distances() {
         // One millidegree of latitude is about 111 m.
-        assert_eq!(distance_m(31_230_000, 121_470_000, 31_231_000, 121_470_000), 111);
-        assert_eq!(distance_m(31_230_000, 121_470_000, 31_230_000, 121_470_000), 0);
+        assert_eq!(
+            distance_m(31_230_000, 121_470_000, 31_231_000, 121_470_000),
+            111
+        );
+        assert_eq!(
+            distance_m(31_230_000, 121_470_000, 31_230_000, 121_470_000),
+            0
+        );
     }
 
     #[test]
@@ -134,12 +148,25 @@ mod tests {
             lng_e6: 121_470_000,
             accuracy_m: 10,
         };
-        assert_eq!(verdict(Some(at(500)), &[fence]), (Verdict::Inside, Some(56)));
-        assert_eq!(verdict(Some(at(600)), &[fence]), (Verdict::Outside, Some(67)));
+        assert_eq!(
+            verdict(Some(at(500)), &[fence]),
+            (Verdict::Inside, Some(56))
+        );
+        assert_eq!(
+            verdict(Some(at(600)), &[fence]),
+            (Verdict::Outside, Some(67))
+        );
         assert_eq!(verdict(None, &[fence]), (Verdict::NoFix, None));
         assert_eq!(verdict(Some(at(0)), &[]), (Verdict::NoFence, None));
         assert!(Verdict::Outside.flagged() && Verdict::NoFix.flagged());
         assert!(!Verdict::Inside.flagged());
-        assert!(check_fix(&Fix { lat_e6: 91_000_000, lng_e6: 0, accuracy_m: 1 }).is_err());
+        assert!(
+            check_fix(&Fix {
+                lat_e6: 91_000_000,
+                lng_e6: 0,
+                accuracy_m: 1
+            })
+            .is_err()
+        );
     }
 }

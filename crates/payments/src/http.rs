@@ -99,7 +99,8 @@ impl Transport for UreqTransport {
             })
             .collect();
         let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).map_err(|e| e.to_string())?;
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
+            .map_err(|e| e.to_string())?;
         Ok(HttpResponse {
             status,
             headers,

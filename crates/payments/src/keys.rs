@@ -9,7 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
@@ -48,7 +50,8 @@ pub fn load_private_key(text: &str) -> Result<RsaPrivateKey, KeyError> {
     if t.contains("BEGIN RSA PRIVATE KEY") {
         return RsaPrivateKey::from_pkcs1_pem(t).map_err(|e| KeyError::Private(e.to_string()));
     }
-    let der = bare_der(t).ok_or_else(|| KeyError::Private("no PEM header and not base64".into()))?;
+    let der =
+        bare_der(t).ok_or_else(|| KeyError::Private("no PEM header and not base64".into()))?;
     RsaPrivateKey::from_pkcs8_der(&der)
         .or_else(|_| RsaPrivateKey::from_pkcs1_der(&der))
         .map_err(|e| KeyError::Private(e.to_string()))
@@ -159,4 +162,63 @@ pub fn public_key_base64(key: &RsaPublicKey) -> Result<String, KeyError> {
     key.to_public_key_der()
         .map(|d| B64.encode(d.as_bytes()))
         .map_err(|e| KeyError::Public(e.to_string()))
+}
+
+/// A self-signed X.509 v3 certificate (PEM) for `key`, signed with
+/// sha256WithRSAEncryption: the simulator's WeChat Pay platform certificate.
+/// `serial` is the serial number's bytes (big-endian, first byte below 0x80).
+pub fn self_signed_certificate(
+    key: &RsaPrivateKey,
+    serial: &[u8],
+    common_name: &str,
+    not_before: i64,
+    not_after: i64,
+) -> Result<String, KeyError> {
+    use std::str::FromStr;
+    use x509_cert::der::asn1::{BitString, UtcTime};
+    use x509_cert::der::{Any, Decode, Encode, EncodePem};
+    use x509_cert::spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
+    let err = |e: &dyn std::fmt::Display| KeyError::Certificate(e.to_string());
+    let time = |t: i64| -> Result<x509_cert::time::Time, KeyError> {
+        let secs = u64::try_from(t).map_err(|e| err(&e))?;
+        UtcTime::from_unix_duration(std::time::Duration::from_secs(secs))
+            .map(x509_cert::time::Time::UtcTime)
+            .map_err(|e| err(&e))
+    };
+    let alg = AlgorithmIdentifierOwned {
+        oid: ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11"),
+        parameters: Some(Any::null()),
+    };
+    let name = x509_cert::name::Name::from_str(&format!("CN={common_name},O=Tenpay.com,C=CN"))
+        .map_err(|e| err(&e))?;
+    let spki_der = key
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| err(&e))?;
+    let spki = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes()).map_err(|e| err(&e))?;
+    let tbs = x509_cert::TbsCertificate {
+        version: x509_cert::Version::V3,
+        serial_number: x509_cert::serial_number::SerialNumber::new(serial).map_err(|e| err(&e))?,
+        signature: alg.clone(),
+        issuer: name.clone(),
+        validity: x509_cert::time::Validity {
+            not_before: time(not_before)?,
+            not_after: time(not_after)?,
+        },
+        subject: name,
+        subject_public_key_info: spki,
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: None,
+    };
+    let tbs_der = tbs.to_der().map_err(|e| err(&e))?;
+    let sig = SigningKey::<Sha256>::new(key.clone())
+        .try_sign(&tbs_der)
+        .map_err(|e| KeyError::Sign(e.to_string()))?;
+    let cert = x509_cert::Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: alg,
+        signature: BitString::from_bytes(&sig.to_bytes()).map_err(|e| err(&e))?,
+    };
+    cert.to_pem(LineEnding::LF).map_err(|e| err(&e))
 }

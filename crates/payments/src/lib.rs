@@ -327,7 +327,11 @@ pub fn yuan_to_fen(s: &str) -> Option<i64> {
         return None;
     }
     let yuan: i64 = int.parse().ok()?;
-    let mut fen: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let mut fen: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     if frac.len() == 1 {
         fen *= 10;
     }
@@ -345,8 +349,7 @@ pub fn fen_to_yuan(fen: i64) -> String {
 /// ground of WeChat's and Alipay's rules).
 pub fn check_out_trade_no(s: &str) -> Result<(), PayError> {
     let ok = (6..=32).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())

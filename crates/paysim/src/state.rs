@@ -62,7 +62,10 @@ impl SimConfig {
             wechat: Vec::new(),
             alipay: Vec::new(),
             wechat_platform_key: doorstep_payments::keys::generate()?,
-            wechat_public_key_id: format!("PUB_KEY_ID_{:018}", rand::random::<u64>() % 10u64.pow(18)),
+            wechat_public_key_id: format!(
+                "PUB_KEY_ID_{:018}",
+                rand::random::<u64>() % 10u64.pow(18)
+            ),
             alipay_key: doorstep_payments::keys::generate()?,
             retry_scale: 1.0,
             first_notify_delay: 0.0,
@@ -223,6 +226,16 @@ pub struct SimState {
     /// Extra transactions put into bills (tests of reconciliation): records
     /// that Doorstep never saw.
     pub extra_bill_records: Vec<(String, doorstep_payments::BillRecord)>,
+    /// WeChat Native orders: the request as first received (a repeat must be
+    /// identical), by (mchid, out_trade_no).
+    pub wechat_native_requests: HashMap<(String, String), String>,
+    /// WeChat refund notification addresses by (mchid, out_refund_no).
+    pub wechat_refund_urls: HashMap<(String, String), String>,
+    /// WeChat bill files by download token: (uncompressed text, issued at).
+    pub wechat_bill_files: HashMap<String, (String, i64)>,
+    /// The WeChat Pay platform certificate: (serial hex, PEM, not before,
+    /// not after), made on first use.
+    pub wechat_platform_cert: Option<(String, String, i64, i64)>,
 }
 
 /// The simulator: configuration plus shared state. Cheap to clone.
@@ -289,6 +302,35 @@ impl Sim {
         self.cfg.alipay.iter().find(|a| a.app_id == app_id)
     }
 
+    /// The WeChat Pay platform certificate (serial, PEM, not before, not
+    /// after): self-signed with the platform key, made once.
+    pub fn wechat_platform_cert(&self) -> Result<(String, String, i64, i64), String> {
+        if let Some(c) = self.lock().wechat_platform_cert.clone() {
+            return Ok(c);
+        }
+        let key = &self.cfg.wechat_platform_key;
+        // A stable serial derived from the key: 8 bytes, first below 0x80.
+        let der = doorstep_payments::keys::public_key_base64(&key.to_public_key())
+            .map_err(|e| e.to_string())?;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(der.as_bytes());
+        let mut serial = [0u8; 8];
+        serial.copy_from_slice(&digest[..8]);
+        serial[0] = (serial[0] & 0x7f) | 0x10;
+        let not_before = now() - 86_400;
+        let not_after = not_before + 5 * 365 * 86_400;
+        let pem = doorstep_payments::keys::self_signed_certificate(
+            key,
+            &serial,
+            "Tenpay.com Root CA (paysim)",
+            not_before,
+            not_after,
+        )
+        .map_err(|e| e.to_string())?;
+        let cert = (hex::encode_upper(serial), pem, not_before, not_after);
+        self.lock().wechat_platform_cert = Some(cert.clone());
+        Ok(cert)
+    }
+
     /// Finds an order by its QR token.
     pub fn order_by_token(&self, token: &str) -> Option<SimOrder> {
         self.lock()
@@ -312,8 +354,12 @@ impl Sim {
             _ => return Err(format!("the order is {:?}", o.state)),
         }
         if now > o.expires_at {
-            o.state = TradeState::Closed;
-            o.closed_at = Some(now);
+            // Alipay closes an expired trade; WeChat keeps reporting NOTPAY
+            // until the merchant closes it.
+            if o.provider == doorstep_payments::Provider::Alipay {
+                o.state = TradeState::Closed;
+                o.closed_at = Some(now);
+            }
             return Err("the order has expired".into());
         }
         o.state = TradeState::Paid;
@@ -354,7 +400,12 @@ impl Sim {
     }
 
     /// Queues a notification for an order (e.g. a refund's).
-    pub fn queue_notification(&self, provider: doorstep_payments::Provider, order: (String, String), event: NotifyEvent) {
+    pub fn queue_notification(
+        &self,
+        provider: doorstep_payments::Provider,
+        order: (String, String),
+        event: NotifyEvent,
+    ) {
         let mut st = self.lock();
         st.deliveries.push(Delivery {
             provider,
@@ -403,14 +454,23 @@ impl Sim {
             let Some(d) = st.deliveries.get(i) else {
                 return;
             };
-            (d.provider, d.order.clone(), d.event.clone(), d.notify_id.clone())
+            (
+                d.provider,
+                d.order.clone(),
+                d.event.clone(),
+                d.notify_id.clone(),
+            )
         };
         let Some(o) = self.lock().orders.get(&order).cloned() else {
             return;
         };
         let built = match provider {
-            doorstep_payments::Provider::Wechat => crate::wechat::build_notification(self, &o, &event, &notify_id),
-            doorstep_payments::Provider::Alipay => crate::alipay::build_notification(self, &o, &event, &notify_id),
+            doorstep_payments::Provider::Wechat => {
+                crate::wechat::build_notification(self, &o, &event, &notify_id)
+            }
+            doorstep_payments::Provider::Alipay => {
+                crate::alipay::build_notification(self, &o, &event, &notify_id)
+            }
         };
         let acknowledged = match built {
             Some(req) => {
@@ -419,7 +479,9 @@ impl Sim {
                     &req,
                 );
                 match (provider, sent) {
-                    (doorstep_payments::Provider::Wechat, Ok(r)) => r.status == 200 || r.status == 204,
+                    (doorstep_payments::Provider::Wechat, Ok(r)) => {
+                        r.status == 200 || r.status == 204
+                    }
                     (doorstep_payments::Provider::Alipay, Ok(r)) => r.body == b"success",
                     (_, Err(_)) => false,
                 }

@@ -792,3 +792,17 @@ pub(crate) async fn paid_collections(
         .map(collection_row)
         .collect()
 }
+
+pub(crate) async fn payment_collection(
+    pool: &Pool<Db>,
+    payment_id: i64,
+) -> StoreResult<Option<Collection>> {
+    sqlx::query("SELECT * FROM collections WHERE payment_id = $1")
+        .bind(payment_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(collection_row)
+        .transpose()
+}

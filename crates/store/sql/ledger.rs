@@ -384,7 +384,7 @@ pub(crate) async fn cash_holdings(
             oldest_at: col(&o, "oldest")?,
         });
     }
-    out.sort_by(|a, b| b.amount.cmp(&a.amount));
+    out.sort_by_key(|h| std::cmp::Reverse(h.amount));
     Ok(out)
 }
 

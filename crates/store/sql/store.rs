@@ -1028,4 +1028,7 @@ impl Store for SqlStore {
     async fn release_job(&self, name: &str, holder: &str) -> StoreResult<()> {
         super::ledger::release_job(&self.pool, name, holder).await
     }
+    async fn payment_collection(&self, payment_id: i64) -> StoreResult<Option<Collection>> {
+        super::collect::payment_collection(&self.pool, payment_id).await
+    }
 }

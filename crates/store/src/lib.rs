@@ -403,6 +403,8 @@ pub trait Store: Send + Sync + 'static {
     async fn collection(&self, id: i64) -> StoreResult<Collection>;
     /// The collection with our order number.
     async fn collection_by_trade_no(&self, out_trade_no: &str) -> StoreResult<Option<Collection>>;
+    /// The collection a payment completed, if it came through a provider.
+    async fn payment_collection(&self, payment_id: i64) -> StoreResult<Option<Collection>>;
     /// Open collections, oldest first.
     async fn open_collections(&self, limit: i64) -> StoreResult<Vec<Collection>>;
     /// Records the provider's word that an order was paid: the payment, its

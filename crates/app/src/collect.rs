@@ -1,0 +1,650 @@
+//! The collector at the door: tonight's stops with what is owed, check-in
+//! against the geofence, cash, signatures, and the offline queue's sync.
+//! QR and payment-code payments are in [`crate::pay`].
+
+use crate::arrears::ArrearsRow;
+use crate::booking::BookingView;
+use crate::dispatch::RouteView;
+use crate::{App, AppError, AppResult, now, require, today};
+use doorstep_domain::geo::{Fence, Fix, check_fix, verdict};
+use doorstep_domain::{Category, Date, DomainError, Fen, ObjectKind, Permission};
+use doorstep_store::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One stop as the collector's phone shows (and caches) it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectorStop {
+    /// The booking with labels.
+    pub booking: BookingView,
+    /// Order in the route, from 1.
+    pub seq: i64,
+    /// Planned arrival, local `HH:MM`.
+    pub eta: String,
+    /// `19:30–20:00`.
+    pub slot: String,
+    /// Open lines of the booked rooms and spaces, oldest first, with late
+    /// fees and their calculation as of today.
+    pub lines: Vec<ArrearsRow>,
+    /// Totals by category: (category, principal, late fee).
+    pub by_category: Vec<(Category, Fen, Fen)>,
+    /// Everything owed.
+    pub total: Fen,
+    /// Check-ins so far.
+    pub checkins: Vec<Checkin>,
+    /// Payments taken at this visit.
+    pub payments: Vec<PaymentFact>,
+    /// Signatures taken at this visit.
+    pub signatures: Vec<Signature>,
+    /// The visit is finished (visited or owner absent).
+    pub done: bool,
+}
+
+/// A location check-in from the phone.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckinInput {
+    /// Latitude in degrees (absent: no fix).
+    pub lat: Option<f64>,
+    /// Longitude in degrees.
+    pub lng: Option<f64>,
+    /// Accuracy, metres.
+    pub accuracy: Option<f64>,
+    /// When the fix was taken (unix milliseconds, device clock).
+    pub fix_at_ms: Option<i64>,
+    /// Device (user agent, abbreviated).
+    #[serde(default)]
+    pub device: String,
+    /// Client-made idempotency key.
+    pub client_key: Option<String>,
+    /// Made while offline.
+    #[serde(default)]
+    pub offline: bool,
+}
+
+/// Cash counted at the door.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CashInput {
+    /// Amount paid, yuan as text (`1234.50`): what is applied to the bills.
+    pub amount: String,
+    /// Cash handed over, yuan as text (≥ amount; change is the difference).
+    pub tendered: Option<String>,
+    /// Client-made idempotency key (required: retries record once).
+    pub client_key: String,
+    /// When it was taken (unix milliseconds, device clock), for offline records.
+    pub taken_at_ms: Option<i64>,
+    /// Made while offline.
+    #[serde(default)]
+    pub offline: bool,
+}
+
+/// The result of a cash payment.
+#[derive(Debug, Clone, Serialize)]
+pub struct CashRecorded {
+    /// The payment.
+    pub payment: PaymentRecord,
+    /// Change to give back (tendered − amount).
+    pub change: Fen,
+    /// What is still owed at this stop.
+    pub still_owed: Fen,
+}
+
+/// A signature from the screen.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignatureInput {
+    /// The canonical JSON of what the owner saw (amount and breakdown).
+    pub shown: String,
+    /// Strokes: JSON `{"w":…, "h":…, "strokes":[[[x, y, t_ms], …], …]}`.
+    pub strokes: serde_json::Value,
+    /// The rendered PNG, base64 (with or without a `data:` prefix).
+    pub png_base64: String,
+    /// The payment confirmed, if recorded already.
+    pub payment_id: Option<i64>,
+    /// Unix milliseconds, device clock.
+    pub signed_at_ms: Option<i64>,
+    /// Client-made idempotency key.
+    pub client_key: Option<String>,
+    /// Made while offline.
+    #[serde(default)]
+    pub offline: bool,
+}
+
+/// One action queued on the phone while offline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OfflineAction {
+    /// A check-in.
+    Checkin {
+        /// Booking.
+        booking_id: i64,
+        /// The check-in.
+        #[serde(flatten)]
+        input: CheckinInput,
+    },
+    /// A cash payment.
+    Cash {
+        /// Booking.
+        booking_id: i64,
+        /// The payment.
+        #[serde(flatten)]
+        input: CashInput,
+    },
+    /// A signature.
+    Signature {
+        /// Booking.
+        booking_id: i64,
+        /// The signature.
+        #[serde(flatten)]
+        input: SignatureInput,
+    },
+    /// How the visit ended.
+    Outcome {
+        /// Booking.
+        booking_id: i64,
+        /// `paid`, `partly_paid`, `not_paid` (refused), `owner_absent`.
+        result: String,
+        /// Why (required for not paid).
+        #[serde(default)]
+        reason: String,
+        /// Client-made key.
+        client_key: Option<String>,
+    },
+}
+
+/// What became of one synced action.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncResult {
+    /// The action's key, as sent.
+    pub client_key: Option<String>,
+    /// Applied (or had been applied before: `replayed`).
+    pub ok: bool,
+    /// It had been applied before; nothing new was written.
+    pub replayed: bool,
+    /// What was recorded (id) or why not.
+    pub detail: serde_json::Value,
+}
+
+/// `1234.5` / `1234.50` / `1,234.50` → fen; the amount must be positive.
+pub fn parse_amount(field: &'static str, s: &str) -> AppResult<Fen> {
+    let f = Fen::parse_yuan(field, s)?;
+    if f.0 <= 0 {
+        return Err(DomainError::invalid(field, "must be greater than 0").into());
+    }
+    Ok(f)
+}
+
+fn check_key(key: &str) -> AppResult<()> {
+    let ok = (8..=80).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::invalid("client_key", "8–80 characters of letters, digits, - or _").into())
+    }
+}
+
+/// A device time (ms) if plausible (not ahead of the server by more than
+/// five minutes, not older than seven days), else the server's.
+fn device_time(ms: Option<i64>, server: i64) -> i64 {
+    match ms {
+        Some(ms) => {
+            let s = ms.div_euclid(1000);
+            if s <= server + 300 && s >= server - 7 * 86_400 {
+                s
+            } else {
+                server
+            }
+        }
+        None => server,
+    }
+}
+
+impl App {
+    /// A booking on `user`'s own route (dispatch staff: any in their
+    /// estates). Others are "not found".
+    pub async fn visit_for(&self, user: &User, booking_id: i64) -> AppResult<(Estate, Booking)> {
+        require(user, Permission::Visit)?;
+        let (estate, b) = self
+            .booking_for(&crate::booking::By::Staff(user), booking_id)
+            .await?;
+        if !user.role.allows(Permission::Dispatch) && b.collector_id != Some(user.id) {
+            return Err(AppError::NotFound(format!(
+                "booking {booking_id} on your route"
+            )));
+        }
+        Ok((estate, b))
+    }
+
+    /// Open lines of a booking's rooms and spaces as of `on`.
+    pub async fn visit_lines(
+        &self,
+        estate: &Estate,
+        b: &Booking,
+        on: Date,
+    ) -> AppResult<Vec<BillLine>> {
+        if b.targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .store
+            .bill_lines(&LineQuery {
+                estate_id: estate.id,
+                open_only: true,
+                objects: b.targets.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .filter(|l| l.status != LineStatus::Waived)
+            .filter(|l| {
+                l.late_fee(on).map(|c| c.outstanding).unwrap_or(Fen::ZERO)
+                    + l.principal_outstanding()
+                    > Fen::ZERO
+            })
+            .collect())
+    }
+
+    async fn stop_of(
+        &self,
+        estate: &Estate,
+        view: BookingView,
+        seq: i64,
+        eta: String,
+        slot: String,
+        done: bool,
+    ) -> AppResult<CollectorStop> {
+        let on = today(estate);
+        let lines = self.visit_lines(estate, &view.booking, on).await?;
+        let rows: Vec<ArrearsRow> = lines.iter().map(|l| ArrearsRow::of(l, on)).collect();
+        let mut by_category: Vec<(Category, Fen, Fen)> = Vec::new();
+        for r in &rows {
+            match by_category.iter_mut().find(|c| c.0 == r.category) {
+                Some(c) => {
+                    c.1 += r.principal_owed;
+                    c.2 += r.late_fee_owed;
+                }
+                None => by_category.push((r.category, r.principal_owed, r.late_fee_owed)),
+            }
+        }
+        let id = view.booking.id;
+        Ok(CollectorStop {
+            total: rows.iter().map(|r| r.total_owed).sum(),
+            lines: rows,
+            by_category,
+            checkins: self.store.checkins(id).await?,
+            payments: self.store.booking_payments(id).await?,
+            signatures: self.store.signatures(id).await?,
+            booking: view,
+            seq,
+            eta,
+            slot,
+            done,
+        })
+    }
+
+    /// The collector's stops on `date`, in route order, each with what is
+    /// owed (the page the phone caches for the garage).
+    pub async fn collector_stops(
+        &self,
+        user: &User,
+        code: &str,
+        date: Date,
+    ) -> AppResult<(Vec<RouteView>, Vec<CollectorStop>)> {
+        let routes = self.itinerary(user, code, date, None).await?;
+        let estate = self.estate_for(user, code, Permission::Visit).await?;
+        let mut stops = Vec::new();
+        for r in &routes {
+            for s in &r.stops {
+                stops.push(
+                    self.stop_of(
+                        &estate,
+                        s.booking.clone(),
+                        s.seq,
+                        s.eta.clone(),
+                        s.slot.clone(),
+                        s.done,
+                    )
+                    .await?,
+                );
+            }
+        }
+        Ok((routes, stops))
+    }
+
+    /// One stop of the collector's route.
+    pub async fn collector_stop(&self, user: &User, booking_id: i64) -> AppResult<CollectorStop> {
+        let (estate, b) = self.visit_for(user, booking_id).await?;
+        let eta = b
+            .eta
+            .map(|t| {
+                crate::booking::unix_to_local(&estate, t)
+                    .strftime("%H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let slot = format!(
+            "{}–{}",
+            doorstep_domain::booking::hhmm(b.slot.start),
+            doorstep_domain::booking::hhmm(b.slot.end)
+        );
+        let seq = b.route_seq.unwrap_or(0);
+        let done = !b.status.is_open();
+        let view = self.view(&estate, b).await?;
+        self.stop_of(&estate, view, seq, eta, slot, done).await
+    }
+
+    /// Records where the collector is on arrival and whether that is inside
+    /// the geofence of the building (or parking level) visited. No fix, or
+    /// outside, is recorded and flagged, never refused.
+    pub async fn check_in(
+        &self,
+        user: &User,
+        booking_id: i64,
+        input: &CheckinInput,
+    ) -> AppResult<Checkin> {
+        let (estate, b) = self.visit_for(user, booking_id).await?;
+        if let Some(k) = &input.client_key {
+            check_key(k)?;
+        }
+        let server = now();
+        let fix = match (input.lat, input.lng) {
+            (Some(lat), Some(lng)) if lat.is_finite() && lng.is_finite() => {
+                let f = Fix {
+                    lat_e6: (lat * 1e6).round() as i64,
+                    lng_e6: (lng * 1e6).round() as i64,
+                    accuracy_m: input
+                        .accuracy
+                        .filter(|a| a.is_finite())
+                        .map(|a| a.round() as i64)
+                        .unwrap_or(0),
+                };
+                check_fix(&f)?;
+                Some(f)
+            }
+            (None, None) => None,
+            _ => {
+                return Err(DomainError::invalid(
+                    "lat/lng",
+                    "give both latitude and longitude, or neither",
+                )
+                .into());
+            }
+        };
+        let fences = self.fences_for(&estate, &b).await?;
+        let (v, distance) = verdict(fix, &fences);
+        let at = device_time(input.fix_at_ms, server);
+        Ok(self
+            .store
+            .record_checkin(&NewCheckin {
+                estate_id: estate.id,
+                booking_id,
+                collector_id: user.id,
+                fix: fix.map(|f| (f.lat_e6, f.lng_e6, f.accuracy_m, at)),
+                verdict: v.code().into(),
+                distance_m: distance,
+                device: input.device.chars().take(200).collect(),
+                offline: input.offline,
+                client_key: input.client_key.clone(),
+                at: server,
+            })
+            .await?)
+    }
+
+    /// The geofences of the buildings and parking levels a booking visits.
+    async fn fences_for(&self, estate: &Estate, b: &Booking) -> AppResult<Vec<Fence>> {
+        let all = self.store.geofences(estate.id).await?;
+        let mut out = Vec::new();
+        for (kind, id) in &b.targets {
+            let (area_kind, area) = match kind {
+                ObjectKind::Room => ("building", self.store.room(*id).await?.building),
+                ObjectKind::Space => ("parking", self.store.space(*id).await?.level),
+            };
+            out.extend(
+                all.iter()
+                    .filter(|g| {
+                        g.area_kind == area_kind
+                            && (g.area == area || (area_kind == "parking" && g.area.is_empty()))
+                    })
+                    .map(|g| Fence {
+                        lat_e6: g.lat_e6,
+                        lng_e6: g.lng_e6,
+                        radius_m: g.radius_m,
+                    }),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Cash at the door: the counted amount is applied oldest first (late
+    /// fee before principal) to the booked rooms' and spaces' lines; partial
+    /// payment is allowed; more than is owed is refused (unless the estate
+    /// takes prepayments). The client key makes retries and double syncs
+    /// record once.
+    pub async fn record_cash(
+        &self,
+        user: &User,
+        booking_id: i64,
+        input: &CashInput,
+    ) -> AppResult<CashRecorded> {
+        require(user, Permission::RecordPayment)?;
+        let (estate, b) = self.visit_for(user, booking_id).await?;
+        check_key(&input.client_key)?;
+        let amount = parse_amount("amount", &input.amount)?;
+        let tendered = match &input.tendered {
+            Some(t) if !t.trim().is_empty() => parse_amount("tendered", t)?,
+            _ => amount,
+        };
+        if tendered < amount {
+            return Err(DomainError::invalid(
+                "tendered",
+                format!("the cash handed over ({tendered}) is less than the amount ({amount})"),
+            )
+            .into());
+        }
+        let server = now();
+        let at = device_time(input.taken_at_ms, server);
+        let paid_on = jiff::Timestamp::from_second(at)
+            .map(|t| t.to_zoned(crate::estate_tz(&estate)).date())
+            .unwrap_or_else(|_| today(&estate));
+        let payment = self
+            .store
+            .record_payment(&NewPayment {
+                estate_id: estate.id,
+                objects: b.targets.clone(),
+                line_ids: vec![],
+                amount,
+                method: "cash".into(),
+                paid_on,
+                at,
+                recorded_by: Some(user.id),
+                idempotency_key: Some(format!("cash:{}:{}", user.id, input.client_key)),
+                booking_id: Some(booking_id),
+                offline: input.offline,
+            })
+            .await?;
+        let still_owed = self
+            .visit_lines(&estate, &b, paid_on)
+            .await?
+            .iter()
+            .map(|l| {
+                l.late_fee(paid_on)
+                    .map(|c| c.outstanding)
+                    .unwrap_or(Fen::ZERO)
+                    + l.principal_outstanding()
+            })
+            .sum();
+        Ok(CashRecorded {
+            payment,
+            change: tendered - amount,
+            still_owed,
+        })
+    }
+
+    /// Keeps what the owner signed: the strokes with their times and the
+    /// PNG, bound to the SHA-256 of the canonical JSON shown.
+    pub async fn record_signature(
+        &self,
+        user: &User,
+        booking_id: i64,
+        input: &SignatureInput,
+    ) -> AppResult<Signature> {
+        let (estate, _) = self.visit_for(user, booking_id).await?;
+        if let Some(k) = &input.client_key {
+            check_key(k)?;
+        }
+        let shown: serde_json::Value = serde_json::from_str(&input.shown)
+            .map_err(|e| DomainError::invalid("shown", format!("not JSON: {e}")))?;
+        if shown.get("booking_id").and_then(|v| v.as_i64()) != Some(booking_id) {
+            return Err(
+                DomainError::invalid("shown", "must name this booking (booking_id)").into(),
+            );
+        }
+        let strokes = input.strokes.get("strokes").and_then(|s| s.as_array());
+        let points: usize = strokes
+            .map(|s| s.iter().filter_map(|x| x.as_array()).map(|x| x.len()).sum())
+            .unwrap_or(0);
+        if points < 2 {
+            return Err(
+                DomainError::invalid("strokes", "the owner has not signed (no strokes)").into(),
+            );
+        }
+        let b64 = input.png_base64.trim();
+        let b64 = b64.strip_prefix("data:image/png;base64,").unwrap_or(b64);
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| DomainError::invalid("png_base64", "not base64"))?;
+        if let Some(pid) = input.payment_id {
+            let ok = self
+                .store
+                .booking_payments(booking_id)
+                .await?
+                .iter()
+                .any(|p| p.id == pid);
+            if !ok {
+                return Err(AppError::NotFound(format!("payment {pid} at this visit")));
+            }
+        }
+        let server = now();
+        Ok(self
+            .store
+            .record_signature(&NewSignature {
+                estate_id: estate.id,
+                booking_id: Some(booking_id),
+                payment_id: input.payment_id,
+                collector_id: user.id,
+                shown: canonical_json(&shown),
+                strokes: input.strokes.to_string(),
+                png,
+                signed_at: device_time(input.signed_at_ms, server),
+                offline: input.offline,
+                client_key: input.client_key.clone(),
+                at: server,
+            })
+            .await?)
+    }
+
+    /// Applies actions queued on the phone, in order; each exactly once
+    /// (keys), each independently (one failing does not stop the rest).
+    pub async fn sync_offline(
+        &self,
+        user: &User,
+        actions: &[OfflineAction],
+    ) -> AppResult<Vec<SyncResult>> {
+        if actions.len() > 200 {
+            return Err(DomainError::invalid("actions", "at most 200 actions per sync").into());
+        }
+        let mut out = Vec::with_capacity(actions.len());
+        for a in actions {
+            let (key, r): (Option<String>, AppResult<(bool, serde_json::Value)>) = match a {
+                OfflineAction::Checkin { booking_id, input } => (
+                    input.client_key.clone(),
+                    self.check_in(user, *booking_id, input)
+                        .await
+                        .map(|c| (c.replayed, serde_json::json!({"checkin_id": c.id, "verdict": c.verdict}))),
+                ),
+                OfflineAction::Cash { booking_id, input } => (
+                    Some(input.client_key.clone()),
+                    self.record_cash(user, *booking_id, input).await.map(|c| {
+                        (
+                            c.payment.replayed,
+                            serde_json::json!({"payment_id": c.payment.id, "amount": c.payment.amount.to_string()}),
+                        )
+                    }),
+                ),
+                OfflineAction::Signature { booking_id, input } => (
+                    input.client_key.clone(),
+                    self.record_signature(user, *booking_id, input)
+                        .await
+                        .map(|s| (s.replayed, serde_json::json!({"signature_id": s.id, "shown_hash": s.shown_hash}))),
+                ),
+                OfflineAction::Outcome { booking_id, result, reason, client_key } => {
+                    let r = async {
+                        let result = doorstep_domain::VisitResult::from_code(result)?;
+                        let (_, b) = self.visit_for(user, *booking_id).await?;
+                        // Already recorded (a double sync): the same outcome is a replay.
+                        if !b.status.is_open() {
+                            if b.status == result.status() {
+                                return Ok((true, serde_json::json!({"status": b.status.code()})));
+                            }
+                            return Err(AppError::Conflict(format!("the visit was already recorded as {}", b.status.code())));
+                        }
+                        let v = self.record_visit(user, *booking_id, result, reason).await?;
+                        Ok((false, serde_json::json!({"status": v.booking.status.code()})))
+                    }
+                    .await;
+                    (client_key.clone(), r)
+                }
+            };
+            out.push(match r {
+                Ok((replayed, detail)) => SyncResult {
+                    client_key: key,
+                    ok: true,
+                    replayed,
+                    detail,
+                },
+                Err(e) => SyncResult {
+                    client_key: key,
+                    ok: false,
+                    replayed: false,
+                    detail: serde_json::json!({"error": e.to_string()}),
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// RFC 8785-style canonical JSON: object keys sorted, no whitespace.
+/// (Numbers are written as serde_json writes them; what is signed here
+/// holds integers and strings only.)
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::String((*k).clone()),
+                        canonical_json(&m[*k])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        serde_json::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// SHA-256 (hex) of text.
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}

@@ -1,0 +1,236 @@
+//! Cash custody and corrections: collectors' shifts, finance's blind count
+//! at handover, alerts for cash held too long or too much, the daily close,
+//! voids and refunds with a second person's approval, and the ledger check.
+
+use crate::{App, AppError, AppResult, now, require, today};
+use doorstep_domain::ledger::{CashAlert, CashHeld, CashLimits, cash_alerts};
+use doorstep_domain::{Date, DomainError, Fen, Permission};
+use doorstep_store::*;
+use serde::Serialize;
+
+/// Cash at an estate right now.
+#[derive(Debug, Clone, Serialize)]
+pub struct CashStatus {
+    /// Each collector holding cash.
+    pub holdings: Vec<CashHolding>,
+    /// Alerts: held too much or too long.
+    pub alerts: Vec<(String, String)>,
+    /// Shifts closed and waiting for a handover.
+    pub pending: Vec<Shift>,
+    /// Open shifts.
+    pub open: Vec<Shift>,
+    /// Recent handovers.
+    pub recent: Vec<Shift>,
+}
+
+impl App {
+    /// The collector opens their shift at an estate.
+    pub async fn open_shift(&self, user: &User, code: &str) -> AppResult<Shift> {
+        let estate = self
+            .estate_for(user, code, Permission::RecordPayment)
+            .await?;
+        Ok(self.store.open_shift(estate.id, user.id, now()).await?)
+    }
+
+    /// The collector's open shift at an estate, if any.
+    pub async fn my_shift(&self, user: &User, code: &str) -> AppResult<Option<Shift>> {
+        let estate = self.estate_for(user, code, Permission::Visit).await?;
+        Ok(self
+            .store
+            .shifts(estate.id, Some("open"))
+            .await?
+            .into_iter()
+            .find(|s| s.collector_id == user.id))
+    }
+
+    /// Closes a shift (the collector's own, or any for finance).
+    pub async fn close_shift(&self, user: &User, shift_id: i64) -> AppResult<Shift> {
+        let s = self.store.shift(shift_id).await?;
+        let estate = self.store.estate_by_id(s.estate_id).await?;
+        if !user.can_access(&estate)
+            || (s.collector_id != user.id && !user.role.allows(Permission::Treasury))
+        {
+            return Err(AppError::NotFound(format!("shift {shift_id}")));
+        }
+        Ok(self.store.close_shift(shift_id, now()).await?)
+    }
+
+    /// Finance's blind count at handover: the counted amount is entered
+    /// without seeing what the ledger expects; the difference is recorded
+    /// and shown afterwards.
+    pub async fn submit_handover(
+        &self,
+        user: &User,
+        shift_id: i64,
+        counted: &str,
+        note: &str,
+    ) -> AppResult<Shift> {
+        require(user, Permission::Treasury)?;
+        let s = self.store.shift(shift_id).await?;
+        let estate = self.store.estate_by_id(s.estate_id).await?;
+        if !user.can_access(&estate) {
+            return Err(AppError::NotFound(format!("shift {shift_id}")));
+        }
+        let counted = Fen::parse_yuan("counted", counted)?;
+        if note.chars().count() > 200 {
+            return Err(DomainError::invalid("note", "at most 200 characters").into());
+        }
+        Ok(self
+            .store
+            .submit_handover(shift_id, counted, user.id, note.trim(), now())
+            .await?)
+    }
+
+    /// Cash held now, alerts, shifts waiting for a handover.
+    pub async fn cash_status(&self, user: &User, code: &str) -> AppResult<(Estate, CashStatus)> {
+        let estate = self.estate_for(user, code, Permission::Treasury).await?;
+        let settings = self.store.collect_settings(estate.id).await?;
+        let holdings = self.store.cash_holdings(estate.id).await?;
+        let limits = CashLimits {
+            max_fen: settings.cash_limit,
+            max_hours: settings.cash_limit_hours,
+        };
+        let held: Vec<CashHeld> = holdings
+            .iter()
+            .map(|h| CashHeld {
+                user_id: h.user_id,
+                amount: h.amount,
+                oldest_at: h.oldest_at.unwrap_or_else(now),
+            })
+            .collect();
+        let alerts = cash_alerts(&held, now(), &limits)
+            .into_iter()
+            .map(|a: CashAlert| {
+                let name = holdings
+                    .iter()
+                    .find(|h| h.user_id == a.user_id)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_default();
+                (name, a.to_string())
+            })
+            .collect();
+        let all = self.store.shifts(estate.id, None).await?;
+        let pending = all
+            .iter()
+            .filter(|s| s.status == "closed")
+            .cloned()
+            .collect();
+        let open = all.iter().filter(|s| s.status == "open").cloned().collect();
+        let recent = all
+            .iter()
+            .filter(|s| s.status == "handed_over")
+            .take(20)
+            .cloned()
+            .collect();
+        Ok((
+            estate,
+            CashStatus {
+                holdings,
+                alerts,
+                pending,
+                open,
+                recent,
+            },
+        ))
+    }
+
+    /// Closes a day at an estate: refused while any shift of the day is
+    /// open or waiting for its handover; keeps the day's totals.
+    pub async fn daily_close(
+        &self,
+        user: &User,
+        code: &str,
+        day: Option<Date>,
+    ) -> AppResult<serde_json::Value> {
+        let estate = self.estate_for(user, code, Permission::Treasury).await?;
+        let day = day.unwrap_or_else(|| today(&estate));
+        let shifts = self.store.shifts(estate.id, None).await?;
+        if let Some(s) = shifts.iter().find(|s| s.status != "handed_over") {
+            return Err(AppError::Conflict(format!(
+                "{}'s shift is {}: hand over every shift before closing the day",
+                s.collector_name, s.status
+            )));
+        }
+        let facts = self.store.payment_facts(Some(estate.id)).await?;
+        let ledger = crate::custody::ledger_report(self, Some(estate.id)).await?;
+        if !ledger.ok() {
+            return Err(AppError::Conflict(format!(
+                "the ledger check found {} problems; resolve them first: {}",
+                ledger.problems.len(),
+                ledger.problems.first().cloned().unwrap_or_default()
+            )));
+        }
+        let summary = serde_json::json!({
+            "day": day.to_string(),
+            "payments": facts.iter().filter(|f| f.status == "posted").count(),
+            "posted_fen": facts.iter().filter(|f| f.status == "posted").map(|f| f.amount.0).sum::<i64>(),
+            "entries": ledger.entries,
+        });
+        self.store
+            .daily_close(estate.id, day, user.id, &summary.to_string(), now())
+            .await?;
+        Ok(summary)
+    }
+
+    /// Asks for a void (cash recorded in error) or a refund (money back
+    /// through the provider); someone else must approve it.
+    pub async fn request_reversal(
+        &self,
+        user: &User,
+        payment_id: i64,
+        kind: &str,
+        reason: &str,
+    ) -> AppResult<Reversal> {
+        require(user, Permission::RecordPayment)?;
+        let facts = self.store.payment_facts(None).await?;
+        let p = facts
+            .iter()
+            .find(|f| f.id == payment_id)
+            .ok_or_else(|| AppError::NotFound(format!("payment {payment_id}")))?;
+        let estate = self.store.estate_by_id(p.estate_id).await?;
+        if !user.can_access(&estate) {
+            return Err(AppError::NotFound(format!("payment {payment_id}")));
+        }
+        Ok(self
+            .store
+            .request_reversal(payment_id, kind, reason, user.id, now())
+            .await?)
+    }
+
+    /// Finance approves or rejects a void or refund (never their own
+    /// request). An approved refund is sent to the provider at once.
+    pub async fn decide_reversal(
+        &self,
+        user: &User,
+        id: i64,
+        approve: bool,
+    ) -> AppResult<Reversal> {
+        require(user, Permission::Treasury)?;
+        let r = self.store.reversal(id).await?;
+        let estate = self.store.estate_by_id(r.estate_id).await?;
+        if !user.can_access(&estate) {
+            return Err(AppError::NotFound(format!("reversal {id}")));
+        }
+        let refund_no = (r.kind == "refund").then(|| format!("RF{}{:06}", r.payment_id, id));
+        let r = self
+            .store
+            .decide_reversal(id, approve, user.id, refund_no.as_deref(), now())
+            .await?;
+        if r.status == "approved" {
+            return self.carry_out_refund(r.id).await;
+        }
+        Ok(r)
+    }
+
+    /// An estate's voids and refunds.
+    pub async fn reversals(&self, user: &User, code: &str) -> AppResult<(Estate, Vec<Reversal>)> {
+        let estate = self.estate_for(user, code, Permission::ReadBills).await?;
+        let list = self.store.reversals(estate.id).await?;
+        Ok((estate, list))
+    }
+}
+
+/// The ledger check of one estate (or all).
+pub async fn ledger_report(app: &App, estate_id: Option<i64>) -> AppResult<LedgerReport> {
+    Ok(check_ledger(app.store.as_ref(), estate_id).await?)
+}

@@ -1,0 +1,947 @@
+//! QR and payment-code payments through WeChat Pay and Alipay, the
+//! providers' notifications, the poller that settles orders whose
+//! notification never came, refunds, reconciliation and merchant settings.
+//!
+//! Provider calls block; they run on tokio's blocking pool. Nothing about an
+//! order lives in memory: the collection row is the state, so any instance
+//! can take a notification, a poll or a status request for any order.
+
+use crate::collect::parse_amount;
+use crate::{App, AppError, AppResult, estate_tz, now, require, today};
+use doorstep_domain::{DomainError, Fen, Permission};
+use doorstep_payments::http::{Transport, UreqTransport};
+use doorstep_payments::wechat::{WechatClient, WechatConfig, WechatVerifier};
+use doorstep_payments::{
+    CodeOrder, NotifyError, PayError, PayProvider, QrOrder, RefundOrder, RefundStatus, TradeStatus,
+    keys,
+};
+use doorstep_store::*;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How Doorstep reaches the providers and how they reach it.
+#[derive(Clone)]
+pub struct PayConfig {
+    /// Doorstep's public base URL: notifications go to
+    /// `{public_url}/pay/notify/{provider}/{merchant}`.
+    pub public_url: String,
+    /// Moves provider requests (the real one: HTTPS with rustls).
+    pub transport: Arc<dyn Transport>,
+    /// How long to wait for a payer entering a password before reversing.
+    pub code_wait: Duration,
+    /// Pause between queries while waiting.
+    pub code_poll: Duration,
+}
+
+impl Default for PayConfig {
+    fn default() -> Self {
+        PayConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            transport: Arc::new(UreqTransport::default()),
+            code_wait: Duration::from_secs(30),
+            code_poll: Duration::from_secs(3),
+        }
+    }
+}
+
+/// A merchant account's secrets, as stored (JSON) and as `doorstep merchant
+/// set --file` reads them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "snake_case")]
+pub enum MerchantSettings {
+    /// WeChat Pay direct merchant.
+    Wechat {
+        /// 商户号.
+        mchid: String,
+        /// AppID.
+        appid: String,
+        /// Merchant API certificate serial.
+        serial_no: String,
+        /// Merchant API private key (PEM).
+        private_key: String,
+        /// APIv3 key (32 characters).
+        apiv3_key: String,
+        /// WeChat Pay public key id (`PUB_KEY_ID_…`), public-key mode.
+        #[serde(default)]
+        public_key_id: Option<String>,
+        /// WeChat Pay public key (PEM), public-key mode.
+        #[serde(default)]
+        public_key: Option<String>,
+        /// Platform certificates (PEM), certificate mode.
+        #[serde(default)]
+        platform_certificates: Vec<String>,
+        /// API host; default the production host.
+        #[serde(default)]
+        base_url: Option<String>,
+    },
+    /// Alipay app.
+    Alipay {
+        /// app_id.
+        app_id: String,
+        /// seller_id (2088…).
+        seller_id: String,
+        /// App private key (PEM or bare base64).
+        private_key: String,
+        /// Alipay public key (PEM or bare base64).
+        alipay_public_key: String,
+        /// Gateway; default the production gateway.
+        #[serde(default)]
+        gateway: Option<String>,
+    },
+}
+
+impl MerchantSettings {
+    /// `wechat` / `alipay`.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            MerchantSettings::Wechat { .. } => "wechat",
+            MerchantSettings::Alipay { .. } => "alipay",
+        }
+    }
+
+    /// (merchant id, app id).
+    pub fn ids(&self) -> (&str, &str) {
+        match self {
+            MerchantSettings::Wechat { mchid, appid, .. } => (mchid, appid),
+            MerchantSettings::Alipay {
+                seller_id, app_id, ..
+            } => (seller_id, app_id),
+        }
+    }
+
+    /// The provider client, checking every key (an unusable key is refused
+    /// when the settings are saved, not at the door).
+    pub fn client(&self, transport: Arc<dyn Transport>) -> AppResult<Arc<dyn PayProvider>> {
+        let bad =
+            |field: &'static str, e: String| AppError::Invalid(DomainError::invalid(field, e));
+        match self {
+            MerchantSettings::Wechat {
+                mchid,
+                appid,
+                serial_no,
+                private_key,
+                apiv3_key,
+                public_key_id,
+                public_key,
+                platform_certificates,
+                base_url,
+            } => {
+                let key = keys::load_private_key(private_key)
+                    .map_err(|e| bad("private_key", e.to_string()))?;
+                let public_key = match (public_key_id, public_key) {
+                    (Some(id), Some(pem)) => Some((
+                        id.clone(),
+                        keys::load_public_key(pem).map_err(|e| bad("public_key", e.to_string()))?,
+                    )),
+                    (None, None) => None,
+                    _ => {
+                        return Err(bad(
+                            "public_key",
+                            "give both public_key_id and public_key".into(),
+                        ));
+                    }
+                };
+                let platform_certs = platform_certificates
+                    .iter()
+                    .map(|c| {
+                        keys::load_certificate(c)
+                            .map_err(|e| bad("platform_certificates", e.to_string()))
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                let mut cfg = WechatConfig::new(
+                    mchid,
+                    appid,
+                    serial_no,
+                    key,
+                    apiv3_key,
+                    WechatVerifier {
+                        public_key,
+                        platform_certs,
+                    },
+                )
+                .map_err(|e| bad("wechat", e.to_string()))?;
+                if let Some(u) = base_url {
+                    cfg = cfg.with_base_url(u);
+                }
+                Ok(Arc::new(WechatClient::new(cfg, transport)))
+            }
+            MerchantSettings::Alipay {
+                app_id,
+                seller_id,
+                private_key,
+                alipay_public_key,
+                gateway,
+            } => {
+                let mut cfg = doorstep_payments::alipay::AlipayConfig::new(
+                    app_id,
+                    seller_id,
+                    private_key,
+                    alipay_public_key,
+                )
+                .map_err(|e| bad("alipay", e.to_string()))?;
+                if let Some(g) = gateway {
+                    cfg.gateway = g.clone();
+                }
+                Ok(Arc::new(doorstep_payments::alipay::AlipayClient::new(
+                    cfg, transport,
+                )))
+            }
+        }
+    }
+}
+
+/// A provider order as the collector's screen shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentView {
+    /// The collection.
+    #[serde(flatten)]
+    pub collection: Collection,
+    /// `wechat` / `alipay`.
+    pub provider: String,
+    /// Seconds left to pay (QR), 0 when expired or finished.
+    pub seconds_left: i64,
+    /// The QR code as SVG (open QR orders).
+    pub qr_svg: Option<String>,
+    /// In words, for the screen.
+    pub state_zh: &'static str,
+}
+
+/// Runs a blocking provider call off the async executor.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Storage(format!("provider call failed: {e}")))
+}
+
+fn pay_err(e: PayError) -> AppError {
+    match e {
+        PayError::Invalid { field, message } => {
+            AppError::Invalid(DomainError::invalid(field, message))
+        }
+        other => AppError::Conflict(format!("payment provider: {other}")),
+    }
+}
+
+/// `DS` + local time + 8 random digits: 24 characters, unique per merchant.
+fn new_trade_no(estate: &Estate) -> String {
+    let t = jiff::Timestamp::now().to_zoned(estate_tz(estate));
+    format!(
+        "DS{}{:08}",
+        t.strftime("%Y%m%d%H%M%S"),
+        rand::random::<u32>() % 100_000_000
+    )
+}
+
+/// The QR code for `text` as an SVG (quiet zone included, black on white).
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(240, 240)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+impl App {
+    /// The provider client of a merchant account.
+    pub fn provider_of(&self, m: &Merchant) -> AppResult<Arc<dyn PayProvider>> {
+        let s: MerchantSettings = serde_json::from_str(&m.settings)
+            .map_err(|e| AppError::Storage(format!("merchant {} settings: {e}", m.id)))?;
+        s.client(self.pay.transport.clone())
+    }
+
+    fn notify_url(&self, m: &Merchant) -> String {
+        format!(
+            "{}/pay/notify/{}/{}",
+            self.pay.public_url.trim_end_matches('/'),
+            m.provider,
+            m.id
+        )
+    }
+
+    /// Stores a merchant account for a company (estate_scope 0) or one
+    /// estate, after checking its keys load.
+    pub async fn set_merchant(
+        &self,
+        company_id: i64,
+        estate_scope: i64,
+        settings: &MerchantSettings,
+    ) -> AppResult<Merchant> {
+        settings.client(self.pay.transport.clone())?;
+        let (merchant_id, app_id) = settings.ids();
+        Ok(self
+            .store
+            .set_merchant(&NewMerchant {
+                company_id,
+                estate_scope,
+                provider: settings.provider().into(),
+                merchant_id: merchant_id.into(),
+                app_id: app_id.into(),
+                settings: serde_json::to_string(settings)
+                    .map_err(|e| AppError::Storage(e.to_string()))?,
+                at: now(),
+            })
+            .await?)
+    }
+
+    async fn merchant_of(
+        &self,
+        estate: &Estate,
+        provider: &str,
+    ) -> AppResult<(Merchant, Arc<dyn PayProvider>)> {
+        if provider != "wechat" && provider != "alipay" {
+            return Err(DomainError::invalid("provider", "must be wechat or alipay").into());
+        }
+        let m = self
+            .store
+            .merchant_for(estate.company_id, estate.id, provider)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "no {provider} merchant account is set up for this estate; finance sets it under 收款账户"
+                ))
+            })?;
+        let p = self.provider_of(&m)?;
+        Ok((m, p))
+    }
+
+    fn description(estate: &Estate, b: &Booking) -> String {
+        format!("{}物业费等-上门收费{}", estate.name, b.id)
+            .chars()
+            .take(60)
+            .collect()
+    }
+
+    async fn open_for_visit(
+        &self,
+        user: &User,
+        booking_id: i64,
+        provider: &str,
+        method: &str,
+        amount: &str,
+        client_key: Option<String>,
+    ) -> AppResult<(Estate, Booking, Merchant, Arc<dyn PayProvider>, Collection)> {
+        require(user, Permission::RecordPayment)?;
+        let (estate, b) = self.visit_for(user, booking_id).await?;
+        let amount = parse_amount("amount", amount)?;
+        let (m, p) = self.merchant_of(&estate, provider).await?;
+        let on = today(&estate);
+        let lines = self.visit_lines(&estate, &b, on).await?;
+        if lines.is_empty() {
+            return Err(AppError::Conflict("nothing is owed at this visit".into()));
+        }
+        let settings = self.store.collect_settings(estate.id).await?;
+        let at = now();
+        let c = self
+            .store
+            .open_collection(&NewCollection {
+                estate_id: estate.id,
+                booking_id: Some(b.id),
+                collector_id: user.id,
+                method: method.into(),
+                merchant_ref: m.id,
+                out_trade_no: new_trade_no(&estate),
+                amount,
+                line_ids: lines.iter().map(|l| l.id).collect(),
+                on,
+                expires_at: at + settings.qr_expiry_seconds,
+                client_key,
+                at,
+            })
+            .await?;
+        Ok((estate, b, m, p, c))
+    }
+
+    /// A dynamic QR code for exactly `amount` (WeChat Native / Alipay
+    /// precreate): one order per collection, expiring after the estate's
+    /// QR expiry (default 5 minutes).
+    pub async fn create_qr_payment(
+        &self,
+        user: &User,
+        booking_id: i64,
+        provider: &str,
+        amount: &str,
+        client_key: Option<String>,
+    ) -> AppResult<PaymentView> {
+        let method = format!("{provider}_qr");
+        let (estate, b, m, p, c) = self
+            .open_for_visit(user, booking_id, provider, &method, amount, client_key)
+            .await?;
+        if c.code.is_some() || c.status != "open" {
+            // The same client key again: the order exists already.
+            return self.payment_view(&c);
+        }
+        let order = QrOrder {
+            out_trade_no: c.out_trade_no.clone(),
+            description: Self::description(&estate, &b),
+            amount_fen: c.amount.0,
+            expires_at: c.expires_at,
+            notify_url: self.notify_url(&m),
+            attach: Some(format!("c{}", c.id)),
+        };
+        let created = blocking(move || p.create_qr(&order)).await?;
+        match created {
+            Ok(q) => {
+                self.store.set_collection_code(c.id, &q.code, now()).await?;
+                self.payment_view(&self.store.collection(c.id).await?)
+            }
+            Err(e) => {
+                // Not created: nothing to close at the provider; free the lines.
+                self.store
+                    .close_collection(c.id, "failed", &e.to_string(), now())
+                    .await?;
+                Err(pay_err(e))
+            }
+        }
+    }
+
+    /// Charges the owner's payment code (付款码) scanned by the collector.
+    /// If the payer must enter a password, waits (polling the order) up to
+    /// the configured time, then reverses the order.
+    pub async fn create_code_payment(
+        &self,
+        user: &User,
+        booking_id: i64,
+        provider: &str,
+        amount: &str,
+        auth_code: &str,
+        client_key: Option<String>,
+    ) -> AppResult<PaymentView> {
+        let code = auth_code.trim();
+        let ok = match provider {
+            "wechat" => {
+                code.len() == 18
+                    && code.starts_with(['1'])
+                    && code[..2] >= *"10"
+                    && code[..2] <= *"15"
+            }
+            _ => (16..=24).contains(&code.len()) && code[..2] >= *"25" && code[..2] <= *"30",
+        } && code.bytes().all(|b| b.is_ascii_digit());
+        if !ok {
+            return Err(DomainError::invalid(
+                "auth_code",
+                "not a payment code of this provider (WeChat: 18 digits starting 10–15; Alipay: 16–24 digits starting 25–30)",
+            )
+            .into());
+        }
+        let method = format!("{provider}_code");
+        let (estate, b, m, p, c) = self
+            .open_for_visit(user, booking_id, provider, &method, amount, client_key)
+            .await?;
+        if c.status != "open" || c.created_at < now() - 5 {
+            return self.payment_view(&c);
+        }
+        let order = CodeOrder {
+            out_trade_no: c.out_trade_no.clone(),
+            description: Self::description(&estate, &b),
+            amount_fen: c.amount.0,
+            auth_code: code.to_string(),
+            device_id: format!("collector-{}", user.id),
+            store_id: estate.code.clone(),
+            notify_url: Some(self.notify_url(&m)),
+        };
+        let p2 = p.clone();
+        let first = blocking(move || p2.pay_with_code(&order)).await?;
+        let mut status = match first {
+            Ok(s) => s,
+            // Unknown outcome (network): find out before anything else.
+            Err(PayError::Network(_)) => self.query_status(&p, &c.out_trade_no).await?,
+            Err(e) => {
+                self.store
+                    .close_collection(c.id, "failed", &e.to_string(), now())
+                    .await?;
+                return Err(pay_err(e));
+            }
+        };
+        let deadline = std::time::Instant::now() + self.pay.code_wait;
+        while matches!(status, TradeStatus::UserPaying | TradeStatus::NotPaid)
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(self.pay.code_poll).await;
+            status = self.query_status(&p, &c.out_trade_no).await?;
+        }
+        self.settle(&c, &p, status, true).await?;
+        self.payment_view(&self.store.collection(c.id).await?)
+    }
+
+    async fn query_status(&self, p: &Arc<dyn PayProvider>, no: &str) -> AppResult<TradeStatus> {
+        let p = p.clone();
+        let no = no.to_string();
+        blocking(move || p.query(&no)).await?.map_err(pay_err)
+    }
+
+    /// Acts on what the provider says about an open collection: paid →
+    /// record it; closed/failed → close it here; still waiting and past its
+    /// time (or `give_up`) → close (QR) or reverse (code) at the provider.
+    async fn settle(
+        &self,
+        c: &Collection,
+        p: &Arc<dyn PayProvider>,
+        status: TradeStatus,
+        give_up: bool,
+    ) -> AppResult<()> {
+        let estate = self.store.estate_by_id(c.estate_id).await?;
+        match status {
+            TradeStatus::Paid {
+                transaction_id,
+                amount_fen,
+                paid_at,
+            } => {
+                let at = paid_at.unwrap_or_else(now);
+                let paid_on = jiff::Timestamp::from_second(at)
+                    .map(|t| t.to_zoned(estate_tz(&estate)).date())
+                    .unwrap_or_else(|_| today(&estate));
+                self.store
+                    .complete_collection(&CompleteCollection {
+                        out_trade_no: c.out_trade_no.clone(),
+                        transaction_id,
+                        amount: Fen(amount_fen),
+                        paid_on,
+                        at,
+                    })
+                    .await?;
+            }
+            TradeStatus::Closed | TradeStatus::Refunded => {
+                self.store
+                    .close_collection(c.id, "closed", "closed at the provider", now())
+                    .await?;
+            }
+            TradeStatus::Failed { reason } => {
+                self.store
+                    .close_collection(c.id, "failed", &reason, now())
+                    .await?;
+            }
+            TradeStatus::NotPaid | TradeStatus::UserPaying => {
+                if give_up || now() > c.expires_at {
+                    self.close_at_provider(c, p).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes (QR) or reverses (code) an unpaid order at the provider, then
+    /// here. If the provider says it was paid after all, records the payment.
+    async fn close_at_provider(&self, c: &Collection, p: &Arc<dyn PayProvider>) -> AppResult<()> {
+        let p2 = p.clone();
+        let no = c.out_trade_no.clone();
+        let is_code = c.method.ends_with("_code");
+        let r = blocking(move || {
+            if is_code {
+                p2.reverse(&no)
+            } else {
+                p2.close(&no)
+            }
+        })
+        .await?;
+        match r {
+            Ok(()) => {
+                // A reversal of a paid order refunds it: check what happened.
+                let after = self.query_status(p, &c.out_trade_no).await.ok();
+                if let Some(TradeStatus::Paid { .. }) = after {
+                    return Box::pin(self.settle(
+                        c,
+                        p,
+                        after.unwrap_or(TradeStatus::NotPaid),
+                        false,
+                    ))
+                    .await;
+                }
+                self.store
+                    .close_collection(c.id, "closed", "expired or cancelled", now())
+                    .await?;
+                Ok(())
+            }
+            Err(e) => {
+                // ORDERPAID / TRADE_STATUS_ERROR: it was paid meanwhile.
+                let s = self.query_status(p, &c.out_trade_no).await?;
+                if let TradeStatus::Paid { .. } = s {
+                    Box::pin(self.settle(c, p, s, false)).await
+                } else {
+                    Err(pay_err(e))
+                }
+            }
+        }
+    }
+
+    /// The order's state for the collector's screen. An open order is
+    /// checked with the provider (the fallback when no notification comes).
+    pub async fn get_payment(&self, user: &User, collection_id: i64) -> AppResult<PaymentView> {
+        let c = self.collection_for(user, collection_id).await?;
+        if c.status == "open"
+            && (c.method.ends_with("_code") || now() > c.expires_at || c.code.is_some())
+        {
+            let m = self.store.merchant(c.merchant_ref).await?;
+            let p = self.provider_of(&m)?;
+            if let Ok(s) = self.query_status(&p, &c.out_trade_no).await {
+                // A failure here is not the collector's: the poller retries.
+                let _ = self.settle(&c, &p, s, false).await;
+            }
+            return self.payment_view(&self.store.collection(c.id).await?);
+        }
+        self.payment_view(&c)
+    }
+
+    /// The order's state as stored (no provider call): what the screen
+    /// polls or is pushed.
+    pub async fn payment_state(&self, user: &User, collection_id: i64) -> AppResult<PaymentView> {
+        let c = self.collection_for(user, collection_id).await?;
+        self.payment_view(&c)
+    }
+
+    async fn collection_for(&self, user: &User, id: i64) -> AppResult<Collection> {
+        let c = self
+            .store
+            .collection(id)
+            .await
+            .map_err(|_| AppError::NotFound(format!("payment order {id}")))?;
+        let estate = self.store.estate_by_id(c.estate_id).await?;
+        let mine = c.collector_id == user.id;
+        if !user.can_access(&estate) || (!mine && !user.role.allows(Permission::Treasury)) {
+            return Err(AppError::NotFound(format!("payment order {id}")));
+        }
+        Ok(c)
+    }
+
+    /// The collector cancels an unpaid QR order: closed at the provider,
+    /// then here (if it was paid meanwhile, the payment is recorded).
+    pub async fn cancel_payment(&self, user: &User, collection_id: i64) -> AppResult<PaymentView> {
+        let c = self.collection_for(user, collection_id).await?;
+        if c.status == "open" {
+            let m = self.store.merchant(c.merchant_ref).await?;
+            let p = self.provider_of(&m)?;
+            self.close_at_provider(&c, &p).await?;
+        }
+        self.payment_view(&self.store.collection(c.id).await?)
+    }
+
+    /// The view of a collection.
+    pub fn payment_view(&self, c: &Collection) -> AppResult<PaymentView> {
+        let left = if c.status == "open" {
+            (c.expires_at - now()).max(0)
+        } else {
+            0
+        };
+        Ok(PaymentView {
+            provider: c.provider().to_string(),
+            seconds_left: left,
+            qr_svg: match (&c.code, c.status.as_str()) {
+                (Some(code), "open") => qr_svg(code),
+                _ => None,
+            },
+            state_zh: match c.status.as_str() {
+                "open" if c.method.ends_with("_code") => "等待业主确认支付",
+                "open" => "等待扫码支付",
+                "paid" => "已支付",
+                "closed" => "已关闭",
+                _ => "支付失败",
+            },
+            collection: c.clone(),
+        })
+    }
+
+    /// A provider's notification for merchant account `merchant_ref`:
+    /// verified, decrypted, matched to our order (amount, merchant, app) and
+    /// recorded once. Returns what to answer (status, content type, body).
+    /// Forged, stale, replayed-too-late, mismatched or probe notifications
+    /// record nothing and get a failure answer.
+    pub async fn handle_notification(
+        &self,
+        provider: &str,
+        merchant_ref: i64,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> (u16, &'static str, Vec<u8>) {
+        let fail = (
+            500u16,
+            "application/json",
+            br#"{"code":"FAIL","message":"failed"}"#.to_vec(),
+        );
+        let at = now();
+        let m = match self.store.merchant(merchant_ref).await {
+            Ok(m) if m.provider == provider => m,
+            _ => {
+                let _ = self
+                    .store
+                    .record_provider_event(
+                        provider,
+                        "",
+                        None,
+                        "unknown_merchant",
+                        &format!("merchant {merchant_ref}"),
+                        at,
+                    )
+                    .await;
+                return (
+                    404,
+                    "application/json",
+                    br#"{"code":"FAIL","message":"unknown merchant"}"#.to_vec(),
+                );
+            }
+        };
+        let p = match self.provider_of(&m) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(merchant = m.id, "merchant settings unusable: {e}");
+                return fail;
+            }
+        };
+        let n = match p.parse_notification(headers, body, at) {
+            Ok(n) => n,
+            Err(e) => {
+                let verdict = match e {
+                    NotifyError::SignTest => "sign_test",
+                    NotifyError::Replay => "replay",
+                    NotifyError::UnknownSerial(_) => "unknown_serial",
+                    NotifyError::BadSignature => "bad_signature",
+                    NotifyError::Malformed(_) => "malformed",
+                    NotifyError::Decrypt => "decrypt_failed",
+                    NotifyError::WrongMerchant => "wrong_merchant",
+                };
+                let _ = self
+                    .store
+                    .record_provider_event(provider, "", None, verdict, &e.to_string(), at)
+                    .await;
+                let (s, c, b) = p.notification_answer(false);
+                return (if s < 400 { 400 } else { s }, c, b);
+            }
+        };
+        let verdict = self.apply_notification(&m, &p, &n).await;
+        let (ok, label, detail) = match &verdict {
+            Ok(label) => (true, *label, String::new()),
+            Err(e) => (false, "rejected", e.to_string()),
+        };
+        let _ = self
+            .store
+            .record_provider_event(
+                provider,
+                &n.notify_id,
+                Some(&n.out_trade_no),
+                label,
+                &detail,
+                at,
+            )
+            .await;
+        p.notification_answer(ok)
+    }
+
+    async fn apply_notification(
+        &self,
+        m: &Merchant,
+        p: &Arc<dyn PayProvider>,
+        n: &doorstep_payments::Notified,
+    ) -> AppResult<&'static str> {
+        let c = self
+            .store
+            .collection_by_trade_no(&n.out_trade_no)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("order {}", n.out_trade_no)))?;
+        if c.merchant_ref != m.id || n.merchant_id != m.merchant_id || n.app_id != m.app_id {
+            return Err(AppError::Conflict(
+                "the notification is for another merchant or app".into(),
+            ));
+        }
+        if n.amount_fen != c.amount.0 {
+            return Err(AppError::Conflict(format!(
+                "amount mismatch: order {} is {}, notification says {}",
+                c.out_trade_no,
+                c.amount,
+                Fen(n.amount_fen)
+            )));
+        }
+        match &n.status {
+            TradeStatus::Paid { .. } => {
+                let before = c.status.clone();
+                self.settle(&c, p, n.status.clone(), false).await?;
+                Ok(if before == "paid" {
+                    "duplicate"
+                } else {
+                    "paid"
+                })
+            }
+            _ => Ok("ignored"),
+        }
+    }
+
+    /// One pass of the order poller: every open order is queried; paid ones
+    /// are recorded, finished ones closed, expired ones closed at the
+    /// provider. Runs under a job lease so that one instance polls at a time.
+    pub async fn poll_open_orders(&self, holder: &str) -> AppResult<usize> {
+        if !self
+            .store
+            .claim_job("order-poller", holder, now(), 60)
+            .await?
+        {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for c in self.store.open_collections(200).await? {
+            let Ok(m) = self.store.merchant(c.merchant_ref).await else {
+                continue;
+            };
+            let Ok(p) = self.provider_of(&m) else {
+                continue;
+            };
+            // Payment-code orders are driven by their own request for a while.
+            if c.method.ends_with("_code")
+                && now() < c.created_at + self.pay.code_wait.as_secs() as i64 + 10
+            {
+                continue;
+            }
+            match self.query_status(&p, &c.out_trade_no).await {
+                Ok(s) => {
+                    let give_up = c.method.ends_with("_code");
+                    if let Err(e) = self.settle(&c, &p, s, give_up).await {
+                        tracing::warn!(order = %c.out_trade_no, "poller: {e}");
+                    }
+                    n += 1;
+                }
+                Err(e) => tracing::warn!(order = %c.out_trade_no, "poller query: {e}"),
+            }
+        }
+        Ok(n)
+    }
+
+    /// A refund, once approved: sent to the provider (idempotent by the
+    /// refund number), then the reversing entry.
+    pub async fn carry_out_refund(&self, reversal_id: i64) -> AppResult<Reversal> {
+        let r = self.store.reversal(reversal_id).await?;
+        let (Some(no), "approved") = (r.out_refund_no.clone(), r.status.as_str()) else {
+            return Ok(r);
+        };
+        let facts = self.store.payment_facts(Some(r.estate_id)).await?;
+        let pay = facts
+            .iter()
+            .find(|f| f.id == r.payment_id)
+            .ok_or_else(|| AppError::NotFound(format!("payment {}", r.payment_id)))?;
+        let coll = self
+            .store
+            .payment_collection(r.payment_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "payment {} was not made through a provider order",
+                    r.payment_id
+                ))
+            })?;
+        let m = self.store.merchant(coll.merchant_ref).await?;
+        let p = self.provider_of(&m)?;
+        let order = RefundOrder {
+            out_trade_no: coll.out_trade_no.clone(),
+            out_refund_no: no,
+            refund_fen: pay.amount.0,
+            total_fen: coll.amount.0,
+            reason: r.reason.chars().take(80).collect(),
+            notify_url: None,
+        };
+        let res = blocking(move || p.refund(&order)).await?;
+        Ok(match res {
+            Ok(RefundStatus::Success) => {
+                self.store
+                    .finish_refund(r.id, true, "refunded", now())
+                    .await?
+            }
+            Ok(RefundStatus::Processing) => r,
+            Ok(RefundStatus::Failed) => {
+                self.store
+                    .finish_refund(r.id, false, "the provider refused the refund", now())
+                    .await?
+            }
+            Err(e) => {
+                self.store
+                    .finish_refund(r.id, false, &e.to_string(), now())
+                    .await?
+            }
+        })
+    }
+
+    /// Finance compares a day's QR takings of one provider with its bill
+    /// file: each difference (missing, extra, amount differs) is listed.
+    pub async fn reconcile(
+        &self,
+        user: &User,
+        code: &str,
+        provider: &str,
+        date: doorstep_domain::Date,
+    ) -> AppResult<Reconciliation> {
+        let estate = self.estate_for(user, code, Permission::Treasury).await?;
+        let (m, p) = self.merchant_of(&estate, provider).await?;
+        let day = date.to_string();
+        let bill = blocking({
+            let p = p.clone();
+            let day = day.clone();
+            move || p.daily_bill(&day)
+        })
+        .await?
+        .map_err(pay_err)?;
+        let tz = estate_tz(&estate);
+        let from = date
+            .to_zoned(tz.clone())
+            .map_err(|e| AppError::Storage(e.to_string()))?
+            .timestamp()
+            .as_second();
+        let to = date
+            .tomorrow()
+            .map_err(|e| AppError::Storage(e.to_string()))?
+            .to_zoned(tz)
+            .map_err(|e| AppError::Storage(e.to_string()))?
+            .timestamp()
+            .as_second();
+        let ours = self.store.paid_collections(m.id, from, to).await?;
+        let theirs: Vec<&doorstep_payments::BillRecord> = bill
+            .iter()
+            .filter(|r| r.kind == doorstep_payments::BillKind::Payment)
+            .collect();
+        let mut items = Vec::new();
+        let mut matched = 0;
+        let mut matched_fen = Fen::ZERO;
+        for c in &ours {
+            match theirs.iter().find(|t| t.out_trade_no == c.out_trade_no) {
+                None => items.push(ReconciliationItem {
+                    kind: "missing".into(),
+                    out_trade_no: c.out_trade_no.clone(),
+                    transaction_id: c.transaction_id.clone().unwrap_or_default(),
+                    ours: Some(c.amount),
+                    theirs: None,
+                }),
+                Some(t) if t.amount_fen != c.amount.0 => items.push(ReconciliationItem {
+                    kind: "amount_differs".into(),
+                    out_trade_no: c.out_trade_no.clone(),
+                    transaction_id: t.transaction_id.clone(),
+                    ours: Some(c.amount),
+                    theirs: Some(Fen(t.amount_fen)),
+                }),
+                Some(_) => {
+                    matched += 1;
+                    matched_fen += c.amount;
+                }
+            }
+        }
+        for t in &theirs {
+            if !ours.iter().any(|c| c.out_trade_no == t.out_trade_no) {
+                items.push(ReconciliationItem {
+                    kind: "extra".into(),
+                    out_trade_no: t.out_trade_no.clone(),
+                    transaction_id: t.transaction_id.clone(),
+                    ours: None,
+                    theirs: Some(Fen(t.amount_fen)),
+                });
+            }
+        }
+        let mut r = Reconciliation {
+            id: 0,
+            merchant_ref: m.id,
+            bill_date: day,
+            matched,
+            matched_fen,
+            items,
+            run_by: Some(user.id),
+            run_at: now(),
+        };
+        r.id = self.store.record_reconciliation(&r).await?;
+        Ok(r)
+    }
+}
