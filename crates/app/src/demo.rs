@@ -733,3 +733,69 @@ mod tests {
         assert!(top_tower / 21.0 < top_walkup / 5.0);
     }
 }
+
+/// Where the demo and sample estates are: a point in Shanghai. Building `n`
+/// is `n` × 0.0004° east of it; the garage is south.
+pub const DEMO_LAT_E6: i64 = 31_230_400;
+/// See [`DEMO_LAT_E6`].
+pub const DEMO_LNG_E6: i64 = 121_473_700;
+
+/// A building's geofence centre in the demo and sample estates.
+pub fn demo_building_point(building: &str) -> (i64, i64) {
+    let n: i64 = building
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0);
+    (DEMO_LAT_E6, DEMO_LNG_E6 + n * 400)
+}
+
+/// Sets up collecting for an estate: the company's WeChat Pay and Alipay
+/// merchant accounts (settings JSON, e.g. from `doorstep_paysim::kit`) and a
+/// 60 m geofence around each building and one around the garage.
+pub async fn seed_collecting(
+    app: &App,
+    estate_code: &str,
+    wechat: &serde_json::Value,
+    alipay: &serde_json::Value,
+) -> AppResult<()> {
+    let estate = app.estate(estate_code).await?;
+    for v in [wechat, alipay] {
+        let s: crate::pay::MerchantSettings = serde_json::from_value(v.clone()).map_err(|e| {
+            crate::AppError::Invalid(doorstep_domain::DomainError::invalid(
+                "settings",
+                e.to_string(),
+            ))
+        })?;
+        app.set_merchant(estate.company_id, 0, &s).await?;
+    }
+    for b in app.store.list_buildings(estate.id).await? {
+        let (lat, lng) = demo_building_point(&b.name);
+        app.store
+            .set_geofence(
+                estate.id,
+                &doorstep_store::Geofence {
+                    area_kind: "building".into(),
+                    area: b.name.clone(),
+                    lat_e6: lat,
+                    lng_e6: lng,
+                    radius_m: 60,
+                },
+            )
+            .await?;
+    }
+    app.store
+        .set_geofence(
+            estate.id,
+            &doorstep_store::Geofence {
+                area_kind: "parking".into(),
+                area: String::new(),
+                lat_e6: DEMO_LAT_E6 - 500,
+                lng_e6: DEMO_LNG_E6,
+                radius_m: 80,
+            },
+        )
+        .await?;
+    Ok(())
+}

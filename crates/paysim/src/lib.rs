@@ -19,6 +19,7 @@
 //! Doorstep depends on.
 
 pub mod alipay;
+pub mod kit;
 pub mod pages;
 pub mod state;
 pub mod wechat;

@@ -72,7 +72,7 @@ pub struct Merchant {
 }
 
 /// Where a building or parking level is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Geofence {
     /// `building` / `parking`.
     pub area_kind: String,

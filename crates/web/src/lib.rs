@@ -4,6 +4,7 @@
 
 mod api;
 mod api_booking;
+mod api_collect;
 mod console;
 mod error;
 mod openapi;
@@ -26,7 +27,13 @@ pub fn router(app: App) -> Router {
             "/api/openapi.json",
             get(|| async { axum::Json(openapi_document()) }),
         )
-        .nest("/api/v1", api::router().merge(api_booking::router()))
+        .nest(
+            "/api/v1",
+            api::router()
+                .merge(api_booking::router())
+                .merge(api_collect::router()),
+        )
+        .merge(api_collect::notify_router())
         .merge(console::router())
         .merge(owner::router())
         .layer(axum::middleware::from_fn(trace))
