@@ -44,12 +44,39 @@ enum Command {
         /// Seed and exit without serving.
         #[arg(long)]
         seed_only: bool,
+        /// Port of the payment simulator the demo starts (127.0.0.1).
+        #[arg(long, default_value_t = 8090)]
+        paysim_port: u16,
     },
     /// Run the server for production.
     Serve {
         /// Address to listen on.
         #[arg(long, env = "DOORSTEP_LISTEN", value_name = "ADDR")]
         listen: Option<String>,
+        /// The address owners' and providers' requests reach this server at
+        /// (payment notifications go to {public_url}/pay/notify/…).
+        #[arg(long, env = "DOORSTEP_PUBLIC_URL", value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// Simulate WeChat Pay and Alipay on localhost (for trying Doorstep
+    /// without merchant accounts): writes merchant settings that point at it.
+    Paysim {
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 8090)]
+        port: u16,
+        /// Folder to write wechat.json and alipay.json (merchant settings) to.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+    },
+    /// Merchant accounts at WeChat Pay and Alipay (money settles there).
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// The double-entry ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
     },
     /// Create or migrate the database, then exit.
     Migrate,
@@ -121,6 +148,44 @@ enum Command {
         #[arg(long)]
         skip_invalid: bool,
         /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MerchantCommand {
+    /// Store a merchant account from a settings file (JSON: provider, ids,
+    /// keys; see `doorstep paysim` for examples). Keys are checked first.
+    Set {
+        /// Company name.
+        #[arg(long)]
+        company: String,
+        /// Only for this estate (default: every estate of the company).
+        #[arg(long)]
+        estate: Option<String>,
+        /// The settings file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// List a company's merchant accounts (ids only; keys are never shown).
+    List {
+        /// Company name.
+        #[arg(long)]
+        company: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LedgerCommand {
+    /// Verify that every entry balances, every reversal mirrors what it
+    /// reverses, every payment has its entry and every receivable matches
+    /// the bills. Exits 1 if anything disagrees.
+    Check {
+        /// Only this estate.
+        #[arg(long)]
+        estate: Option<String>,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -245,6 +310,7 @@ impl Cli {
                 seed_only: false,
                 ..
             } | Command::Serve { .. }
+                | Command::Paysim { .. }
         )
     }
 }
@@ -271,20 +337,45 @@ pub async fn run(cli: Cli) -> Result<()> {
     {
         return route_solve(&file, time_limit, seed, threads, json);
     }
+    if let Command::Paysim { port, out } = &cli.command {
+        return paysim(*port, out).await;
+    }
     let file = match &cli.global.config {
         Some(p) => read_file(p)?,
         None => Default::default(),
     };
     let db = database(&cli.global, file.database_url, file.data_dir);
-    let app = App::new(db.open().await?);
+    let mut app = App::new(db.open().await?);
     match cli.command {
-        Command::Demo { port, seed_only } => demo(&app, &db, port, seed_only).await,
-        Command::Serve { listen } => {
+        Command::Demo {
+            port,
+            seed_only,
+            paysim_port,
+        } => demo(&mut app, &db, port, seed_only, paysim_port).await,
+        Command::Serve { listen, public_url } => {
             let addr = listen
                 .or(file.listen)
                 .unwrap_or_else(|| "0.0.0.0:8080".into());
+            app.pay.public_url = public_url
+                .or(file.public_url)
+                .unwrap_or_else(|| format!("http://{addr}"));
             serve(app, &addr, &db).await
         }
+        Command::Paysim { .. } => Ok(()),
+        Command::Merchant {
+            command:
+                MerchantCommand::Set {
+                    company,
+                    estate,
+                    file,
+                },
+        } => merchant_set(&app, &company, estate.as_deref(), &file).await,
+        Command::Merchant {
+            command: MerchantCommand::List { company },
+        } => merchant_list(&app, &company).await,
+        Command::Ledger {
+            command: LedgerCommand::Check { estate, json },
+        } => ledger_check(&app, estate.as_deref(), json).await,
         Command::Route {
             command:
                 RouteCommand::Solve {
@@ -375,7 +466,13 @@ fn progress_line(done: u64, total: u64) {
     }
 }
 
-async fn demo(app: &App, db: &Database, port: u16, seed_only: bool) -> Result<()> {
+async fn demo(
+    app: &mut App,
+    db: &Database,
+    port: u16,
+    seed_only: bool,
+    paysim_port: u16,
+) -> Result<()> {
     eprintln!("Doorstep demo — database: {}", db.describe());
     let summary = app
         .seed_demo(&mut |step| {
@@ -403,6 +500,16 @@ async fn demo(app: &App, db: &Database, port: u16, seed_only: bool) -> Result<()
         .await
         .with_context(|| format!("listening on {addr} (is the port taken? try --port)"))?;
     let base = format!("http://{}", listener.local_addr()?);
+    // The payment simulator stands in for WeChat Pay and Alipay.
+    let (_sim, sim_base, wechat, alipay) = doorstep_paysim::kit::start(paysim_port, |_| {})
+        .await
+        .with_context(|| {
+        format!("starting the payment simulator on 127.0.0.1:{paysim_port} (try --paysim-port)")
+    })?;
+    app.pay.public_url = base.clone();
+    doorstep_app::demo::seed_collecting(app, DEMO_ESTATE, &wechat, &alipay)
+        .await
+        .map_err(app_err)?;
     println!("\nDoorstep is running.");
     println!("  Staff console:  {base}/console");
     println!("  Arrears:        {base}/console/{DEMO_ESTATE}/arrears");
@@ -428,10 +535,124 @@ async fn demo(app: &App, db: &Database, port: u16, seed_only: bool) -> Result<()
             "    the SMS code lands in the outbox: {base}/console/outbox or `doorstep outbox`"
         );
     }
+    println!(
+        "  Collector app:  {base}/c   (sign in as collector; tonight's route, cash, QR, signature)"
+    );
+    println!(
+        "  Payment simulator (WeChat Pay + Alipay): {sim_base}/sim — scan a QR code there, or make a 付款码 at {sim_base}/sim/wallet"
+    );
     println!("Press Ctrl-C to stop.");
     doorstep_web::serve(listener, app.clone())
         .await
         .context("serving HTTP")
+}
+
+async fn paysim(port: u16, out: &Path) -> Result<()> {
+    let (_sim, base, wechat, alipay) = doorstep_paysim::kit::start(port, |_| {})
+        .await
+        .with_context(|| format!("starting the simulator on 127.0.0.1:{port}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for (name, v) in [("wechat.json", &wechat), ("alipay.json", &alipay)] {
+        let path = out.join(name);
+        std::fs::write(&path, serde_json::to_string_pretty(v)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("merchant settings: {}", path.display());
+    }
+    println!("WeChat Pay and Alipay simulated at {base} (tester pages: {base}/sim)");
+    println!("use them: doorstep merchant set --company NAME --file wechat.json (and alipay.json)");
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
+}
+
+async fn company_named(app: &App, name: &str) -> Result<doorstep_store::Company> {
+    app.store
+        .company_by_name(name)
+        .await?
+        .ok_or_else(|| anyhow!("--company: no company named {name:?}"))
+}
+
+async fn merchant_set(app: &App, company: &str, estate: Option<&str>, file: &Path) -> Result<()> {
+    let c = company_named(app, company).await?;
+    let scope = match estate {
+        Some(code) => {
+            let e = app
+                .estate(code)
+                .await
+                .map_err(|e| anyhow!("--estate: {e}"))?;
+            if e.company_id != c.id {
+                bail!("--estate: {code} belongs to another company");
+            }
+            e.id
+        }
+        None => 0,
+    };
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let settings: doorstep_app::pay::MerchantSettings = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not merchant settings", file.display()))?;
+    let m = app
+        .set_merchant(c.id, scope, &settings)
+        .await
+        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    println!(
+        "{} merchant {} (app {}) stored for {} (id {})",
+        m.provider,
+        m.merchant_id,
+        m.app_id,
+        estate.unwrap_or("every estate"),
+        m.id
+    );
+    Ok(())
+}
+
+async fn merchant_list(app: &App, company: &str) -> Result<()> {
+    let c = company_named(app, company).await?;
+    for m in app.store.merchants(c.id).await? {
+        let scope = if m.estate_scope == 0 {
+            "every estate".to_string()
+        } else {
+            app.store.estate_by_id(m.estate_scope).await?.code
+        };
+        println!(
+            "{:<3} {:<7} {:<20} {:<24} {scope}",
+            m.id, m.provider, m.merchant_id, m.app_id
+        );
+    }
+    Ok(())
+}
+
+async fn ledger_check(app: &App, estate: Option<&str>, json: bool) -> Result<()> {
+    let estate_id = match estate {
+        Some(code) => Some(
+            app.estate(code)
+                .await
+                .map_err(|e| anyhow!("--estate: {e}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let r = doorstep_store::check_ledger(app.store.as_ref(), estate_id).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{} entries, {} postings, {} accounts, {} payments, {} receivables checked",
+            r.entries, r.postings, r.accounts, r.payments, r.receivables
+        );
+        for p in &r.problems {
+            println!("  problem: {p}");
+        }
+        if r.ok() {
+            println!("ledger OK: every entry balances and every balance matches the bills");
+        }
+    }
+    if !r.ok() {
+        bail!("the ledger check found {} problems", r.problems.len());
+    }
+    Ok(())
 }
 
 async fn route_model(app: &App, estate: &str, set: Option<&Path>) -> Result<()> {

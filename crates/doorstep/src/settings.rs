@@ -46,6 +46,8 @@ pub struct FileSettings {
     pub database_url: Option<DatabaseUrl>,
     /// Folder for the SQLite file.
     pub data_dir: Option<PathBuf>,
+    /// The address providers' notifications reach this server at.
+    pub public_url: Option<String>,
 }
 
 /// Reads a settings file.

@@ -47,6 +47,7 @@ pub fn router() -> Router<App> {
         .route("/estates/{code}/reversals", get(list_reversals))
         .route("/estates/{code}/reconciliations", post(reconcile_provider))
         .route("/estates/{code}/ledger-check", get(check_ledger))
+        .route("/provider-events", get(list_provider_events))
         .route(
             "/estates/{code}/geofences",
             get(list_geofences).put(set_geofence),
@@ -423,6 +424,33 @@ async fn set_geofence(
             .geofences(estate.id)
             .await
             .map_err(AppError::from)?,
+    )
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    out_trade_no: Option<String>,
+}
+
+async fn list_provider_events(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult {
+    doorstep_app::require(&user, Permission::Treasury)?;
+    let list = app
+        .store
+        .provider_events(q.out_trade_no.as_deref(), 200)
+        .await
+        .map_err(AppError::from)?;
+    to_json(
+        &list
+            .into_iter()
+            .map(|(provider, notify_id, out_trade_no, verdict, detail, at)| {
+                json!({"provider": provider, "notify_id": notify_id, "out_trade_no": out_trade_no,
+                       "verdict": verdict, "detail": detail, "received_at": at})
+            })
+            .collect::<Vec<_>>(),
     )
 }
 

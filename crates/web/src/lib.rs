@@ -89,6 +89,7 @@ async fn healthz(
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
+    spawn_order_poller(app.clone(), std::time::Duration::from_secs(15));
     if !app.gateways.is_empty() {
         let sender = app.clone();
         tokio::spawn(async move {
@@ -107,6 +108,31 @@ pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Resu
     )
     .with_graceful_shutdown(shutdown())
     .await
+}
+
+/// Queries open payment orders in the background (the fallback for a
+/// notification that never comes; closes expired QR orders at the
+/// provider). A job lease in the database lets one instance poll at a time;
+/// a crashed instance's lease expires after a minute.
+pub fn spawn_order_poller(app: App, every: std::time::Duration) {
+    let holder = format!("{}-{:08x}", std::process::id(), rand_u32());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.poll_open_orders(&holder).await {
+                tracing::warn!(error = %e, "polling open payment orders failed");
+            }
+        }
+    });
+}
+
+fn rand_u32() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    t ^ std::process::id().rotate_left(16)
 }
 
 async fn shutdown() {
