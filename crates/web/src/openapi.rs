@@ -404,14 +404,203 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "Queued and sent messages (SMS codes, reminders) of the user's estates",
         false,
     ),
+    (
+        "get",
+        "/estates/{code}/collector/stops",
+        "listCollectorStops",
+        "The signed-in collector's stops for a day, in route order, each with what is owed (lines, late fees and their calculation)",
+        false,
+    ),
+    (
+        "get",
+        "/visits/{id}",
+        "getCollectorStop",
+        "One stop of the collector's route with what is owed, check-ins, payments and signatures",
+        false,
+    ),
+    (
+        "post",
+        "/visits/{id}/check-in",
+        "checkIn",
+        "Record the collector's location on arrival; the verdict says whether it is inside the building's geofence (outside or no fix is recorded and flagged)",
+        true,
+    ),
+    (
+        "post",
+        "/visits/{id}/cash",
+        "recordCashPayment",
+        "Cash counted at the door: applied oldest first (late fee before principal), partial allowed, change computed; the client key records it once",
+        true,
+    ),
+    (
+        "post",
+        "/visits/{id}/qr",
+        "createQrPayment",
+        "A dynamic QR code for the exact amount (WeChat Pay Native / Alipay precreate), expiring after the estate's QR expiry",
+        true,
+    ),
+    (
+        "post",
+        "/visits/{id}/code-payment",
+        "createCodePayment",
+        "Charge the owner's payment code (付款码) scanned by the collector; waits while the payer enters a password, then reverses if unpaid",
+        true,
+    ),
+    (
+        "post",
+        "/visits/{id}/signature",
+        "recordSignature",
+        "The owner's signature: strokes with times and the PNG, bound to the SHA-256 of the canonical JSON shown",
+        true,
+    ),
+    (
+        "get",
+        "/payments/{id}",
+        "getPayment",
+        "A payment order's state (an open order is checked with the provider)",
+        false,
+    ),
+    (
+        "get",
+        "/payments/{id}/events",
+        "paymentEvents",
+        "Server-sent events: the order's state whenever it changes, until it is paid, closed or failed",
+        false,
+    ),
+    (
+        "post",
+        "/payments/{id}/cancel",
+        "cancelPayment",
+        "Cancel an unpaid order: closed at the provider first",
+        false,
+    ),
+    (
+        "post",
+        "/sync",
+        "syncOfflineActions",
+        "Apply actions queued on the phone while offline (check-ins, cash, signatures, outcomes), each exactly once by its client key",
+        true,
+    ),
+    (
+        "post",
+        "/estates/{code}/shifts",
+        "openShift",
+        "The collector opens a shift",
+        false,
+    ),
+    (
+        "get",
+        "/estates/{code}/shifts",
+        "getMyShift",
+        "The collector's open shift, if any",
+        false,
+    ),
+    (
+        "post",
+        "/shifts/{id}/close",
+        "closeShift",
+        "Close a shift",
+        false,
+    ),
+    (
+        "post",
+        "/shifts/{id}/handover",
+        "submitHandover",
+        "Finance's blind count of a closed shift's cash; the difference from the ledger is recorded",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/cash",
+        "getCashStatus",
+        "Cash held per collector, alerts (too much, too long), shifts waiting for a handover",
+        false,
+    ),
+    (
+        "post",
+        "/estates/{code}/daily-close",
+        "closeDay",
+        "Close a day at an estate (every shift handed over, the ledger clean)",
+        true,
+    ),
+    (
+        "post",
+        "/payments-recorded/{id}/reversals",
+        "requestReversal",
+        "Ask for a void (cash) or refund (provider) of a payment; someone else approves",
+        true,
+    ),
+    (
+        "post",
+        "/reversals/{id}/decision",
+        "decideReversal",
+        "Finance approves (void at once; refund through the provider) or rejects; never the requester",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/reversals",
+        "listReversals",
+        "Voids and refunds of an estate",
+        false,
+    ),
+    (
+        "post",
+        "/estates/{code}/reconciliations",
+        "reconcileProvider",
+        "Compare a day's QR takings with the provider's bill file; lists missing, extra and differing transactions",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/ledger-check",
+        "checkLedger",
+        "Every entry balances, reversals mirror, payments have entries, receivables match the bills",
+        false,
+    ),
+    (
+        "get",
+        "/provider-events",
+        "listProviderEvents",
+        "Provider notifications received and what became of each (finance)",
+        false,
+    ),
+    (
+        "get",
+        "/estates/{code}/geofences",
+        "listGeofences",
+        "Geofences of buildings and parking levels",
+        false,
+    ),
+    (
+        "put",
+        "/estates/{code}/geofences",
+        "setGeofence",
+        "Set a building's or parking level's geofence (centre, radius)",
+        true,
+    ),
+    (
+        "post",
+        "/pay/notify/wechat/{merchant}",
+        "wechatpayNotify",
+        "WeChat Pay notification endpoint (notify_url): signed, AEAD-encrypted; answered 200/204 or 4xx/5xx with {code, message}",
+        true,
+    ),
+    (
+        "post",
+        "/pay/notify/alipay/{merchant}",
+        "alipayNotify",
+        "Alipay notification endpoint (notify_url): form-encoded, RSA2-signed; answered with the body `success`",
+        true,
+    ),
 ];
 
 fn params(path: &str, id: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for name in ["code", "id", "date", "user_id"] {
+    for name in ["code", "id", "date", "user_id", "merchant"] {
         if path.contains(&format!("{{{name}}}")) {
             let schema = match name {
-                "id" | "user_id" => json!({"type": "integer"}),
+                "id" | "user_id" | "merchant" => json!({"type": "integer"}),
                 "date" => json!({"type": "string", "format": "date"}),
                 _ => json!({"type": "string"}),
             };
@@ -473,6 +662,16 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 "the session's window start (default: the day's first)",
             ));
         }
+        "listCollectorStops" => out.push(query(
+            "date",
+            json!({"type": "string", "format": "date"}),
+            "day (default today)",
+        )),
+        "listProviderEvents" => out.push(query(
+            "out_trade_no",
+            json!({"type": "string"}),
+            "only this order",
+        )),
         "getItinerary" => {
             out.push(query(
                 "date",
@@ -644,6 +843,59 @@ fn request_schema(id: &str) -> Value {
             json!({"kind": {"type": "string", "enum": ["holiday", "workday", "closed", "custom"]}, "windows": text, "note": text}),
         ),
         "setDuty" => obj(&["on_duty"], json!({"on_duty": {"type": "boolean"}})),
+        "checkIn" => {
+            json!({"type": "object", "properties": {"lat": {"type": "number"}, "lng": {"type": "number"}, "accuracy": {"type": "number", "description": "metres"},
+            "fix_at_ms": int, "device": text, "client_key": text, "offline": {"type": "boolean"}}})
+        }
+        "recordCashPayment" => obj(
+            &["amount", "client_key"],
+            json!({"amount": {"type": "string", "example": "1234.50"}, "tendered": {"type": "string", "description": "cash handed over (≥ amount)"},
+                "client_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,80}$"}, "taken_at_ms": int, "offline": {"type": "boolean"}}),
+        ),
+        "createQrPayment" => obj(
+            &["provider", "amount"],
+            json!({"provider": {"type": "string", "enum": ["wechat", "alipay"]}, "amount": text, "client_key": text}),
+        ),
+        "createCodePayment" => obj(
+            &["provider", "amount", "auth_code"],
+            json!({"provider": {"type": "string", "enum": ["wechat", "alipay"]}, "amount": text,
+                "auth_code": {"type": "string", "description": "WeChat: 18 digits starting 10–15; Alipay: 16–24 digits starting 25–30"}, "client_key": text}),
+        ),
+        "recordSignature" => obj(
+            &["shown", "strokes", "png_base64"],
+            json!({"shown": {"type": "string", "description": "canonical JSON of what the owner saw; must name booking_id"},
+                "strokes": {"type": "object", "description": "{w, h, strokes: [[[x, y, t_ms], …], …]}"},
+                "png_base64": text, "payment_id": int, "signed_at_ms": int, "client_key": text, "offline": {"type": "boolean"}}),
+        ),
+        "syncOfflineActions" => obj(
+            &["actions"],
+            json!({"actions": {"type": "array", "maxItems": 200, "items": {"type": "object", "required": ["kind", "booking_id"],
+                "properties": {"kind": {"type": "string", "enum": ["checkin", "cash", "signature", "outcome"]}, "booking_id": int}}}}),
+        ),
+        "submitHandover" => obj(
+            &["counted"],
+            json!({"counted": {"type": "string", "example": "1234.50"}, "note": text}),
+        ),
+        "closeDay" => {
+            json!({"type": "object", "properties": {"date": {"type": "string", "format": "date"}}})
+        }
+        "requestReversal" => obj(
+            &["kind", "reason"],
+            json!({"kind": {"type": "string", "enum": ["void", "refund"]}, "reason": text}),
+        ),
+        "decideReversal" => obj(&["approve"], json!({"approve": {"type": "boolean"}})),
+        "reconcileProvider" => obj(
+            &["provider", "date"],
+            json!({"provider": {"type": "string", "enum": ["wechat", "alipay"]}, "date": {"type": "string", "format": "date"}}),
+        ),
+        "setGeofence" => obj(
+            &["area_kind", "area", "lat_e6", "lng_e6", "radius_m"],
+            json!({"area_kind": {"type": "string", "enum": ["building", "parking"]}, "area": text,
+                "lat_e6": {"type": "integer", "description": "latitude × 10⁶ (WGS-84)"}, "lng_e6": int, "radius_m": int}),
+        ),
+        "wechatpayNotify" => {
+            json!({"type": "object", "description": "WeChat Pay notification envelope (id, event_type, resource{algorithm, ciphertext, nonce, associated_data})"})
+        }
         _ => json!({"type": "object"}),
     }
 }
@@ -668,18 +920,30 @@ pub fn openapi_document() -> Value {
         if *body {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": request_schema(id)}}});
         }
+        if *id == "alipayNotify" {
+            op["requestBody"] = json!({"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}});
+        }
         if *id == "setWalkingModel" {
             op["requestBody"] = json!({"required": true, "content": {"text/plain": {"schema": {"type": "string"}}}});
         }
         if matches!(
             *id,
-            "login" | "requestOwnerCode" | "verifyOwnerCode" | "listSlots"
+            "login"
+                | "requestOwnerCode"
+                | "verifyOwnerCode"
+                | "listSlots"
+                | "wechatpayNotify"
+                | "alipayNotify"
         ) {
             op["security"] = json!([]);
         }
-        let entry = paths
-            .entry(format!("/api/v1{path}"))
-            .or_insert_with(|| json!({}));
+        // The providers' notification endpoints live outside /api/v1.
+        let full = if path.starts_with("/pay/") {
+            path.to_string()
+        } else {
+            format!("/api/v1{path}")
+        };
+        let entry = paths.entry(full).or_insert_with(|| json!({}));
         entry[*method] = op;
     }
     json!({
@@ -715,7 +979,25 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), n);
-        for needed in ["login", "listEstates", "listArrears", "runBilling"] {
+        for needed in [
+            "login",
+            "listEstates",
+            "listArrears",
+            "runBilling",
+            "checkIn",
+            "recordCashPayment",
+            "createQrPayment",
+            "createCodePayment",
+            "getPayment",
+            "recordSignature",
+            "syncOfflineActions",
+            "openShift",
+            "closeShift",
+            "submitHandover",
+            "reconcileProvider",
+            "wechatpayNotify",
+            "alipayNotify",
+        ] {
             assert!(ids.iter().any(|i| i == needed), "{needed}");
         }
     }

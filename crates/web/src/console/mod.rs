@@ -3,6 +3,7 @@
 
 mod arrears;
 mod bookings;
+mod cash;
 mod dispatch;
 mod estates;
 mod fees;
@@ -36,6 +37,7 @@ pub fn router() -> Router<App> {
         .merge(import::router())
         .merge(bookings::router())
         .merge(dispatch::router())
+        .merge(cash::router())
 }
 
 /// A signed-in staff user on a console page; otherwise a redirect to /login.
@@ -143,6 +145,7 @@ pub fn page(
                             a href={"/console/" (code) "/dispatch"} { (l.pick("派单", "Dispatch")) }
                             a href={"/console/" (code) "/itinerary"} { (l.pick("行程", "Itinerary")) }
                             a href={"/console/" (code) "/visit-settings"} { (l.pick("上门设置", "Visit settings")) }
+                            a href={"/console/" (code) "/cash"} { (l.pick("现金与对账", "Cash")) }
                             a href="/console/outbox" { (l.pick("消息", "Outbox")) }
                         }
                     }

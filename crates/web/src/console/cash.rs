@@ -1,0 +1,323 @@
+//! Finance's side of collecting: cash held by collectors with alerts,
+//! shifts waiting for a blind count, voids and refunds to approve,
+//! reconciliation with the providers' bill files, the ledger check, the
+//! daily close, and the providers' notifications.
+
+use super::bookings::{at_local, done};
+use super::{ConsoleUser, Flash, page, render};
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use doorstep_app::{App, AppError, parse_date, today};
+use doorstep_domain::{Fen, Lang, Permission};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/console/{code}/cash", get(cash_page))
+        .route("/console/{code}/cash/handover", post(handover))
+        .route("/console/{code}/cash/reversal", post(decide))
+        .route("/console/{code}/cash/reconcile", post(reconcile))
+        .route("/console/{code}/cash/close-day", post(close_day))
+}
+
+fn yuan(f: Fen) -> String {
+    f.to_string()
+}
+
+fn status_zh(l: Lang, s: &str) -> &'static str {
+    match s {
+        "open" => l.pick("进行中", "open"),
+        "closed" => l.pick("待交接", "waiting for handover"),
+        "handed_over" => l.pick("已交接", "handed over"),
+        "requested" => l.pick("待审批", "waiting for approval"),
+        "approved" => l.pick("已批准，退款处理中", "approved, refund in progress"),
+        "rejected" => l.pick("已驳回", "rejected"),
+        "done" => l.pick("已完成", "done"),
+        "failed" => l.pick("失败", "failed"),
+        _ => l.pick("其他", "other"),
+    }
+}
+
+async fn cash_page(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path(code): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let (estate, cash) = app.cash_status(&cu.user, &code).await?;
+        let (_, reversals) = app.reversals(&cu.user, &code).await?;
+        let ledger = doorstep_app::custody::ledger_report(&app, Some(estate.id)).await?;
+        let merchants = app.store.merchants(estate.company_id).await?;
+        let events = app.store.provider_events(None, 30).await?;
+        let day = today(&estate);
+        let body = html! {
+            section {
+                h2 { (l.pick("收费员手上现金", "Cash held by collectors")) }
+                @if cash.holdings.is_empty() {
+                    p { (l.pick("没有未交接的现金。", "No cash waiting to be handed over.")) }
+                } @else {
+                    table {
+                        thead { tr { th { (l.pick("收费员", "Collector")) } th { (l.pick("金额", "Amount")) } th { (l.pick("最早一笔", "Oldest")) } } }
+                        tbody {
+                            @for h in &cash.holdings {
+                                tr {
+                                    td { (h.name) }
+                                    td.num { (yuan(h.amount)) }
+                                    td { (h.oldest_at.map(|t| at_local(&estate, t)).unwrap_or_default()) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @for (who, what) in &cash.alerts {
+                    p.err role="alert" { (l.pick("提醒：", "Alert: ")) (who) " — " (what) }
+                }
+            }
+            section {
+                h2 { (l.pick("待交接的班次（盲点）", "Shifts waiting for a blind count")) }
+                p.hint { (l.pick("请先点清现金再填写金额；系统应收金额在提交后才显示。", "Count the cash first; the expected amount is shown only after you submit.")) }
+                @if cash.pending.is_empty() { p { (l.pick("没有。", "None.")) } }
+                @for s in &cash.pending {
+                    form.card method="post" action={"/console/" (code) "/cash/handover"} {
+                        input type="hidden" name="shift" value=(s.id);
+                        p { strong { (s.collector_name) } " · " (at_local(&estate, s.opened_at)) " – " (s.closed_at.map(|t| at_local(&estate, t)).unwrap_or_default()) }
+                        label { (l.pick("清点金额（元）", "Counted (yuan)")) input name="counted" inputmode="decimal" required; }
+                        label { (l.pick("备注", "Note")) input name="note" maxlength="200"; }
+                        button type="submit" { (l.pick("提交交接", "Record handover")) }
+                    }
+                }
+                @if !cash.open.is_empty() {
+                    p { (l.pick("进行中的班次：", "Open shifts: "))
+                        @for s in &cash.open { span { (s.collector_name) " " } } }
+                }
+                @if !cash.recent.is_empty() {
+                    h3 { (l.pick("最近交接", "Recent handovers")) }
+                    table {
+                        thead { tr { th { (l.pick("收费员", "Collector")) } th { (l.pick("应收", "Expected")) } th { (l.pick("实点", "Counted")) } th { (l.pick("差额", "Difference")) } th { (l.pick("时间", "When")) } } }
+                        tbody {
+                            @for s in &cash.recent {
+                                tr {
+                                    td { (s.collector_name) }
+                                    td.num { (s.expected.map(yuan).unwrap_or_default()) }
+                                    td.num { (s.counted.map(yuan).unwrap_or_default()) }
+                                    td.num { @match s.difference() { Some(d) if d.0 != 0 => strong { (yuan(d)) }, Some(d) => (yuan(d)), None => "" } }
+                                    td { (s.handed_over_at.map(|t| at_local(&estate, t)).unwrap_or_default()) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { (l.pick("作废与退款", "Voids and refunds")) }
+                @if reversals.is_empty() { p { (l.pick("没有。", "None.")) } }
+                @else {
+                    table {
+                        thead { tr { th { "#" } th { (l.pick("收款", "Payment")) } th { (l.pick("类型", "Kind")) } th { (l.pick("原因", "Reason")) } th { (l.pick("状态", "Status")) } th {} } }
+                        tbody {
+                            @for r in &reversals {
+                                tr {
+                                    td { (r.id) }
+                                    td { (r.payment_id) }
+                                    td { (if r.kind == "void" { l.pick("作废", "void") } else { l.pick("退款", "refund") }) }
+                                    td { (r.reason) }
+                                    td { (status_zh(l, &r.status)) @if !r.detail.is_empty() { " · " (r.detail) } }
+                                    td {
+                                        @if r.status == "requested" && cu.user.role.allows(Permission::Treasury) {
+                                            form method="post" action={"/console/" (code) "/cash/reversal"} {
+                                                input type="hidden" name="id" value=(r.id);
+                                                button name="approve" value="true" type="submit" { (l.pick("批准", "Approve")) }
+                                                button name="approve" value="false" type="submit" { (l.pick("驳回", "Reject")) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { (l.pick("对账", "Reconciliation")) }
+                form method="post" action={"/console/" (code) "/cash/reconcile"} {
+                    label { (l.pick("渠道", "Provider"))
+                        select name="provider" { option value="wechat" { (l.pick("微信支付", "WeChat Pay")) } option value="alipay" { (l.pick("支付宝", "Alipay")) } } }
+                    label { (l.pick("日期", "Date")) input type="date" name="date" value=(day) required; }
+                    button type="submit" { (l.pick("下载账单并对账", "Fetch the bill and reconcile")) }
+                }
+                @for m in &merchants {
+                    @let runs = app.store.reconciliations(m.id).await.unwrap_or_default();
+                    @if let Some(run) = runs.first() {
+                        h3 { (m.provider) " " (m.merchant_id) " · " (run.bill_date) }
+                        p { (l.pick("一致 ", "Matched ")) (run.matched) (l.pick(" 笔，金额 ", ", total ")) (yuan(run.matched_fen)) }
+                        @if run.items.is_empty() { p.ok { (l.pick("没有差异。", "No differences.")) } }
+                        @else {
+                            table {
+                                thead { tr { th { (l.pick("差异", "Difference")) } th { (l.pick("商户订单号", "Order")) } th { (l.pick("渠道流水号", "Transaction")) } th { (l.pick("我方", "Ours")) } th { (l.pick("账单", "Bill")) } } }
+                                tbody {
+                                    @for i in &run.items {
+                                        tr {
+                                            td { (match i.kind.as_str() { "missing" => l.pick("账单中没有", "missing from the bill"), "extra" => l.pick("我方没有记录", "not in our records"), _ => l.pick("金额不一致", "amount differs") }) }
+                                            td { (i.out_trade_no) }
+                                            td { (i.transaction_id) }
+                                            td.num { (i.ours.map(yuan).unwrap_or_default()) }
+                                            td.num { (i.theirs.map(yuan).unwrap_or_default()) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { (l.pick("账目核对", "Ledger check")) }
+                p { (ledger.entries) (l.pick(" 笔分录，", " entries, ")) (ledger.payments) (l.pick(" 笔收款，", " payments, ")) (ledger.receivables) (l.pick(" 个应收科目", " receivables")) }
+                @if ledger.ok() { p.ok { (l.pick("借贷平衡，应收与账单一致。", "Every entry balances; receivables match the bills.")) } }
+                @for p in &ledger.problems { p.err { (p) } }
+                form method="post" action={"/console/" (code) "/cash/close-day"} {
+                    label { (l.pick("日结日期", "Day to close")) input type="date" name="date" value=(day); }
+                    button type="submit" { (l.pick("日结", "Close the day")) }
+                }
+            }
+            section {
+                h2 { (l.pick("收款账户", "Merchant accounts")) }
+                @if merchants.is_empty() { p { (l.pick("未设置：用 doorstep merchant set 添加。", "None: add with `doorstep merchant set`.")) } }
+                ul { @for m in &merchants { li { (m.provider) " · " (m.merchant_id) " · " (m.app_id) } } }
+                h3 { (l.pick("最近的支付通知", "Recent payment notifications")) }
+                table {
+                    thead { tr { th { (l.pick("渠道", "Provider")) } th { (l.pick("订单", "Order")) } th { (l.pick("结果", "Result")) } th { (l.pick("说明", "Detail")) } th { (l.pick("时间", "When")) } } }
+                    tbody {
+                        @for (provider, _, no, verdict, detail, at) in &events {
+                            tr { td { (provider) } td { (no.clone().unwrap_or_default()) } td { (verdict) } td { (detail) } td { (at_local(&estate, *at)) } }
+                        }
+                    }
+                }
+            }
+        };
+        Ok::<Markup, AppError>(page(
+            l,
+            l.pick("现金与对账", "Cash and reconciliation"),
+            Some(&cu.user),
+            Some(&code),
+            &flash,
+            body,
+        ))
+    }
+    .await;
+    render(l, r)
+}
+
+#[derive(Deserialize)]
+struct HandoverForm {
+    shift: i64,
+    counted: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn handover(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path(code): Path<String>,
+    Form(f): Form<HandoverForm>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let s = app
+            .submit_handover(&cu.user, f.shift, &f.counted, &f.note)
+            .await?;
+        let d = s.difference().unwrap_or(Fen::ZERO);
+        Ok(if d.0 == 0 {
+            format!(
+                "{}{}",
+                l.pick("交接完成，金额一致：", "Handed over, exact: "),
+                s.counted.unwrap_or(Fen::ZERO)
+            )
+        } else {
+            format!(
+                "{}{} / {} {}",
+                l.pick("交接完成。应收 ", "Handed over. Expected "),
+                s.expected.unwrap_or(Fen::ZERO),
+                s.counted.unwrap_or(Fen::ZERO),
+                format_args!("{}{d}", l.pick("，差额 ", ", difference ")),
+            )
+        })
+    }
+    .await;
+    done(&format!("/console/{code}/cash"), l, r)
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    id: i64,
+    approve: bool,
+}
+
+async fn decide(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path(code): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    let l = cu.lang;
+    let r = app
+        .decide_reversal(&cu.user, f.id, f.approve)
+        .await
+        .map(|r| format!("#{}: {}", r.id, status_zh(l, &r.status)));
+    done(&format!("/console/{code}/cash"), l, r)
+}
+
+#[derive(Deserialize)]
+struct ReconcileForm {
+    provider: String,
+    date: String,
+}
+
+async fn reconcile(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path(code): Path<String>,
+    Form(f): Form<ReconcileForm>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let date = parse_date("date", &f.date)?;
+        let rec = app.reconcile(&cu.user, &code, &f.provider, date).await?;
+        Ok(format!(
+            "{}{} · {} {}",
+            l.pick("对账完成：一致 ", "Reconciled: matched "),
+            rec.matched,
+            rec.items.len(),
+            l.pick("处差异", "differences")
+        ))
+    }
+    .await;
+    done(&format!("/console/{code}/cash"), l, r)
+}
+
+#[derive(Deserialize)]
+struct DayForm {
+    date: String,
+}
+
+async fn close_day(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path(code): Path<String>,
+    Form(f): Form<DayForm>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let date = parse_date("date", &f.date)?;
+        app.daily_close(&cu.user, &code, Some(date)).await?;
+        Ok(format!("{}{date}", l.pick("已日结：", "Closed: ")))
+    }
+    .await;
+    done(&format!("/console/{code}/cash"), l, r)
+}
