@@ -114,6 +114,15 @@ fn console_pages_have_no_serious_accessibility_violations() {
         &mut failures,
     );
 
+    d.goto(&format!("{base}/console/sample/cash")).unwrap();
+    d.wait_for_text("main", "盲点").unwrap();
+    audit(
+        &d,
+        &source,
+        "cash and reconciliation (/console/sample/cash)",
+        &mut failures,
+    );
+
     assert!(
         failures.is_empty(),
         "serious or critical accessibility violations:\n\n{}",

@@ -786,6 +786,11 @@ fn scenario(s: Server) {
     );
     assert!(rec["matched"].as_i64().unwrap() >= 2, "{rec}");
 
+    // Finance's console page shows the handover difference and the mismatch.
+    let (st, page) = s.call("GET", "/console/sample/cash", Some(&fin), None);
+    assert_eq!(st, 200);
+    let html = page.as_str().unwrap();
+    assert!(html.contains("NOT-OURS-0001") && html.contains("¥-1.00"), "{html}");
     let _ = owed_at_start;
     let report = s.ok("GET", "/api/v1/estates/sample/ledger-check", &fin, None);
     assert_eq!(report["problems"], json!([]), "{report}");
