@@ -1526,3 +1526,55 @@ fn demo_has_a_walking_model_bookings_and_an_outbox() {
     let mine = doorstep(data.path(), &["outbox", "--recipient", one]).ok();
     assert!(mine.stdout().contains(one), "{}", mine.stdout());
 }
+
+#[test]
+fn ledger_check_passes_on_the_demo_and_merchant_settings_are_checked() {
+    let dir = demo_copy();
+    let r = doorstep(dir.path(), &["ledger", "check", "--json"]).ok();
+    let report = r.json();
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    assert!(int(&report, "entries") > 1, "{report}");
+    assert!(
+        int(&report, "payments") > 0,
+        "the demo's payments are journaled: {report}"
+    );
+    let human = doorstep(dir.path(), &["ledger", "check"]).ok().stdout();
+    assert!(human.contains("ledger OK"), "{human}");
+
+    // A merchant file with a broken key is refused, naming the field; nothing is stored.
+    let bad = dir.path().join("wechat.json");
+    std::fs::write(
+        &bad,
+        r#"{"provider":"wechat","mchid":"1900000109","appid":"wx1","serial_no":"AB","private_key":"not a key","apiv3_key":"0123456789abcdef0123456789abcdef","public_key_id":"PUB_KEY_ID_1","public_key":"not a key"}"#,
+    )
+    .unwrap();
+    let company = "幸福里物业服务有限公司";
+    let r = doorstep(
+        dir.path(),
+        &[
+            "merchant",
+            "set",
+            "--company",
+            company,
+            "--file",
+            path_str(&bad),
+        ],
+    )
+    .fails();
+    assert!(r.stderr().contains("private_key"), "{}", r.stderr());
+    let listed = doorstep(dir.path(), &["merchant", "list", "--company", company]).ok();
+    assert!(listed.stdout().trim().is_empty(), "{}", listed.stdout());
+    let r = doorstep(
+        dir.path(),
+        &[
+            "merchant",
+            "set",
+            "--company",
+            "没有这家公司",
+            "--file",
+            path_str(&bad),
+        ],
+    )
+    .fails();
+    assert!(r.stderr().contains("--company"), "{}", r.stderr());
+}

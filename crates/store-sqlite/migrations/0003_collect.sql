@@ -97,6 +97,9 @@ ALTER TABLE payments ADD COLUMN collection_id INTEGER REFERENCES collections(id)
 ALTER TABLE payments ADD COLUMN advance_fen INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE payments ADD COLUMN status TEXT NOT NULL DEFAULT 'posted';
 ALTER TABLE payments ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
+-- Payments recorded before the journal are carried by the opening entries.
+ALTER TABLE payments ADD COLUMN opening INTEGER NOT NULL DEFAULT 0;
+UPDATE payments SET opening = 1;
 -- One payment per provider transaction, one per collection.
 CREATE UNIQUE INDEX payments_provider_txn ON payments (provider, transaction_id) WHERE transaction_id IS NOT NULL;
 CREATE UNIQUE INDEX payments_collection ON payments (collection_id) WHERE collection_id IS NOT NULL;

@@ -104,6 +104,27 @@ pub async fn open_url(url: &str) -> Result<SqliteStore, sqlx::Error> {
     connect(opts).await
 }
 
+/// Opens a database migrated only up to `version` (for upgrade tests: data
+/// written by an older Doorstep, then [`open`] migrates the rest).
+#[doc(hidden)]
+pub async fn open_at_version(path: &Path, version: i64) -> Result<SqliteStore, sqlx::Error> {
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?;
+    let upto: Vec<_> = MIGRATIONS
+        .iter()
+        .filter(|m| m.0 <= version)
+        .copied()
+        .collect();
+    sql::migrator(&upto).run(&pool).await?;
+    Ok(SqliteStore::from_pool(pool))
+}
+
 async fn connect(opts: SqliteConnectOptions) -> Result<SqliteStore, sqlx::Error> {
     // A local file does not drop connections: no ping before each use.
     let pool = SqlitePoolOptions::new()

@@ -352,6 +352,8 @@ pub struct PaymentFact {
     pub amount: Fen,
     /// `posted`, `voided`, `refunded`.
     pub status: String,
+    /// Recorded before the journal existed: carried by an opening entry.
+    pub opening: bool,
 }
 
 /// A collector's shift.

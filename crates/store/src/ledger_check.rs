@@ -103,6 +103,15 @@ pub async fn check_ledger(s: &dyn Store, estate_id: Option<i64>) -> StoreResult<
     }
     for p in &facts {
         let es = entries_of.get(&p.id).cloned().unwrap_or_default();
+        if p.opening {
+            if !es.is_empty() {
+                report.problems.push(format!(
+                    "payment {} predates the journal but has entries of its own",
+                    p.id
+                ));
+            }
+            continue;
+        }
         let pay: Vec<_> = es.iter().filter(|e| e.kind == "payment").collect();
         let rev: Vec<_> = es.iter().filter(|e| e.reverses.is_some()).collect();
         if pay.len() != 1 {

@@ -1,0 +1,70 @@
+//! A database written before the journal existed (migrations 1–2: bills,
+//! a payment, a waived line) gains opening entries when migration 3 runs:
+//! the ledger check passes and the receivables are what the bills say.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use doorstep_domain::Fen;
+use doorstep_store::{Store, check_ledger};
+
+#[tokio::test]
+async fn opening_entries_carry_the_old_bills_and_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.sqlite");
+    {
+        let old = doorstep_store_sqlite::open_at_version(&file, 2)
+            .await
+            .unwrap();
+        let pool = old.pool();
+        for sql in [
+            "INSERT INTO companies (id, name, credit_code, created_at) VALUES (1, '旧物业', '91110000MA01ABCD2X', 0)",
+            "INSERT INTO estates (id, company_id, code, name, timezone) VALUES (1, 1, 'old', '旧小区', 'Asia/Shanghai')",
+            "INSERT INTO users (id, company_id, username, display_name, password_hash, role) VALUES (1, 1, 'cashier', '出纳', 'x', 'finance')",
+            "INSERT INTO buildings (id, estate_id, name) VALUES (1, 1, '1')",
+            "INSERT INTO rooms (id, estate_id, building_id, floor, number, area_centi) VALUES (1, 1, 1, 1, '101', 10000)",
+            "INSERT INTO fee_items (id, estate_id, code, name, category, basis, cycle, price_fen, due_day) VALUES (1, 1, 'p', '物业费', 'property', 'per_area', 'monthly', 200, 28)",
+            "INSERT INTO fee_items (id, estate_id, code, name, category, basis, cycle, price_fen, due_day) VALUES (2, 1, 'w', '水费', 'on_behalf', 'entered', 'monthly', 0, 28)",
+            "INSERT INTO bill_lines (id, estate_id, object_kind, object_id, fee_item_id, period, unit_price_fen, quantity_centi, amount_fen, due_date, status, paid_principal_fen, created_at) VALUES (1, 1, 'room', 1, 1, '2026-01', 200, 10000, 20000, '2026-01-28', 'paid', 20000, 0)",
+            "INSERT INTO bill_lines (id, estate_id, object_kind, object_id, fee_item_id, period, unit_price_fen, quantity_centi, amount_fen, due_date, status, paid_principal_fen, created_at) VALUES (2, 1, 'room', 1, 1, '2026-02', 200, 10000, 20000, '2026-02-28', 'partly_paid', 5000, 0)",
+            "INSERT INTO bill_lines (id, estate_id, object_kind, object_id, fee_item_id, period, unit_price_fen, quantity_centi, amount_fen, due_date, status, created_at, line_waived_reason) VALUES (3, 1, 'room', 1, 2, '2026-02', 0, 100, 3500, '2026-02-28', 'waived', 0, '漏水减免')",
+            "INSERT INTO payments (id, estate_id, method, amount_fen, paid_on, paid_at, recorded_by) VALUES (1, 1, 'cash', 25300, '2026-03-01', 0, 1)",
+            "INSERT INTO payment_allocations (payment_id, line_id, late_fee_fen, principal_fen) VALUES (1, 1, 0, 20000)",
+            "INSERT INTO payment_allocations (payment_id, line_id, late_fee_fen, principal_fen) VALUES (1, 2, 300, 5000)",
+        ] {
+            sqlx::query(sql)
+                .execute(pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        pool.close().await;
+    }
+    let store = doorstep_store_sqlite::open(&file).await.unwrap();
+    let report = check_ledger(&store, None).await.unwrap();
+    assert!(report.ok(), "{:#?}", report.problems);
+    assert_eq!(report.payments, 1);
+    assert_eq!(
+        store.account_balance("receivable:room:1:1").await.unwrap(),
+        Fen(15000)
+    );
+    assert_eq!(
+        store.account_balance("receivable:room:1:2").await.unwrap(),
+        Fen(0)
+    );
+    assert_eq!(store.account_balance("cash:1").await.unwrap(), Fen(25300));
+    assert_eq!(
+        store.account_balance("late_fee_income:1").await.unwrap(),
+        Fen(-300)
+    );
+    assert_eq!(store.account_balance("on_behalf:2").await.unwrap(), Fen(0));
+    // The journal is append-only, enforced by the database.
+    let e = sqlx::query("UPDATE journal_postings SET debit_fen = debit_fen + 1")
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    let e = sqlx::query("DELETE FROM journal_entries")
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+}
