@@ -49,6 +49,10 @@ pub fn router() -> Router<App> {
         .route("/estates/{code}/ledger-check", get(check_ledger))
         .route("/provider-events", get(list_provider_events))
         .route(
+            "/estates/{code}/collect-settings",
+            get(get_collect_settings).put(set_collect_settings),
+        )
+        .route(
             "/estates/{code}/geofences",
             get(list_geofences).put(set_geofence),
         )
@@ -425,6 +429,48 @@ async fn set_geofence(
             .await
             .map_err(AppError::from)?,
     )
+}
+
+async fn get_collect_settings(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+) -> ApiResult {
+    let estate = app.estate_for(&user, &code, Permission::ReadEstate).await?;
+    to_json(
+        &app.store
+            .collect_settings(estate.id)
+            .await
+            .map_err(AppError::from)?,
+    )
+}
+
+#[derive(Deserialize)]
+struct SettingsBody {
+    allow_prepay: bool,
+    qr_expiry_seconds: i64,
+    cash_limit: String,
+    cash_limit_hours: i64,
+}
+
+async fn set_collect_settings(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+    Body(b): Body<SettingsBody>,
+) -> ApiResult {
+    let estate = app.estate_for(&user, &code, Permission::Treasury).await?;
+    let s = doorstep_store::CollectSettings {
+        allow_prepay: b.allow_prepay,
+        qr_expiry_seconds: b.qr_expiry_seconds,
+        cash_limit: doorstep_domain::Fen::parse_yuan("cash_limit", &b.cash_limit)?,
+        cash_limit_hours: b.cash_limit_hours,
+    };
+    app.store
+        .set_collect_settings(estate.id, &s)
+        .await
+        .map_err(AppError::from)?;
+    to_json(&s)
 }
 
 #[derive(Deserialize)]

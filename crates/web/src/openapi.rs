@@ -884,6 +884,16 @@ fn request_schema(id: &str) -> Value {
             json!({"kind": {"type": "string", "enum": ["void", "refund"]}, "reason": text}),
         ),
         "decideReversal" => obj(&["approve"], json!({"approve": {"type": "boolean"}})),
+        "setCollectSettings" => obj(
+            &[
+                "allow_prepay",
+                "qr_expiry_seconds",
+                "cash_limit",
+                "cash_limit_hours",
+            ],
+            json!({"allow_prepay": {"type": "boolean"}, "qr_expiry_seconds": {"type": "integer", "minimum": 60, "maximum": 7200},
+                "cash_limit": {"type": "string", "example": "2000.00"}, "cash_limit_hours": int}),
+        ),
         "reconcileProvider" => obj(
             &["provider", "date"],
             json!({"provider": {"type": "string", "enum": ["wechat", "alipay"]}, "date": {"type": "string", "format": "date"}}),

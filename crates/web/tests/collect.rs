@@ -786,11 +786,33 @@ fn scenario(s: Server) {
     );
     assert!(rec["matched"].as_i64().unwrap() >= 2, "{rec}");
 
+    // Prepayment only where the estate allows it: then more than is owed
+    // is kept as an advance on the room.
+    let (st, v) = s.call("PUT", "/api/v1/estates/sample/collect-settings", Some(&fin), Some(json!({"allow_prepay": true, "qr_expiry_seconds": 30, "cash_limit": "2000", "cash_limit_hours": 24})));
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (422, Some("qr_expiry_seconds")),
+        "{v}"
+    );
+    let (st, _) = s.call("PUT", "/api/v1/estates/sample/collect-settings", Some(&c), Some(json!({"allow_prepay": true, "qr_expiry_seconds": 300, "cash_limit": "2000", "cash_limit_hours": 24})));
+    assert_eq!(st, 403, "collectors do not set money rules");
+    s.ok("PUT", "/api/v1/estates/sample/collect-settings", &fin, Some(json!({"allow_prepay": true, "qr_expiry_seconds": 300, "cash_limit": "2000", "cash_limit_hours": 24})));
+    let over = s.ok(
+        "POST",
+        &format!("/api/v1/visits/{visit}/cash"),
+        &c,
+        Some(json!({"amount": "99999.00", "client_key": "prepay-000001"})),
+    );
+    assert_eq!(over["still_owed"], 0, "{over}");
+
     // Finance's console page shows the handover difference and the mismatch.
     let (st, page) = s.call("GET", "/console/sample/cash", Some(&fin), None);
     assert_eq!(st, 200);
     let html = page.as_str().unwrap();
-    assert!(html.contains("NOT-OURS-0001") && html.contains("¥-1.00"), "{html}");
+    assert!(
+        html.contains("NOT-OURS-0001") && html.contains("¥-1.00"),
+        "{html}"
+    );
     let _ = owed_at_start;
     let report = s.ok("GET", "/api/v1/estates/sample/ledger-check", &fin, None);
     assert_eq!(report["problems"], json!([]), "{report}");
