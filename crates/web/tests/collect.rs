@@ -805,6 +805,32 @@ fn scenario(s: Server) {
     );
     assert_eq!(over["still_owed"], 0, "{over}");
 
+    // Dispatch staff set a geofence from the visit settings page.
+    let disp = s.login("s-dispatcher");
+    let r = ureq::post(&format!(
+        "{}/console/sample/visit-settings/geofence",
+        s.base
+    ))
+    .set("Authorization", &format!("Bearer {disp}"))
+    .send_form(&[
+        ("area_kind", "building"),
+        ("area", "5"),
+        ("lat", "31.2310"),
+        ("lng", "121.4760"),
+        ("radius", "45"),
+    ])
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let fences = s.ok("GET", "/api/v1/estates/sample/geofences", &disp, None);
+    assert!(
+        fences
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["area"] == "5" && g["radius_m"] == 45 && g["lat_e6"] == 31_231_000),
+        "{fences}"
+    );
+
     // Finance's console page shows the handover difference and the mismatch.
     let (st, page) = s.call("GET", "/console/sample/cash", Some(&fin), None);
     assert_eq!(st, 200);

@@ -40,6 +40,10 @@ pub fn router() -> Router<App> {
             "/console/{code}/visit-settings/model",
             post(upload_model).layer(DefaultBodyLimit::max(MAX_MODEL)),
         )
+        .route(
+            "/console/{code}/visit-settings/geofence",
+            post(save_geofence),
+        )
         .route("/console/outbox", get(outbox_page))
 }
 
@@ -702,6 +706,7 @@ async fn settings_page(
         let to = from.checked_add(jiff::Span::new().days(3660)).unwrap_or(from);
         let days = app.store.day_rules(e.id, from, to).await?;
         let model = app.store.estate_model(e.id).await?;
+        let fences = app.store.geofences(e.id).await?;
         let act = |p: &str| format!("/console/{}/visit-settings{p}", e.code);
         Ok::<_, AppError>(page(l, &format!("{} · {}", e.name, l.pick("上门设置", "Visit settings")), Some(&cu.user), Some(&e.code), &flash, html! {
             h2 { (l.pick("预约规则", "Booking rules")) }
@@ -756,6 +761,32 @@ async fn settings_page(
                 label { (l.pick("模型文件", "Model file")) input type="file" name="file" accept=".txt,text/plain"; }
                 label { (l.pick("或粘贴模型文本", "Or paste the model text")) textarea name="model" rows="8" style="width:100%;font:inherit" {} }
                 button type="submit" { (l.pick("上传模型", "Upload model")) }
+            }
+            h2 { (l.pick("签到范围（地理围栏）", "Check-in geofences")) }
+            p.muted { (l.pick("收费员到达时的定位与此比较：范围外或无定位会记录并标记，不会拒绝。坐标为 WGS-84（手机浏览器给出的坐标）。", "Collectors' check-in locations are compared with these: outside or no fix is recorded and flagged, never refused. WGS-84 coordinates, as phone browsers report them.")) }
+            @if !fences.is_empty() {
+                table {
+                    thead { tr { th { (l.pick("类型", "Kind")) } th { (l.pick("楼栋/车库层", "Building / level")) } th { (l.pick("纬度", "Latitude")) } th { (l.pick("经度", "Longitude")) } th { (l.pick("半径（米）", "Radius (m)")) } } }
+                    tbody {
+                        @for g in &fences {
+                            tr {
+                                td { (if g.area_kind == "building" { l.pick("楼栋", "building") } else { l.pick("车库", "parking") }) }
+                                td { (if g.area.is_empty() { l.pick("（整个车库）", "(whole garage)").to_string() } else { g.area.clone() }) }
+                                td.num { (format!("{:.6}", g.lat_e6 as f64 / 1e6)) }
+                                td.num { (format!("{:.6}", g.lng_e6 as f64 / 1e6)) }
+                                td.num { (g.radius_m) }
+                            }
+                        }
+                    }
+                }
+            }
+            form.card #geofence method="post" action=(act("/geofence")) {
+                label { (l.pick("类型", "Kind")) select name="area_kind" { option value="building" { (l.pick("楼栋", "Building")) } option value="parking" { (l.pick("车库层", "Parking level")) } } }
+                label { (l.pick("楼栋名或车库层（车库留空表示整个车库）", "Building name or parking level (empty = whole garage)")) input name="area"; }
+                label { (l.pick("纬度", "Latitude")) input name="lat" inputmode="decimal" required placeholder="31.230400"; }
+                label { (l.pick("经度", "Longitude")) input name="lng" inputmode="decimal" required placeholder="121.473700"; }
+                label { (l.pick("半径（米）", "Radius (m)")) input name="radius" inputmode="numeric" value="60" required; }
+                button type="submit" { (l.pick("保存范围", "Save geofence")) }
             }
         }))
     }
@@ -879,6 +910,57 @@ async fn remove_day(
             l.pick("已删除特殊日期 ", "Removed special day "),
             day
         ))
+    }
+    .await;
+    done(&format!("/console/{code}/visit-settings"), l, r)
+}
+
+#[derive(Deserialize)]
+struct GeofenceForm {
+    area_kind: String,
+    #[serde(default)]
+    area: String,
+    lat: String,
+    lng: String,
+    radius: String,
+}
+
+/// Degrees as text → millionths of a degree.
+fn micro_degrees(field: &'static str, s: &str) -> Result<i64, AppError> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| DomainError::invalid(field, format!("{s:?} is not a number of degrees")))?;
+    if !v.is_finite() {
+        return Err(DomainError::invalid(field, "is not a number").into());
+    }
+    Ok((v * 1e6).round() as i64)
+}
+
+async fn save_geofence(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path(code): Path<String>,
+    Form(f): Form<GeofenceForm>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let e = app
+            .estate_for(&cu.user, &code, Permission::Dispatch)
+            .await?;
+        let g = doorstep_store::Geofence {
+            area_kind: f.area_kind.trim().to_string(),
+            area: f.area.trim().to_string(),
+            lat_e6: micro_degrees("lat", &f.lat)?,
+            lng_e6: micro_degrees("lng", &f.lng)?,
+            radius_m: f
+                .radius
+                .trim()
+                .parse()
+                .map_err(|_| DomainError::invalid("radius", "a whole number of metres"))?,
+        };
+        app.store.set_geofence(e.id, &g).await?;
+        Ok(l.pick("已保存签到范围", "Geofence saved").to_string())
     }
     .await;
     done(&format!("/console/{code}/visit-settings"), l, r)
