@@ -295,6 +295,62 @@ impl Driver {
         Ok(())
     }
 
+    /// Runs a Chrome DevTools Protocol command through chromedriver's
+    /// `goog/cdp/execute` extension (e.g. `Emulation.setGeolocationOverride`)
+    /// and returns its result.
+    pub fn cdp(&self, cmd: &str, params: Value) -> Result<Value, Error> {
+        self.cmd(
+            Method::Post,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
+            &format!("cdp {cmd}"),
+        )
+    }
+
+    /// Grants `permissions` (e.g. `["geolocation"]`) to pages of `origin`
+    /// (`http://127.0.0.1:PORT`) without asking.
+    pub fn grant_permissions(&self, origin: &str, permissions: &[&str]) -> Result<(), Error> {
+        self.cdp(
+            "Browser.grantPermissions",
+            json!({ "permissions": permissions, "origin": origin }),
+        )?;
+        Ok(())
+    }
+
+    /// Makes `navigator.geolocation` report this position (degrees, metres).
+    pub fn set_geolocation(
+        &self,
+        latitude: f64,
+        longitude: f64,
+        accuracy: f64,
+    ) -> Result<(), Error> {
+        self.cdp(
+            "Emulation.setGeolocationOverride",
+            json!({ "latitude": latitude, "longitude": longitude, "accuracy": accuracy }),
+        )?;
+        Ok(())
+    }
+
+    /// Cuts the page off the network (`true`) or gives it back (`false`)
+    /// with chromedriver's Chromium extension `chromium/network_conditions`:
+    /// requests fail and `navigator.onLine` turns false.
+    pub fn set_offline(&self, offline: bool) -> Result<(), Error> {
+        self.cmd(
+            Method::Post,
+            "/chromium/network_conditions",
+            Some(json!({
+                "network_conditions": {
+                    "offline": offline,
+                    "latency": 0,
+                    "download_throughput": -1,
+                    "upload_throughput": -1,
+                }
+            })),
+            &format!("network_conditions offline={offline}"),
+        )?;
+        Ok(())
+    }
+
     /// Polls the element-finding command at `path` until it succeeds or [`WAIT`] is over.
     fn find_waiting(&self, path: &str, css: &str, label: String) -> Result<Element<'_>, Error> {
         let started = Instant::now();

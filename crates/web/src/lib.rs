@@ -5,6 +5,7 @@
 mod api;
 mod api_booking;
 mod api_collect;
+mod collector;
 mod console;
 mod error;
 mod openapi;
@@ -36,6 +37,7 @@ pub fn router(app: App) -> Router {
         .merge(api_collect::notify_router())
         .merge(console::router())
         .merge(owner::router())
+        .merge(collector::router())
         .layer(axum::middleware::from_fn(trace))
         .layer(axum::middleware::from_fn(run_to_completion))
         .with_state(app)

@@ -115,7 +115,8 @@ fn health_and_openapi() {
                 .replace("{code}", "sample")
                 .replace("{id}", "1")
                 .replace("{date}", "2026-12-01")
-                .replace("{user_id}", "1");
+                .replace("{user_id}", "1")
+                .replace("{merchant}", "1");
             let body = if op.get("requestBody").is_some() {
                 Some(json!({}))
             } else {
@@ -126,6 +127,8 @@ fn health_and_openapi() {
                 "login" | "requestOwnerCode" | "verifyOwnerCode" => 422,
                 "logout" | "endOwnerSession" => 204,
                 "listSlots" => 200,
+                // Public, verified by signature; there is no merchant account 1 here.
+                "wechatpayNotify" | "alipayNotify" => 404,
                 _ => 401,
             };
             assert_eq!(st, expected, "{method} {path}: {v}");
