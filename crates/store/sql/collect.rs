@@ -717,7 +717,7 @@ pub(crate) async fn booking_payments(
     booking_id: i64,
 ) -> StoreResult<Vec<PaymentFact>> {
     sqlx::query(
-        "SELECT id, estate_id, amount_fen, status, opening FROM payments WHERE booking_id = $1 ORDER BY id",
+        "SELECT id, estate_id, amount_fen, status, opening, method, paid_at FROM payments WHERE booking_id = $1 ORDER BY id",
     )
     .bind(booking_id)
     .fetch_all(pool)

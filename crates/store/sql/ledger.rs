@@ -159,6 +159,8 @@ pub(crate) fn payment_fact(r: &Row) -> StoreResult<PaymentFact> {
         amount: Fen(col(r, "amount_fen")?),
         status: col(r, "status")?,
         opening: col(r, "opening")?,
+        method: col(r, "method")?,
+        paid_at: col(r, "paid_at")?,
     })
 }
 
@@ -166,7 +168,7 @@ pub(crate) async fn payment_facts(
     pool: &Pool<Db>,
     estate_id: Option<i64>,
 ) -> StoreResult<Vec<PaymentFact>> {
-    sqlx::query("SELECT id, estate_id, amount_fen, status, opening FROM payments WHERE ($1 IS NULL OR estate_id = $1) ORDER BY id")
+    sqlx::query("SELECT id, estate_id, amount_fen, status, opening, method, paid_at FROM payments WHERE ($1 IS NULL OR estate_id = $1) ORDER BY id")
         .bind(estate_id)
         .fetch_all(pool)
         .await

@@ -354,6 +354,10 @@ pub struct PaymentFact {
     pub status: String,
     /// Recorded before the journal existed: carried by an opening entry.
     pub opening: bool,
+    /// `cash`, `wechat`, `alipay`, …
+    pub method: String,
+    /// Unix seconds.
+    pub paid_at: i64,
 }
 
 /// A collector's shift.

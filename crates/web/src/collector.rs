@@ -530,7 +530,15 @@ fn visit_markup(l: Lang, user: &User, e: &Estate, s: &CollectorStop) -> Markup {
                     p #paid-here { (l.pick("本次已收：", "Taken at this visit: "))
                         @for (i, p) in s.payments.iter().enumerate() {
                             @if i > 0 { (l.pick("、", ", ")) }
-                            (yuan(p.amount)) @if p.status != "posted" { " (" (p.status) ")" }
+                            (yuan(p.amount)) " "
+                            (match p.method.as_str() {
+                                "cash" => l.pick("现金", "cash"),
+                                "wechat" => l.pick("微信", "WeChat"),
+                                "alipay" => l.pick("支付宝", "Alipay"),
+                                _ => l.pick("其他", "other"),
+                            })
+                            " " (hhmm_of(e, p.paid_at))
+                            @if p.status != "posted" { " (" (p.status) ")" }
                         }
                     }
                 }
