@@ -624,6 +624,29 @@ fn scenario(s: Server) {
     );
     assert_eq!(paid["status"], "paid", "{paid}");
     assert_eq!(confirmer.join().unwrap().0, 200);
+    // Nobody types the password: after the wait the order is reversed at the provider.
+    let (_, w) = call_raw(
+        "POST",
+        &format!("{}/sim/api/wallet", s.sim_base),
+        None,
+        Some(json!({"provider": "wechat", "needs_password": true, "balance_fen": 100000})),
+    );
+    let abandoned = s.ok(
+        "POST",
+        &format!("/api/v1/visits/{visit}/code-payment"),
+        &c,
+        Some(json!({"provider": "wechat", "amount": "6.00", "auth_code": w["code"]})),
+    );
+    assert_eq!(abandoned["status"], "closed", "{abandoned}");
+    let no = abandoned["out_trade_no"].as_str().unwrap();
+    let st = s
+        .sim
+        .lock()
+        .orders
+        .values()
+        .find(|o| o.out_trade_no == no)
+        .map(|o| o.state.clone());
+    assert_eq!(st, Some(doorstep_paysim::TradeState::Reversed));
     let (_, w) = call_raw(
         "POST",
         &format!("{}/sim/api/wallet", s.sim_base),
