@@ -675,65 +675,6 @@ pub fn demo_estate_model() -> String {
     m
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use doorstep_routing::estate::{EstateModel, Stop};
-
-    #[test]
-    fn the_demo_model_covers_every_building_floor_and_space() {
-        let model = EstateModel::parse(&demo_estate_model()).unwrap();
-        let mut rng = Rng(1);
-        let layout = layout(&mut rng);
-        for r in &layout.rooms {
-            let t = model
-                .seconds(
-                    &Stop::Office,
-                    &Stop::Room {
-                        building: r.building.clone(),
-                        floor: r.floor,
-                    },
-                )
-                .unwrap();
-            assert!(t > 0.0 && t < 1200.0, "{}-{}: {t}", r.building, r.number);
-        }
-        for s in &layout.spaces {
-            assert!(
-                model
-                    .seconds(&Stop::Office, &Stop::Space(s.code.clone()))
-                    .unwrap()
-                    > 0.0
-            );
-        }
-        // A tower's 22nd floor by lift is quicker than a walk-up's 6th by stairs, per floor.
-        let top_tower = model
-            .seconds(
-                &Stop::Room {
-                    building: "21".into(),
-                    floor: 22,
-                },
-                &Stop::Room {
-                    building: "21".into(),
-                    floor: 1,
-                },
-            )
-            .unwrap();
-        let top_walkup = model
-            .seconds(
-                &Stop::Room {
-                    building: "1".into(),
-                    floor: 6,
-                },
-                &Stop::Room {
-                    building: "1".into(),
-                    floor: 1,
-                },
-            )
-            .unwrap();
-        assert!(top_tower / 21.0 < top_walkup / 5.0);
-    }
-}
-
 /// Where the demo and sample estates are: a point in Shanghai. Building `n`
 /// is `n` × 0.0004° east of it; the garage is south.
 pub const DEMO_LAT_E6: i64 = 31_230_400;
@@ -798,4 +739,63 @@ pub async fn seed_collecting(
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use doorstep_routing::estate::{EstateModel, Stop};
+
+    #[test]
+    fn the_demo_model_covers_every_building_floor_and_space() {
+        let model = EstateModel::parse(&demo_estate_model()).unwrap();
+        let mut rng = Rng(1);
+        let layout = layout(&mut rng);
+        for r in &layout.rooms {
+            let t = model
+                .seconds(
+                    &Stop::Office,
+                    &Stop::Room {
+                        building: r.building.clone(),
+                        floor: r.floor,
+                    },
+                )
+                .unwrap();
+            assert!(t > 0.0 && t < 1200.0, "{}-{}: {t}", r.building, r.number);
+        }
+        for s in &layout.spaces {
+            assert!(
+                model
+                    .seconds(&Stop::Office, &Stop::Space(s.code.clone()))
+                    .unwrap()
+                    > 0.0
+            );
+        }
+        // A tower's 22nd floor by lift is quicker than a walk-up's 6th by stairs, per floor.
+        let top_tower = model
+            .seconds(
+                &Stop::Room {
+                    building: "21".into(),
+                    floor: 22,
+                },
+                &Stop::Room {
+                    building: "21".into(),
+                    floor: 1,
+                },
+            )
+            .unwrap();
+        let top_walkup = model
+            .seconds(
+                &Stop::Room {
+                    building: "1".into(),
+                    floor: 6,
+                },
+                &Stop::Room {
+                    building: "1".into(),
+                    floor: 1,
+                },
+            )
+            .unwrap();
+        assert!(top_tower / 21.0 < top_walkup / 5.0);
+    }
 }

@@ -858,6 +858,27 @@ impl App {
         })
     }
 
+    /// An estate's merchant accounts with their reconciliation runs, newest first.
+    pub async fn reconciliations(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> AppResult<Vec<(Merchant, Vec<Reconciliation>)>> {
+        let estate = self.estate_for(user, code, Permission::Treasury).await?;
+        let mut out = Vec::new();
+        for provider in ["wechat", "alipay"] {
+            if let Some(m) = self
+                .store
+                .merchant_for(estate.company_id, estate.id, provider)
+                .await?
+            {
+                let runs = self.store.reconciliations(m.id).await?;
+                out.push((m, runs));
+            }
+        }
+        Ok(out)
+    }
+
     /// Finance compares a day's QR takings of one provider with its bill
     /// file: each difference (missing, extra, amount differs) is listed.
     pub async fn reconcile(
@@ -869,15 +890,33 @@ impl App {
     ) -> AppResult<Reconciliation> {
         let estate = self.estate_for(user, code, Permission::Treasury).await?;
         let (m, p) = self.merchant_of(&estate, provider).await?;
+        self.reconcile_merchant(&m, &p, date, Some(user.id)).await
+    }
+
+    /// Compares one merchant account's QR takings on `date` (China time, as
+    /// the providers' bills are) with the provider's bill file.
+    pub async fn reconcile_merchant(
+        &self,
+        m: &Merchant,
+        p: &Arc<dyn PayProvider>,
+        date: doorstep_domain::Date,
+        run_by: Option<i64>,
+    ) -> AppResult<Reconciliation> {
         let day = date.to_string();
         let bill = blocking({
             let p = p.clone();
             let day = day.clone();
             move || p.daily_bill(&day)
         })
-        .await?
-        .map_err(pay_err)?;
-        let tz = estate_tz(&estate);
+        .await?;
+        let bill = match bill {
+            Ok(b) => b,
+            // WeChat's word for a day without transactions.
+            Err(PayError::Refused { code, .. }) if code == "NO_STATEMENT_EXIST" => Vec::new(),
+            Err(e) => return Err(pay_err(e)),
+        };
+        let tz = jiff::tz::TimeZone::get("Asia/Shanghai")
+            .unwrap_or_else(|_| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
         let from = date
             .to_zoned(tz.clone())
             .map_err(|e| AppError::Storage(e.to_string()))?
@@ -938,10 +977,54 @@ impl App {
             matched,
             matched_fen,
             items,
-            run_by: Some(user.id),
+            run_by,
             run_at: now(),
         };
         r.id = self.store.record_reconciliation(&r).await?;
         Ok(r)
+    }
+
+    /// The daily reconciliation job: after 10:00 China time (when the
+    /// providers' bills for yesterday are ready), reconciles yesterday for
+    /// every merchant account not yet reconciled for that day. One instance
+    /// at a time (a job lease).
+    pub async fn reconcile_yesterday(&self, holder: &str) -> AppResult<usize> {
+        let tz = jiff::tz::TimeZone::get("Asia/Shanghai")
+            .unwrap_or_else(|_| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
+        let local = jiff::Timestamp::now().to_zoned(tz);
+        if local.hour() < 10 {
+            return Ok(0);
+        }
+        let Ok(yesterday) = local.date().yesterday() else {
+            return Ok(0);
+        };
+        if !self
+            .store
+            .claim_job("reconcile", holder, now(), 600)
+            .await?
+        {
+            return Ok(0);
+        }
+        let mut done = 0;
+        for m in self.store.all_merchants().await? {
+            let day = yesterday.to_string();
+            if self
+                .store
+                .reconciliations(m.id)
+                .await?
+                .iter()
+                .any(|r| r.bill_date == day)
+            {
+                continue;
+            }
+            let Ok(p) = self.provider_of(&m) else {
+                continue;
+            };
+            match self.reconcile_merchant(&m, &p, yesterday, None).await {
+                Ok(_) => done += 1,
+                Err(e) => tracing::warn!(merchant = m.id, "reconciliation of {day}: {e}"),
+            }
+        }
+        Ok(done)
     }
 }

@@ -806,3 +806,13 @@ pub(crate) async fn payment_collection(
         .map(collection_row)
         .transpose()
 }
+
+pub(crate) async fn all_merchants(pool: &Pool<Db>) -> StoreResult<Vec<Merchant>> {
+    sqlx::query("SELECT * FROM merchants ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(merchant_row)
+        .collect()
+}

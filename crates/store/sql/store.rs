@@ -1031,4 +1031,7 @@ impl Store for SqlStore {
     async fn payment_collection(&self, payment_id: i64) -> StoreResult<Option<Collection>> {
         super::collect::payment_collection(&self.pool, payment_id).await
     }
+    async fn all_merchants(&self) -> StoreResult<Vec<Merchant>> {
+        super::collect::all_merchants(&self.pool).await
+    }
 }

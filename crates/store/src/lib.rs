@@ -376,6 +376,8 @@ pub trait Store: Send + Sync + 'static {
     async fn merchants(&self, company_id: i64) -> StoreResult<Vec<Merchant>>;
     /// One merchant account.
     async fn merchant(&self, id: i64) -> StoreResult<Merchant>;
+    /// Every merchant account (background jobs).
+    async fn all_merchants(&self) -> StoreResult<Vec<Merchant>>;
     /// The account an estate collects into at a provider: the estate's own,
     /// else the company's.
     async fn merchant_for(

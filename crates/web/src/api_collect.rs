@@ -45,7 +45,10 @@ pub fn router() -> Router<App> {
         .route("/payments-recorded/{id}/reversals", post(request_reversal))
         .route("/reversals/{id}/decision", post(decide_reversal))
         .route("/estates/{code}/reversals", get(list_reversals))
-        .route("/estates/{code}/reconciliations", post(reconcile_provider))
+        .route(
+            "/estates/{code}/reconciliations",
+            post(reconcile_provider).get(list_reconciliations),
+        )
         .route("/estates/{code}/ledger-check", get(check_ledger))
         .route("/provider-events", get(list_provider_events))
         .route(
@@ -387,6 +390,20 @@ async fn reconcile_provider(
 ) -> ApiResult {
     let date = parse_date("date", &b.date)?;
     to_json(&app.reconcile(&user, &code, b.provider.trim(), date).await?)
+}
+
+async fn list_reconciliations(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+) -> ApiResult {
+    let list = app.reconciliations(&user, &code).await?;
+    to_json(
+        &list
+            .into_iter()
+            .map(|(m, runs)| json!({"merchant": m, "runs": runs}))
+            .collect::<Vec<_>>(),
+    )
 }
 
 async fn check_ledger(

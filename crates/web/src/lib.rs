@@ -114,7 +114,8 @@ pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Resu
 
 /// Queries open payment orders in the background (the fallback for a
 /// notification that never comes; closes expired QR orders at the
-/// provider). A job lease in the database lets one instance poll at a time;
+/// provider), and after 10:00 China time reconciles yesterday's QR takings
+/// of every merchant account against its bill file. A job lease in the database lets one instance poll at a time;
 /// a crashed instance's lease expires after a minute.
 pub fn spawn_order_poller(app: App, every: std::time::Duration) {
     let holder = format!("{}-{:08x}", std::process::id(), rand_u32());
@@ -124,6 +125,9 @@ pub fn spawn_order_poller(app: App, every: std::time::Duration) {
             tick.tick().await;
             if let Err(e) = app.poll_open_orders(&holder).await {
                 tracing::warn!(error = %e, "polling open payment orders failed");
+            }
+            if let Err(e) = app.reconcile_yesterday(&holder).await {
+                tracing::warn!(error = %e, "the daily reconciliation failed");
             }
         }
     });

@@ -795,6 +795,23 @@ fn scenario(s: Server) {
         "record": {"transaction_id": "4200009999999999", "out_trade_no": "NOT-OURS-0001", "kind": "payment", "amount_fen": 777, "fee_fen": 0, "at": jiff::Timestamp::now().as_second()}})),
     );
     assert_eq!(st, 200, "{v}");
+    // The daily job has reconciled yesterday (after 10:00 China time) for
+    // both accounts: no takings, no differences.
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+    if jiff::Timestamp::now().to_zoned(tz.clone()).hour() >= 10 {
+        let yesterday = today.yesterday().unwrap().to_string();
+        s.wait("the daily reconciliation", || {
+            let list = s.ok("GET", "/api/v1/estates/sample/reconciliations", &fin, None);
+            list.as_array().unwrap().len() == 2
+                && list.as_array().unwrap().iter().all(|m| {
+                    m["runs"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|r| r["bill_date"] == yesterday.as_str() && r["items"] == json!([]))
+                })
+        });
+    }
     let rec = s.ok(
         "POST",
         "/api/v1/estates/sample/reconciliations",
