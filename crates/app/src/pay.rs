@@ -482,7 +482,7 @@ impl App {
         p: &Arc<dyn PayProvider>,
         status: TradeStatus,
         give_up: bool,
-    ) -> AppResult<()> {
+    ) -> AppResult<bool> {
         let estate = self.store.estate_by_id(c.estate_id).await?;
         match status {
             TradeStatus::Paid {
@@ -494,7 +494,8 @@ impl App {
                 let paid_on = jiff::Timestamp::from_second(at)
                     .map(|t| t.to_zoned(estate_tz(&estate)).date())
                     .unwrap_or_else(|_| today(&estate));
-                self.store
+                let done = self
+                    .store
                     .complete_collection(&CompleteCollection {
                         out_trade_no: c.out_trade_no.clone(),
                         transaction_id,
@@ -503,6 +504,7 @@ impl App {
                         at,
                     })
                     .await?;
+                return Ok(!done.payment.replayed);
             }
             TradeStatus::Closed | TradeStatus::Refunded => {
                 self.store
@@ -520,7 +522,7 @@ impl App {
                 }
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Closes (QR) or reverses (code) an unpaid order at the provider, then
@@ -548,7 +550,8 @@ impl App {
                         after.unwrap_or(TradeStatus::NotPaid),
                         false,
                     ))
-                    .await;
+                    .await
+                    .map(|_| ());
                 }
                 self.store
                     .close_collection(c.id, "closed", "expired or cancelled", now())
@@ -559,7 +562,7 @@ impl App {
                 // ORDERPAID / TRADE_STATUS_ERROR: it was paid meanwhile.
                 let s = self.query_status(p, &c.out_trade_no).await?;
                 if let TradeStatus::Paid { .. } = s {
-                    Box::pin(self.settle(c, p, s, false)).await
+                    Box::pin(self.settle(c, p, s, false)).await.map(|_| ())
                 } else {
                     Err(pay_err(e))
                 }
@@ -754,13 +757,10 @@ impl App {
         }
         match &n.status {
             TradeStatus::Paid { .. } => {
-                let before = c.status.clone();
-                self.settle(&c, p, n.status.clone(), false).await?;
-                Ok(if before == "paid" {
-                    "duplicate"
-                } else {
-                    "paid"
-                })
+                // Whether this call recorded the payment (a copy arriving
+                // while the first is being saved finds it done).
+                let recorded = self.settle(&c, p, n.status.clone(), false).await?;
+                Ok(if !recorded { "duplicate" } else { "paid" })
             }
             _ => Ok("ignored"),
         }
