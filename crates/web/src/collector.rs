@@ -593,6 +593,8 @@ fn visit_markup(l: Lang, user: &User, e: &Estate, s: &CollectorStop) -> Markup {
                         input #code-amount type="text" inputmode="decimal" autocomplete="off" value=(owed_now.yuan_string());
                         label for="code-digits" { (l.pick("付款码数字（业主微信/支付宝“付款码”下方的数字）", "Payment code digits (under the owner's WeChat/Alipay pay code)")) }
                         input #code-digits type="text" inputmode="numeric" autocomplete="off" pattern="[0-9]*" maxlength="24";
+                        button.wide #code-scan type="button" hidden { (l.pick("用摄像头扫码", "Scan with the camera")) }
+                        video #code-video hidden playsinline muted aria-label=(l.pick("摄像头画面：对准业主的付款码", "Camera: point at the owner's payment code")) {}
                         p #code-provider.muted aria-live="polite" {}
                         button.wide #code-submit type="submit" { (l.pick("收款", "Charge")) }
                     }

@@ -39,6 +39,9 @@
     waitPassword: ["等待业主输入密码…", "Waiting for the owner to enter the password…"],
     codeWechat: ["微信付款码", "WeChat pay code"],
     codeAlipay: ["支付宝付款码", "Alipay pay code"],
+    scanStart: ["用摄像头扫码", "Scan with the camera"],
+    scanStop: ["停止扫码", "Stop scanning"],
+    scanNoCamera: ["无法打开摄像头，请输入付款码数字", "The camera cannot be opened; type the digits"],
     codeUnknown: ["无法识别的付款码（微信10–15开头，支付宝25–30开头）", "Unknown code (WeChat starts 10–15, Alipay 25–30)"],
     codeNeedsNet: ["付款码收款需要网络，请改用现金或到有信号处", "Payment codes need the network: take cash, or move to where there is a signal"],
     paidAmount: ["已支付 {a}", "Paid {a}"],
@@ -771,6 +774,49 @@
         var p = codeProvider(c);
         say($("code-provider"), c.length < 2 ? "" : p === "wechat" ? t("codeWechat") : p === "alipay" ? t("codeAlipay") : t("codeUnknown"), "muted");
       });
+      // Camera scanning where the browser has BarcodeDetector (Chrome on
+      // Android); a handheld scanner types into the digits field anyway.
+      var scanBtn = $("code-scan");
+      if (scanBtn && "BarcodeDetector" in window && navigator.mediaDevices) {
+        scanBtn.hidden = false;
+        scanBtn.textContent = t("scanStart");
+        var video = $("code-video");
+        var stream = null;
+        var stopScan = function () {
+          if (stream) stream.getTracks().forEach(function (tr) { tr.stop(); });
+          stream = null;
+          video.hidden = true;
+          scanBtn.textContent = t("scanStart");
+        };
+        scanBtn.addEventListener("click", function () {
+          if (stream) { stopScan(); return; }
+          var detector;
+          try { detector = new window.BarcodeDetector({ formats: ["code_128", "qr_code", "ean_13"] }); }
+          catch (e) { say($("code-provider"), t("scanNoCamera"), "warn"); return; }
+          navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (s2) {
+            stream = s2;
+            video.srcObject = s2;
+            video.hidden = false;
+            video.play();
+            scanBtn.textContent = t("scanStop");
+            var look = function () {
+              if (!stream) return;
+              detector.detect(video).then(function (found) {
+                var hit = (found || []).map(function (f) { return (f.rawValue || "").replace(/\D/g, ""); })
+                  .filter(function (c) { return c.length >= 16 && codeProvider(c); })[0];
+                if (hit) {
+                  $("code-digits").value = hit;
+                  $("code-digits").dispatchEvent(new Event("input"));
+                  stopScan();
+                } else {
+                  setTimeout(look, 250);
+                }
+              }, function () { setTimeout(look, 500); });
+            };
+            look();
+          }, function () { say($("code-provider"), t("scanNoCamera"), "warn"); });
+        });
+      }
       codeForm.addEventListener("submit", function (ev) {
         ev.preventDefault();
         var out = $("code-result");
