@@ -312,6 +312,36 @@ impl App {
         Ok((routes, stops))
     }
 
+    /// The first day after `after` (within two weeks) on which the caller
+    /// has visits routed to them, for an empty evening's page to point at.
+    pub async fn next_route_day(
+        &self,
+        user: &User,
+        code: &str,
+        after: Date,
+    ) -> AppResult<Option<Date>> {
+        let estate = self.estate_for(user, code, Permission::Visit).await?;
+        let from = crate::booking::local_to_unix(
+            &estate,
+            after
+                .tomorrow()
+                .map_err(|e| DomainError::invalid("date", e.to_string()))?
+                .to_datetime(jiff::civil::Time::midnight()),
+        )?;
+        let list = self
+            .store
+            .bookings(&BookingQuery {
+                estate_id: Some(estate.id),
+                collector_id: Some(user.id),
+                from: Some(from),
+                to: Some(from + 14 * 86_400),
+                statuses: vec![doorstep_domain::BookingStatus::Scheduled],
+                ..Default::default()
+            })
+            .await?;
+        Ok(list.iter().map(|b| b.day).min())
+    }
+
     /// One stop of the collector's route.
     pub async fn collector_stop(&self, user: &User, booking_id: i64) -> AppResult<CollectorStop> {
         let (estate, b) = self.visit_for(user, booking_id).await?;

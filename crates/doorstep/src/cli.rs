@@ -510,6 +510,7 @@ async fn demo(
     doorstep_app::demo::seed_collecting(app, DEMO_ESTATE, &wechat, &alipay)
         .await
         .map_err(app_err)?;
+    let route_day = plan_demo_evening(app).await;
     println!("\nDoorstep is running.");
     println!("  Staff console:  {base}/console");
     println!("  Arrears:        {base}/console/{DEMO_ESTATE}/arrears");
@@ -535,9 +536,12 @@ async fn demo(
             "    the SMS code lands in the outbox: {base}/console/outbox or `doorstep outbox`"
         );
     }
-    println!(
-        "  Collector app:  {base}/c   (sign in as collector; tonight's route, cash, QR, signature)"
-    );
+    match route_day {
+        Some(day) => println!(
+            "  Collector app:  {base}/c/{DEMO_ESTATE}/today?date={day}   (sign in as collector: the route, cash, QR, signature)"
+        ),
+        None => println!("  Collector app:  {base}/c   (sign in as collector)"),
+    }
     println!(
         "  Payment simulator (WeChat Pay + Alipay): {sim_base}/sim — scan a QR code there, or make a 付款码 at {sim_base}/sim/wallet"
     );
@@ -545,6 +549,56 @@ async fn demo(
     doorstep_web::serve(listener, app.clone())
         .await
         .context("serving HTTP")
+}
+
+/// Plans the demo's next booked evening once (as the dispatcher would), so
+/// that collectors have a route to open; returns its date. Planning again
+/// from the dispatch board is always possible.
+async fn plan_demo_evening(app: &App) -> Option<doorstep_domain::Date> {
+    let (user, _) = app.store.user_credentials("dispatcher").await.ok()??;
+    let estate = app.estate(DEMO_ESTATE).await.ok()?;
+    let list = app
+        .store
+        .bookings(&doorstep_store::BookingQuery {
+            estate_id: Some(estate.id),
+            from: Some(doorstep_app::now()),
+            statuses: vec![
+                doorstep_domain::BookingStatus::Requested,
+                doorstep_domain::BookingStatus::Confirmed,
+            ],
+            ..Default::default()
+        })
+        .await
+        .ok()?;
+    let day = list.iter().map(|b| b.day).min();
+    match day {
+        Some(day) => {
+            let board = app
+                .dispatch_board(&user, DEMO_ESTATE, day, None)
+                .await
+                .ok()?;
+            if board.planned_at.is_none()
+                && let Err(e) = app.plan_dispatch(&user, DEMO_ESTATE, day, None, 1000).await
+            {
+                tracing::warn!("planning the demo evening: {e}");
+            }
+            Some(day)
+        }
+        // Planned already (or nothing booked): the first scheduled day.
+        None => app
+            .store
+            .bookings(&doorstep_store::BookingQuery {
+                estate_id: Some(estate.id),
+                from: Some(doorstep_app::now()),
+                statuses: vec![doorstep_domain::BookingStatus::Scheduled],
+                ..Default::default()
+            })
+            .await
+            .ok()?
+            .iter()
+            .map(|b| b.day)
+            .min(),
+    }
 }
 
 async fn paysim(port: u16, out: &Path) -> Result<()> {

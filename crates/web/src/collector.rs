@@ -335,6 +335,11 @@ async fn today_page(
             None => today(&e),
         };
         let (routes, stops) = app.collector_stops(&cu.user, &code, date).await?;
+        let next_day = if stops.is_empty() {
+            app.next_route_day(&cu.user, &code, date).await?
+        } else {
+            None
+        };
         let shift = if cu.user.role.allows(Permission::RecordPayment) {
             Some(app.my_shift(&cu.user, &code).await?)
         } else {
@@ -367,6 +372,9 @@ async fn today_page(
                 }
                 @if stops.is_empty() {
                     p #no-stops.muted { (l.pick("当天没有派给您的上门。", "No visits are routed to you that day.")) }
+                    @if let Some(nd) = next_day {
+                        p { a.button #next-route href={(base) "?date=" (nd)} { (l.pick("下一次上门：", "Next visits: ")) (day_label(nd, l)) } }
+                    }
                 } @else {
                     @let owed: Fen = stops.iter().filter(|s| !s.done).map(|s| s.total).sum();
                     p.summary {
