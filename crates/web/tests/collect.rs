@@ -261,6 +261,19 @@ fn scenario(s: Server) {
     assert!(owed_at_start > 100_000, "{stop}");
     assert!(!stop["lines"].as_array().unwrap().is_empty(), "{stop}");
     let shift = s.ok("POST", "/api/v1/estates/sample/shifts", &c, None);
+    // Tonight has no visits (the booking is for the next weekday): the
+    // collector's page points at the next evening with visits.
+    let day = next_weekday();
+    let (st, page) = s.call("GET", "/c/sample/today", Some(&c), None);
+    assert_eq!(st, 200);
+    let html = page.as_str().unwrap().to_string();
+    if day
+        != jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+            .date()
+    {
+        assert!(html.contains(&format!("today?date={day}")), "{html}");
+    }
 
     // Check-in: inside building 3's fence, outside it, and with no fix.
     let (lat, lng) = demo_building_point("3");
