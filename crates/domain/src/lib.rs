@@ -5,6 +5,7 @@
 pub mod allocate;
 pub mod billing;
 pub mod booking;
+pub mod cn;
 pub mod error;
 pub mod estate;
 pub mod fee;
