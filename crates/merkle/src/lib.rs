@@ -13,6 +13,8 @@
 //!   leaf creates; [`root_at`], [`inclusion_proof`] and [`consistency_proof`]
 //!   read them through a [`NodeStore`] without rebuilding anything, for any
 //!   tree size up to the current one. [`MemStore`] keeps them in memory.
+//! - [`note`]: C2SP signed notes with Ed25519 keys, and checkpoints (origin,
+//!   tree size, root) in the C2SP tlog-checkpoint format.
 //! - [`verify`]: [`verify_inclusion`] and [`verify_consistency`], exactly the
 //!   algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2 with the edge rules of the
 //!   transparency-dev/merkle verifier (whose public test vectors the tests run).
@@ -21,11 +23,13 @@
 
 pub mod error;
 pub mod hash;
+pub mod note;
 pub mod tree;
 pub mod verify;
 
 pub use error::ProofError;
 pub use hash::{EMPTY_ROOT, Hash, hash_from_slice, leaf_hash, node_hash, root};
+pub use note::{Checkpoint, NoteError, Signer, Verifier};
 pub use tree::{MemStore, NodeStore, append, consistency_proof, inclusion_proof, root_at};
 pub use verify::{root_from_inclusion_proof, verify_consistency, verify_inclusion};
 
