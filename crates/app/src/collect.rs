@@ -10,7 +10,6 @@ use doorstep_domain::geo::{Fence, Fix, check_fix, verdict};
 use doorstep_domain::{Category, Date, DomainError, Fen, ObjectKind, Permission};
 use doorstep_store::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// One stop as the collector's phone shows (and caches) it.
 #[derive(Debug, Clone, Serialize)]
@@ -421,6 +420,42 @@ impl App {
             .await?)
     }
 
+    /// An estate's geofences.
+    pub async fn geofences(&self, user: &User, code: &str) -> AppResult<Vec<Geofence>> {
+        let estate = self.estate_for(user, code, Permission::ReadEstate).await?;
+        Ok(self.store.geofences(estate.id).await?)
+    }
+
+    /// Sets a building's or parking level's geofence (dispatch staff);
+    /// returns the estate's geofences.
+    pub async fn set_geofence(
+        &self,
+        user: &User,
+        code: &str,
+        g: &Geofence,
+    ) -> AppResult<Vec<Geofence>> {
+        let estate = self.estate_for(user, code, Permission::Dispatch).await?;
+        self.store.set_geofence(estate.id, g).await?;
+        Ok(self.store.geofences(estate.id).await?)
+    }
+
+    /// An estate's collection settings.
+    pub async fn collect_settings(&self, user: &User, code: &str) -> AppResult<CollectSettings> {
+        let estate = self.estate_for(user, code, Permission::ReadEstate).await?;
+        Ok(self.store.collect_settings(estate.id).await?)
+    }
+
+    /// Sets an estate's prepayment rule, QR expiry and cash limits (finance).
+    pub async fn set_collect_settings(
+        &self,
+        user: &User,
+        code: &str,
+        s: &CollectSettings,
+    ) -> AppResult<()> {
+        let estate = self.estate_for(user, code, Permission::Treasury).await?;
+        Ok(self.store.set_collect_settings(estate.id, s).await?)
+    }
+
     /// The geofences of the buildings and parking levels a booking visits.
     async fn fences_for(&self, estate: &Estate, b: &Booking) -> AppResult<Vec<Fence>> {
         let all = self.store.geofences(estate.id).await?;
@@ -672,9 +707,4 @@ pub fn canonical_json(v: &serde_json::Value) -> String {
         ),
         other => other.to_string(),
     }
-}
-
-/// SHA-256 (hex) of text.
-pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
 }

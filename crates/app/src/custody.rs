@@ -182,10 +182,10 @@ impl App {
         reason: &str,
     ) -> AppResult<Reversal> {
         require(user, Permission::RecordPayment)?;
-        let facts = self.store.payment_facts(None).await?;
-        let p = facts
-            .iter()
-            .find(|f| f.id == payment_id)
+        let p = self
+            .store
+            .payment_fact(payment_id)
+            .await?
             .ok_or_else(|| AppError::NotFound(format!("payment {payment_id}")))?;
         let estate = self.store.estate_by_id(p.estate_id).await?;
         if !user.can_access(&estate) {

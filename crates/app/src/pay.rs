@@ -411,15 +411,10 @@ impl App {
         client_key: Option<String>,
     ) -> AppResult<PaymentView> {
         let code = auth_code.trim();
-        let ok = match provider {
-            "wechat" => {
-                code.len() == 18
-                    && code.starts_with(['1'])
-                    && code[..2] >= *"10"
-                    && code[..2] <= *"15"
-            }
-            _ => (16..=24).contains(&code.len()) && code[..2] >= *"25" && code[..2] <= *"30",
-        } && code.bytes().all(|b| b.is_ascii_digit());
+        if provider != "wechat" && provider != "alipay" {
+            return Err(DomainError::invalid("provider", "must be wechat or alipay").into());
+        }
+        let ok = doorstep_payments::auth_code_provider(code).map(|p| p.code()) == Some(provider);
         if !ok {
             return Err(DomainError::invalid(
                 "auth_code",
@@ -812,10 +807,10 @@ impl App {
         let (Some(no), "approved") = (r.out_refund_no.clone(), r.status.as_str()) else {
             return Ok(r);
         };
-        let facts = self.store.payment_facts(Some(r.estate_id)).await?;
-        let pay = facts
-            .iter()
-            .find(|f| f.id == r.payment_id)
+        let pay = self
+            .store
+            .payment_fact(r.payment_id)
+            .await?
             .ok_or_else(|| AppError::NotFound(format!("payment {}", r.payment_id)))?;
         let coll = self
             .store

@@ -345,6 +345,19 @@ pub fn fen_to_yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
+/// Which provider a payment code (付款码) belongs to: WeChat codes are 18
+/// digits starting 10–15, Alipay codes 16–24 digits starting 25–30.
+pub fn auth_code_provider(code: &str) -> Option<Provider> {
+    if !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match (code.len(), code.get(0..2)) {
+        (18, Some("10" | "11" | "12" | "13" | "14" | "15")) => Some(Provider::Wechat),
+        (16..=24, Some("25" | "26" | "27" | "28" | "29" | "30")) => Some(Provider::Alipay),
+        _ => None,
+    }
+}
+
 /// Checks an order number: 6–32 characters of `[0-9A-Za-z_-]` (the common
 /// ground of WeChat's and Alipay's rules).
 pub fn check_out_trade_no(s: &str) -> Result<(), PayError> {
@@ -377,6 +390,28 @@ mod tests {
         assert_eq!(fen_to_yuan(8888), "88.88");
         assert_eq!(fen_to_yuan(5), "0.05");
         assert_eq!(fen_to_yuan(-120), "-1.20");
+    }
+
+    #[test]
+    fn payment_codes() {
+        assert_eq!(
+            auth_code_provider("134567890123456789"),
+            Some(Provider::Wechat)
+        );
+        assert_eq!(
+            auth_code_provider("2812345678901234"),
+            Some(Provider::Alipay)
+        );
+        for bad in [
+            "",
+            "1",
+            "13456789012345678",
+            "164567890123456789",
+            "28123",
+            "28x2345678901234",
+        ] {
+            assert_eq!(auth_code_provider(bad), None, "{bad}");
+        }
     }
 
     #[test]

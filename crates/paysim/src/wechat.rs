@@ -254,6 +254,48 @@ pub fn transaction(o: &SimOrder, m: &WechatMerchant) -> Transaction {
     }
 }
 
+/// The checks every order request makes: the merchant and app match the
+/// signer, the order number's pattern, the description's length, a positive
+/// amount.
+fn check_order(
+    sim: &Sim,
+    h: &HeaderMap,
+    (mchid, appid): (&str, &str),
+    (signer_mchid, signer_appid): (&str, &str),
+    out_trade_no: &str,
+    description: &str,
+    total: i64,
+) -> Result<(), Box<Response>> {
+    if mchid != signer_mchid || appid != signer_appid {
+        return Err(Box::new(fail(
+            sim,
+            h,
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "appid和mch_id不匹配",
+        )));
+    }
+    if !valid_out_trade_no(out_trade_no) {
+        return Err(Box::new(param_error(
+            sim,
+            h,
+            "out_trade_no 须为 6-32 位数字、大小写字母、_-|*",
+        )));
+    }
+    let desc_len = description.chars().count();
+    if desc_len == 0 || desc_len > 127 {
+        return Err(Box::new(param_error(
+            sim,
+            h,
+            "description 长度须为 1-127 个字符",
+        )));
+    }
+    if total <= 0 {
+        return Err(Box::new(param_error(sim, h, "amount.total 须大于 0")));
+    }
+    Ok(())
+}
+
 async fn native(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) -> Response {
     let m = match authenticate(&sim, "POST", &uri, &h, &body) {
         Ok(m) => m,
@@ -263,24 +305,16 @@ async fn native(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) -> 
         Ok(r) => r,
         Err(r) => return *r,
     };
-    if req.mchid != m.mchid || req.appid != m.appid {
-        return fail(
-            &sim,
-            &h,
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
-            "appid和mch_id不匹配",
-        );
-    }
-    if !valid_out_trade_no(&req.out_trade_no) {
-        return param_error(&sim, &h, "out_trade_no 须为 6-32 位数字、大小写字母、_-|*");
-    }
-    let desc_len = req.description.chars().count();
-    if desc_len == 0 || desc_len > 127 {
-        return param_error(&sim, &h, "description 长度须为 1-127 个字符");
-    }
-    if req.amount.total <= 0 {
-        return param_error(&sim, &h, "amount.total 须大于 0");
+    if let Err(r) = check_order(
+        &sim,
+        &h,
+        (&req.mchid, &req.appid),
+        (&m.mchid, &m.appid),
+        &req.out_trade_no,
+        &req.description,
+        req.amount.total,
+    ) {
+        return *r;
     }
     if let Some(c) = &req.amount.currency
         && c != "CNY"
@@ -356,9 +390,7 @@ async fn native(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) -> 
 
 /// A WeChat payment code: 18 digits starting 10–15.
 pub fn is_wechat_auth_code(s: &str) -> bool {
-    s.len() == 18
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && matches!(&s[..2], "10" | "11" | "12" | "13" | "14" | "15")
+    doorstep_payments::auth_code_provider(s) == Some(doorstep_payments::Provider::Wechat)
 }
 
 async fn codepay(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) -> Response {
@@ -370,24 +402,16 @@ async fn codepay(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) ->
         Ok(r) => r,
         Err(r) => return *r,
     };
-    if req.mchid != m.mchid || req.appid != m.appid {
-        return fail(
-            &sim,
-            &h,
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
-            "appid和mch_id不匹配",
-        );
-    }
-    if !valid_out_trade_no(&req.out_trade_no) {
-        return param_error(&sim, &h, "out_trade_no 须为 6-32 位数字、大小写字母、_-|*");
-    }
-    let desc_len = req.description.chars().count();
-    if desc_len == 0 || desc_len > 127 {
-        return param_error(&sim, &h, "description 长度须为 1-127 个字符");
-    }
-    if req.amount.total <= 0 {
-        return param_error(&sim, &h, "amount.total 须大于 0");
+    if let Err(r) = check_order(
+        &sim,
+        &h,
+        (&req.mchid, &req.appid),
+        (&m.mchid, &m.appid),
+        &req.out_trade_no,
+        &req.description,
+        req.amount.total,
+    ) {
+        return *r;
     }
     if req.scene_info.store_info.id.is_empty() {
         return param_error(&sim, &h, "scene_info.store_info.id 必填");

@@ -603,11 +603,7 @@ pub(crate) async fn close_collection(
 }
 
 fn sha256_hex(b: &[u8]) -> String {
-    hex_lower(&Sha256::digest(b))
-}
-
-fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    format!("{:x}", Sha256::digest(b))
 }
 
 fn signature_row(r: &Row, replayed: bool) -> StoreResult<Signature> {

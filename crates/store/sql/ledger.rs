@@ -164,6 +164,22 @@ pub(crate) fn payment_fact(r: &Row) -> StoreResult<PaymentFact> {
     })
 }
 
+pub(crate) async fn payment_fact_by_id(
+    pool: &Pool<Db>,
+    id: i64,
+) -> StoreResult<Option<PaymentFact>> {
+    sqlx::query(
+        "SELECT id, estate_id, amount_fen, status, opening, method, paid_at FROM payments WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?
+    .as_ref()
+    .map(payment_fact)
+    .transpose()
+}
+
 pub(crate) async fn payment_facts(
     pool: &Pool<Db>,
     estate_id: Option<i64>,

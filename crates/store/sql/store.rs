@@ -1034,4 +1034,7 @@ impl Store for SqlStore {
     async fn all_merchants(&self) -> StoreResult<Vec<Merchant>> {
         super::collect::all_merchants(&self.pool).await
     }
+    async fn payment_fact(&self, id: i64) -> StoreResult<Option<PaymentFact>> {
+        super::ledger::payment_fact_by_id(&self.pool, id).await
+    }
 }

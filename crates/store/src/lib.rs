@@ -457,6 +457,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         estate_id: Option<i64>,
     ) -> StoreResult<Vec<ReceivableExpectation>>;
+    /// One payment as the ledger check sees it.
+    async fn payment_fact(&self, id: i64) -> StoreResult<Option<PaymentFact>>;
     /// Payments (of one estate, or all).
     async fn payment_facts(&self, estate_id: Option<i64>) -> StoreResult<Vec<PaymentFact>>;
     /// Balance (debit − credit) of one account.

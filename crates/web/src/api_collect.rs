@@ -420,13 +420,7 @@ async fn list_geofences(
     Staff(user): Staff,
     Path(code): Path<String>,
 ) -> ApiResult {
-    let estate = app.estate_for(&user, &code, Permission::ReadEstate).await?;
-    to_json(
-        &app.store
-            .geofences(estate.id)
-            .await
-            .map_err(AppError::from)?,
-    )
+    to_json(&app.geofences(&user, &code).await?)
 }
 
 async fn set_geofence(
@@ -435,17 +429,7 @@ async fn set_geofence(
     Path(code): Path<String>,
     Body(g): Body<Geofence>,
 ) -> ApiResult {
-    let estate = app.estate_for(&user, &code, Permission::Dispatch).await?;
-    app.store
-        .set_geofence(estate.id, &g)
-        .await
-        .map_err(AppError::from)?;
-    to_json(
-        &app.store
-            .geofences(estate.id)
-            .await
-            .map_err(AppError::from)?,
-    )
+    to_json(&app.set_geofence(&user, &code, &g).await?)
 }
 
 async fn get_collect_settings(
@@ -453,13 +437,7 @@ async fn get_collect_settings(
     Staff(user): Staff,
     Path(code): Path<String>,
 ) -> ApiResult {
-    let estate = app.estate_for(&user, &code, Permission::ReadEstate).await?;
-    to_json(
-        &app.store
-            .collect_settings(estate.id)
-            .await
-            .map_err(AppError::from)?,
-    )
+    to_json(&app.collect_settings(&user, &code).await?)
 }
 
 #[derive(Deserialize)]
@@ -476,17 +454,13 @@ async fn set_collect_settings(
     Path(code): Path<String>,
     Body(b): Body<SettingsBody>,
 ) -> ApiResult {
-    let estate = app.estate_for(&user, &code, Permission::Treasury).await?;
     let s = doorstep_store::CollectSettings {
         allow_prepay: b.allow_prepay,
         qr_expiry_seconds: b.qr_expiry_seconds,
         cash_limit: doorstep_domain::Fen::parse_yuan("cash_limit", &b.cash_limit)?,
         cash_limit_hours: b.cash_limit_hours,
     };
-    app.store
-        .set_collect_settings(estate.id, &s)
-        .await
-        .map_err(AppError::from)?;
+    app.set_collect_settings(&user, &code, &s).await?;
     to_json(&s)
 }
 

@@ -114,10 +114,7 @@ fn check_subject(s: &str) -> Result<(), PayError> {
 
 /// A payment code: 16–24 digits starting 25–30.
 fn check_auth_code(s: &str) -> Result<(), PayError> {
-    let ok = (16..=24).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && matches!(s.get(0..2), Some("25" | "26" | "27" | "28" | "29" | "30"));
-    if ok {
+    if crate::auth_code_provider(s) == Some(crate::Provider::Alipay) {
         Ok(())
     } else {
         Err(invalid(

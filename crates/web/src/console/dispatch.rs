@@ -945,9 +945,6 @@ async fn save_geofence(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = app
-            .estate_for(&cu.user, &code, Permission::Dispatch)
-            .await?;
         let g = doorstep_store::Geofence {
             area_kind: f.area_kind.trim().to_string(),
             area: f.area.trim().to_string(),
@@ -959,7 +956,7 @@ async fn save_geofence(
                 .parse()
                 .map_err(|_| DomainError::invalid("radius", "a whole number of metres"))?,
         };
-        app.store.set_geofence(e.id, &g).await?;
+        app.set_geofence(&cu.user, &code, &g).await?;
         Ok(l.pick("已保存签到范围", "Geofence saved").to_string())
     }
     .await;
