@@ -85,6 +85,19 @@ pub struct CashRecorded {
     pub change: Fen,
     /// What is still owed at this stop.
     pub still_owed: Fen,
+    /// The e-receipt (its link for the owner's phone).
+    pub receipt: Option<ReceiptLink>,
+}
+
+/// Where an owner finds a receipt.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptLink {
+    /// Receipt number as printed.
+    pub number: String,
+    /// The owner's link.
+    pub url: String,
+    /// `issued`, or `pending` while it is being signed.
+    pub status: String,
 }
 
 /// A signature from the screen.
@@ -528,6 +541,7 @@ impl App {
                 offline: input.offline,
             })
             .await?;
+        let receipt = self.receipt_after_payment(payment.id).await;
         let still_owed = self
             .visit_lines(&estate, &b, paid_on)
             .await?
@@ -540,6 +554,11 @@ impl App {
             })
             .sum();
         Ok(CashRecorded {
+            receipt: receipt.map(|r| ReceiptLink {
+                number: doorstep_receipt::number_display(r.number),
+                url: self.receipt_url(&r),
+                status: r.status,
+            }),
             payment,
             change: tendered - amount,
             still_owed,

@@ -10,11 +10,14 @@ pub mod custody;
 pub mod demo;
 pub mod dispatch;
 pub mod entered;
+pub mod evidence;
 pub mod export;
 pub mod import;
+pub mod invoice;
 pub mod notify;
 pub mod owner;
 pub mod pay;
+pub mod receipt;
 
 use doorstep_domain::{Date, DomainError, Permission};
 use doorstep_store::{Estate, Store, StoreError, User};
@@ -76,6 +79,8 @@ pub struct App {
     pub gateways: Vec<Arc<dyn notify::Gateway>>,
     /// How the payment providers are reached and reach us.
     pub pay: pay::PayConfig,
+    /// Where invoice requests go (by default a queue staff work by hand).
+    pub invoicing: Arc<dyn invoice::InvoicePlatform>,
 }
 
 impl App {
@@ -86,6 +91,7 @@ impl App {
             code_policy: Default::default(),
             gateways: Vec::new(),
             pay: Default::default(),
+            invoicing: Arc::new(invoice::ManualQueue),
         }
     }
 

@@ -499,6 +499,9 @@ impl App {
                         at,
                     })
                     .await?;
+                if !done.payment.replayed {
+                    self.receipt_after_payment(done.payment.id).await;
+                }
                 return Ok(!done.payment.replayed);
             }
             TradeStatus::Closed | TradeStatus::Refunded => {

@@ -11,6 +11,7 @@ pub mod estate;
 pub mod fee;
 pub mod geo;
 pub mod i18n;
+pub mod jcs;
 pub mod latefee;
 pub mod ledger;
 pub mod money;

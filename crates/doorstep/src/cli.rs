@@ -78,6 +78,23 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Verify a receipt (PDF, signed note, or number) or an evidence bundle
+    /// (ZIP, offline: needs no database). Says valid, void or invalid and why;
+    /// exits 1 unless valid.
+    Verify {
+        #[command(subcommand)]
+        command: VerifyCommand,
+    },
+    /// The evidence log: signed checkpoints and the tamper audit.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
+    /// Receipts: sign those still pending; the company's signing keys.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
     /// Create or migrate the database, then exit.
     Migrate,
     /// Create a company and its first admin (first-time setup).
@@ -188,6 +205,64 @@ enum LedgerCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum VerifyCommand {
+    /// A receipt: a PDF file, a file with the signed note, or a receipt
+    /// number (with --company when the database holds several companies).
+    Receipt {
+        /// File or number.
+        what: String,
+        /// Company id (for a number).
+        #[arg(long)]
+        company: Option<i64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// An evidence bundle (ZIP) exported for a dispute, offline.
+    Bundle {
+        /// The ZIP.
+        file: PathBuf,
+        /// The company's published verifier key (`name+hash+base64`); without
+        /// it the keys inside the bundle are used, which only shows the
+        /// bundle is consistent with itself.
+        #[arg(long)]
+        key: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EvidenceCommand {
+    /// Sign a checkpoint of every log that grew.
+    Checkpoint,
+    /// Audit the stored log(s): each record against its leaf hash, gaps,
+    /// swaps, and every signed checkpoint recomputed from the records.
+    /// Exits 1 if anything was tampered with.
+    Check {
+        /// Only this company.
+        #[arg(long)]
+        company: Option<i64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReceiptCommand {
+    /// Sign every receipt still pending (the server does this on its own).
+    Issue,
+    /// Rotate a company's signing key (the old one still verifies what it signed).
+    RotateKey {
+        /// Company id.
+        #[arg(long)]
+        company: i64,
+    },
+    /// List a company's signing keys.
+    Keys {
+        /// Company id.
+        #[arg(long)]
+        company: i64,
     },
 }
 
@@ -340,6 +415,13 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Paysim { port, out } = &cli.command {
         return paysim(*port, out).await;
     }
+    // A bundle is verified offline.
+    if let Command::Verify {
+        command: VerifyCommand::Bundle { file, key },
+    } = &cli.command
+    {
+        return verify_bundle(file, key);
+    }
     let file = match &cli.global.config {
         Some(p) => read_file(p)?,
         None => Default::default(),
@@ -376,6 +458,58 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Ledger {
             command: LedgerCommand::Check { estate, json },
         } => ledger_check(&app, estate.as_deref(), json).await,
+        Command::Verify {
+            command:
+                VerifyCommand::Receipt {
+                    what,
+                    company,
+                    json,
+                },
+        } => verify_receipt(&app, &what, company, json).await,
+        Command::Verify { .. } => Ok(()),
+        Command::Evidence {
+            command: EvidenceCommand::Checkpoint,
+        } => {
+            let n = app
+                .run_checkpointer(&format!("cli-{}", std::process::id()))
+                .await?;
+            println!("{n} checkpoint(s) signed");
+            Ok(())
+        }
+        Command::Evidence {
+            command: EvidenceCommand::Check { company },
+        } => evidence_check(&app, company).await,
+        Command::Receipt {
+            command: ReceiptCommand::Issue,
+        } => {
+            let n = app
+                .issue_pending_receipts(&format!("cli-{}", std::process::id()))
+                .await?;
+            println!("{n} receipt(s) issued");
+            Ok(())
+        }
+        Command::Receipt {
+            command: ReceiptCommand::RotateKey { company },
+        } => {
+            let k = app.rotate_company_key(company).await?;
+            println!(
+                "new signing key {} (id {}); the previous key is retired",
+                k.vkey, k.id
+            );
+            Ok(())
+        }
+        Command::Receipt {
+            command: ReceiptCommand::Keys { company },
+        } => {
+            for k in app.store.signing_keys(company).await? {
+                let state = match k.retired_at {
+                    Some(_) => "retired",
+                    None => "active",
+                };
+                println!("{}\t{state}\t{}", k.id, k.vkey);
+            }
+            Ok(())
+        }
         Command::Route {
             command:
                 RouteCommand::Solve {
@@ -674,6 +808,105 @@ async fn merchant_list(app: &App, company: &str) -> Result<()> {
             "{:<3} {:<7} {:<20} {:<24} {scope}",
             m.id, m.provider, m.merchant_id, m.app_id
         );
+    }
+    Ok(())
+}
+
+fn verify_bundle(file: &Path, keys: &[String]) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let trusted = (!keys.is_empty()).then_some(keys);
+    let report = doorstep_evidence::bundle::verify_bundle(&bytes, trusted)
+        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    print!("{report}");
+    if !report.ok {
+        bail!("the bundle did not verify");
+    }
+    Ok(())
+}
+
+async fn verify_receipt(app: &App, what: &str, company: Option<i64>, json: bool) -> Result<()> {
+    let path = Path::new(what);
+    let v = if path.is_file() {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {what}"))?;
+        if bytes.starts_with(b"%PDF") {
+            app.verify_receipt_pdf(&bytes).await?
+        } else {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow!("{what} is neither a PDF nor a signed receipt note"))?;
+            app.verify_receipt_note(&text).await?
+        }
+    } else {
+        let digits = what.trim().trim_start_matches("No.").trim();
+        let number: i64 = digits
+            .parse()
+            .map_err(|_| anyhow!("{what:?} is not a file or a receipt number"))?;
+        let company = match company {
+            Some(c) => c,
+            None => {
+                let logs = app.store.all_signing_keys().await?;
+                let mut ids: Vec<i64> = logs.iter().map(|k| k.company_id).collect();
+                ids.sort();
+                ids.dedup();
+                match ids.as_slice() {
+                    [one] => *one,
+                    [] => bail!("no receipt has been issued here yet"),
+                    _ => bail!("several companies issue receipts here: give --company ID"),
+                }
+            }
+        };
+        app.verify_receipt_number(company, number).await?
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let word = match v.verdict {
+            "valid" => "VALID 有效",
+            "void" => "VOID 已作废",
+            _ => "INVALID 无效",
+        };
+        println!("{word}: {}", v.why);
+        println!("  {}", v.why_zh);
+        if let Some(c) = &v.content {
+            println!(
+                "  No. {}  {}  {}  ¥{}  {}",
+                doorstep_receipt::number_display(c.number),
+                c.company,
+                c.payer,
+                doorstep_domain::Fen(c.total_fen).yuan_string(),
+                c.issued_at
+            );
+        }
+        if let Some(r) = &v.receipt
+            && let Some(i) = r.leaf_index
+        {
+            println!("  evidence record #{i}");
+        }
+    }
+    if v.verdict != "valid" {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+async fn evidence_check(app: &App, company: Option<i64>) -> Result<()> {
+    let logs = app.store.evidence_logs().await?;
+    let mut bad = 0;
+    for (c, _) in logs.iter().filter(|(c, _)| company.is_none_or(|x| x == *c)) {
+        let r = app.audit_evidence(*c).await?;
+        println!(
+            "company {}: {} records, {} checkpoints",
+            r.company_id, r.size, r.checkpoints
+        );
+        if r.findings.is_empty() {
+            println!("  intact: every record matches its leaf hash and every checkpoint");
+        }
+        for f in &r.findings {
+            println!("  {f}");
+        }
+        bad += r.findings.len();
+    }
+    if bad > 0 {
+        bail!("the evidence log check found {bad} problem(s)");
     }
     Ok(())
 }

@@ -30,7 +30,9 @@ pub mod verify;
 pub use error::ProofError;
 pub use hash::{EMPTY_ROOT, Hash, hash_from_slice, leaf_hash, node_hash, root};
 pub use note::{Checkpoint, NoteError, Signer, Verifier};
-pub use tree::{MemStore, NodeStore, append, consistency_proof, inclusion_proof, root_at};
+pub use tree::{
+    MemStore, NodeStore, Recorder, append, consistency_proof, inclusion_proof, root_at,
+};
 pub use verify::{root_from_inclusion_proof, verify_consistency, verify_inclusion};
 
 /// The largest power of two strictly smaller than `n` (the RFC's `k`), for `n >= 2`.

@@ -200,6 +200,47 @@ impl MemStore {
     pub fn root(&self) -> Result<Hash, ProofError> {
         root_at(self.size, self)
     }
+
+    /// Adds a node read from elsewhere (a database), for computing roots
+    /// and proofs over a partial copy of a tree.
+    pub fn insert(&mut self, level: u8, index: u64, hash: Hash) {
+        self.nodes.insert((level, index), hash);
+    }
+}
+
+/// A [`NodeStore`] that answers every read with zeros and remembers what
+/// was asked: run a root or proof computation over it once to learn which
+/// stored nodes the real computation needs (the traversal depends only on
+/// sizes and indices, never on hash values), fetch exactly those, then
+/// compute for real.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    asked: std::cell::RefCell<Vec<(u8, u64)>>,
+}
+
+impl Recorder {
+    /// A recorder that has seen nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The nodes read so far, without repeats, in the order first read.
+    pub fn nodes(&self) -> Vec<(u8, u64)> {
+        let mut seen = std::collections::HashSet::new();
+        self.asked
+            .borrow()
+            .iter()
+            .copied()
+            .filter(|n| seen.insert(*n))
+            .collect()
+    }
+}
+
+impl NodeStore for Recorder {
+    fn get(&self, level: u8, index: u64) -> Option<Hash> {
+        self.asked.borrow_mut().push((level, index));
+        Some([0; 32])
+    }
 }
 
 impl NodeStore for MemStore {
@@ -212,6 +253,38 @@ impl NodeStore for MemStore {
 mod tests {
     use super::*;
     use crate::{leaf_hash, root};
+
+    #[test]
+    fn the_recorder_names_exactly_the_nodes_a_proof_reads() {
+        let mut t = MemStore::new();
+        for i in 0..37u64 {
+            t.push(leaf_hash(&i.to_be_bytes())).unwrap();
+        }
+        for (index, size) in [(0u64, 1u64), (5, 37), (36, 37), (12, 20)] {
+            let r = Recorder::new();
+            inclusion_proof(index, size, &r).unwrap();
+            let mut partial = MemStore::new();
+            for (l, i) in r.nodes() {
+                partial.insert(l, i, t.get(l, i).unwrap());
+            }
+            assert_eq!(
+                inclusion_proof(index, size, &partial).unwrap(),
+                inclusion_proof(index, size, &t).unwrap()
+            );
+        }
+        let r = Recorder::new();
+        consistency_proof(7, 37, &r).unwrap();
+        root_at(37, &r).unwrap();
+        let mut partial = MemStore::new();
+        for (l, i) in r.nodes() {
+            partial.insert(l, i, t.get(l, i).unwrap());
+        }
+        assert_eq!(root_at(37, &partial).unwrap(), t.root().unwrap());
+        assert_eq!(
+            consistency_proof(7, 37, &partial).unwrap(),
+            consistency_proof(7, 37, &t).unwrap()
+        );
+    }
 
     #[test]
     fn append_returns_the_completed_subtrees() {

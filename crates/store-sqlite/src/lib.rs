@@ -79,6 +79,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (2, "booking", include_str!("../migrations/0002_booking.sql")),
     (3, "collect", include_str!("../migrations/0003_collect.sql")),
+    (
+        4,
+        "evidence",
+        include_str!("../migrations/0004_evidence.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) the database file at `path` and migrates it.

@@ -509,6 +509,37 @@ pub(crate) async fn change_booking(pool: &Pool<Db>, c: &BookingChange) -> StoreR
     if now_status.is_open() && !c.to.is_open() {
         release(&mut tx, c.booking_id, estate_id, starts_at, c.to, c.now).await?;
     }
+    if let Some((result, why)) = &c.visit {
+        let company = super::evidence::company_of_estate(&mut tx, estate_id).await?;
+        let objects = super::evidence::booking_objects(&mut tx, c.booking_id).await?;
+        let data = super::evidence::record(
+            "outcome",
+            serde_json::json!({
+                "estate": estate_id,
+                "booking": c.booking_id,
+                "result": result.code(),
+                "reason": why.trim(),
+                "status": c.to.code(),
+                "by": c.actor.parts().0,
+                "by_user": c.actor.parts().1,
+                "at": super::evidence::utc(c.now),
+            }),
+        );
+        super::evidence::append_in(
+            &mut tx,
+            company,
+            &[NewEvidence {
+                kind: "outcome".into(),
+                estate_id: Some(estate_id),
+                booking_id: Some(c.booking_id),
+                payment_id: None,
+                objects,
+                data,
+                at: c.now,
+            }],
+        )
+        .await?;
+    }
     event(
         &mut tx,
         c.booking_id,

@@ -228,6 +228,7 @@ pub(crate) async fn record_checkin(pool: &Pool<Db>, c: &NewCheckin) -> StoreResu
         Some((a, b, c, d)) => (Some(a), Some(b), Some(c), Some(d)),
         None => (None, None, None, None),
     };
+    let mut tx = write_tx(pool).await?;
     let r = sqlx::query("INSERT INTO checkins (estate_id, booking_id, collector_id, lat_e6, lng_e6, accuracy_m, fix_at, verdict, distance_m, device, offline, client_key, recorded_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (client_key) DO NOTHING RETURNING *")
         .bind(c.estate_id)
@@ -243,9 +244,51 @@ pub(crate) async fn record_checkin(pool: &Pool<Db>, c: &NewCheckin) -> StoreResu
         .bind(c.offline)
         .bind(c.client_key.as_deref())
         .bind(c.at)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
+    if let Some(r) = &r {
+        let company = super::evidence::company_of_estate(&mut tx, c.estate_id).await?;
+        let objects = super::evidence::booking_objects(&mut tx, c.booking_id).await?;
+        let fix = c.fix.map(|(lat, lng, acc, at)| {
+            serde_json::json!({
+                "lat": lat as f64 / 1e6,
+                "lng": lng as f64 / 1e6,
+                "accuracy_m": acc,
+                "fix_at": super::evidence::utc(at),
+            })
+        });
+        let data = super::evidence::record(
+            "checkin",
+            serde_json::json!({
+                "checkin": col::<i64>(r, "id")?,
+                "estate": c.estate_id,
+                "booking": c.booking_id,
+                "collector": c.collector_id,
+                "device": c.device,
+                "fix": fix,
+                "geofence": c.verdict,
+                "distance_m": c.distance_m,
+                "offline": c.offline,
+                "at": super::evidence::utc(c.at),
+            }),
+        );
+        super::evidence::append_in(
+            &mut tx,
+            company,
+            &[NewEvidence {
+                kind: "checkin".into(),
+                estate_id: Some(c.estate_id),
+                booking_id: Some(c.booking_id),
+                payment_id: None,
+                objects,
+                data,
+                at: c.at,
+            }],
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(db_err)?;
     match r {
         Some(r) => checkin_row(&r, false),
         // A concurrent sync of the same key won.
@@ -649,6 +692,7 @@ pub(crate) async fn record_signature(pool: &Pool<Db>, s: &NewSignature) -> Store
     {
         return signature_row(&r, true);
     }
+    let mut tx = write_tx(pool).await?;
     let r = sqlx::query(&format!("INSERT INTO signatures (estate_id, booking_id, payment_id, collector_id, shown, shown_hash, strokes, strokes_hash, png, png_hash, signed_at, offline, client_key, recorded_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (client_key) DO NOTHING RETURNING {SIGNATURE_COLS}"))
         .bind(s.estate_id)
@@ -665,9 +709,50 @@ pub(crate) async fn record_signature(pool: &Pool<Db>, s: &NewSignature) -> Store
         .bind(s.offline)
         .bind(s.client_key.as_deref())
         .bind(s.at)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
+    if let Some(r) = &r {
+        let company = super::evidence::company_of_estate(&mut tx, s.estate_id).await?;
+        let mut objects = match s.booking_id {
+            Some(b) => super::evidence::booking_objects(&mut tx, b).await?,
+            None => Vec::new(),
+        };
+        if let Some(p) = s.payment_id {
+            objects.extend(super::evidence::payment_objects(&mut tx, p).await?);
+        }
+        let data = super::evidence::record(
+            "signature",
+            serde_json::json!({
+                "signature": col::<i64>(r, "id")?,
+                "estate": s.estate_id,
+                "booking": s.booking_id,
+                "payment": s.payment_id,
+                "collector": s.collector_id,
+                "shown_sha256": sha256_hex(s.shown.as_bytes()),
+                "strokes_sha256": sha256_hex(s.strokes.as_bytes()),
+                "image_sha256": sha256_hex(&s.png),
+                "signed_at": super::evidence::utc(s.signed_at),
+                "offline": s.offline,
+                "at": super::evidence::utc(s.at),
+            }),
+        );
+        super::evidence::append_in(
+            &mut tx,
+            company,
+            &[NewEvidence {
+                kind: "signature".into(),
+                estate_id: Some(s.estate_id),
+                booking_id: s.booking_id,
+                payment_id: s.payment_id,
+                objects,
+                data,
+                at: s.at,
+            }],
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(db_err)?;
     match r {
         Some(r) => signature_row(&r, false),
         None => {

@@ -681,6 +681,15 @@ pub(crate) async fn decide_reversal(
             now,
         )
         .await?;
+        super::evidence::void_receipt_in(
+            &mut tx,
+            rev.payment_id,
+            &rev.reason,
+            rev.requested_by,
+            by,
+            now,
+        )
+        .await?;
         sqlx::query("UPDATE reversals SET status = 'done', decided_by = $2, decided_at = $3, entry_id = $4 WHERE id = $1")
             .bind(id)
             .bind(by)
@@ -734,6 +743,15 @@ pub(crate) async fn finish_refund(
             EntryKind::Refund,
             by,
             &rev.reason,
+            now,
+        )
+        .await?;
+        super::evidence::void_receipt_in(
+            &mut tx,
+            rev.payment_id,
+            &format!("退款 refunded: {}", rev.reason),
+            rev.requested_by,
+            by,
             now,
         )
         .await?;

@@ -7,6 +7,7 @@ use sqlx::Row;
 mod billing;
 mod booking;
 mod collect;
+mod evidence;
 mod ledger;
 mod objects;
 mod payments;
@@ -38,6 +39,10 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                     "a company with this name already exists"
                 } else if what.contains("bill_lines") {
                     "this bill line (object, fee item, period) already exists"
+                } else if what.contains("invoice_request_lines") {
+                    "an invoice has already been requested for this payment line"
+                } else if what.contains("receipt") {
+                    "this receipt number is already taken"
                 } else if what.contains("booking_targets") {
                     "a room or space in this booking already has an open booking"
                 } else if what.contains("payments") {

@@ -445,6 +445,7 @@ pub(crate) async fn apply_payment(
         p.at,
     )
     .await?;
+    super::evidence::open_receipt(tx, p.estate_id, payment_id, p.at).await?;
     Ok(PaymentRecord {
         id: payment_id,
         amount: p.amount,

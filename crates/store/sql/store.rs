@@ -1034,6 +1034,153 @@ impl Store for SqlStore {
     async fn all_merchants(&self) -> StoreResult<Vec<Merchant>> {
         super::collect::all_merchants(&self.pool).await
     }
+
+    async fn signing_keys(&self, company_id: i64) -> StoreResult<Vec<SigningKey>> {
+        super::evidence::signing_keys(&self.pool, Some(company_id)).await
+    }
+    async fn all_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        super::evidence::signing_keys(&self.pool, None).await
+    }
+    async fn active_signing_key(
+        &self,
+        company_id: i64,
+    ) -> StoreResult<Option<(SigningKey, String)>> {
+        super::evidence::active_signing_key(&self.pool, company_id).await
+    }
+    async fn add_signing_key(
+        &self,
+        company_id: i64,
+        name: &str,
+        vkey: &str,
+        skey: &str,
+        now: i64,
+        if_none: bool,
+    ) -> StoreResult<SigningKey> {
+        super::evidence::add_signing_key(&self.pool, company_id, name, vkey, skey, now, if_none)
+            .await
+    }
+    async fn receipt(&self, id: i64) -> StoreResult<Receipt> {
+        super::evidence::receipt(&self.pool, id).await
+    }
+    async fn receipt_by_token(&self, token: &str) -> StoreResult<Option<Receipt>> {
+        super::evidence::receipt_by_token(&self.pool, token).await
+    }
+    async fn receipt_by_number(
+        &self,
+        company_id: i64,
+        number: i64,
+    ) -> StoreResult<Option<Receipt>> {
+        super::evidence::receipt_by_number(&self.pool, company_id, number).await
+    }
+    async fn receipt_of_payment(&self, payment_id: i64) -> StoreResult<Option<Receipt>> {
+        super::evidence::receipt_of_payment(&self.pool, payment_id).await
+    }
+    async fn receipts(&self, estate_id: i64, limit: i64) -> StoreResult<Vec<Receipt>> {
+        super::evidence::receipts(&self.pool, estate_id, limit).await
+    }
+    async fn pending_receipts(&self, limit: i64) -> StoreResult<Vec<Receipt>> {
+        super::evidence::pending_receipts(&self.pool, limit).await
+    }
+    async fn receipt_facts(&self, payment_id: i64) -> StoreResult<ReceiptFacts> {
+        super::evidence::receipt_facts(&self.pool, payment_id).await
+    }
+    async fn issue_receipt(&self, r: &IssueReceipt) -> StoreResult<Receipt> {
+        super::evidence::issue_receipt(&self.pool, r).await
+    }
+    async fn receipt_attempt_failed(&self, id: i64, error: &str) -> StoreResult<()> {
+        super::evidence::receipt_attempt_failed(&self.pool, id, error).await
+    }
+    async fn append_evidence(&self, company_id: i64, e: &NewEvidence) -> StoreResult<u64> {
+        super::evidence::append_evidence(&self.pool, company_id, std::slice::from_ref(e)).await
+    }
+    async fn append_evidence_batch(&self, company_id: i64, es: &[NewEvidence]) -> StoreResult<u64> {
+        super::evidence::append_evidence(&self.pool, company_id, es).await
+    }
+    async fn evidence_size(&self, company_id: i64) -> StoreResult<u64> {
+        super::evidence::evidence_size(&self.pool, company_id).await
+    }
+    async fn evidence_logs(&self) -> StoreResult<Vec<(i64, u64)>> {
+        super::evidence::evidence_logs(&self.pool).await
+    }
+    async fn evidence_records(
+        &self,
+        company_id: i64,
+        from: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<EvidenceRecord>> {
+        super::evidence::evidence_records(&self.pool, company_id, from, limit).await
+    }
+    async fn evidence_record(
+        &self,
+        company_id: i64,
+        index: u64,
+    ) -> StoreResult<Option<EvidenceRecord>> {
+        super::evidence::evidence_record(&self.pool, company_id, index).await
+    }
+    async fn evidence_about(
+        &self,
+        company_id: i64,
+        objects: &[(doorstep_domain::ObjectKind, i64)],
+        booking_id: Option<i64>,
+        payment_id: Option<i64>,
+    ) -> StoreResult<Vec<EvidenceRecord>> {
+        super::evidence::evidence_about(&self.pool, company_id, objects, booking_id, payment_id)
+            .await
+    }
+    async fn merkle_nodes(
+        &self,
+        company_id: i64,
+        nodes: &[(u8, u64)],
+    ) -> StoreResult<Vec<((u8, u64), [u8; 32])>> {
+        super::evidence::merkle_nodes(&self.pool, company_id, nodes).await
+    }
+    async fn add_checkpoint(&self, c: &StoredCheckpoint) -> StoreResult<()> {
+        super::evidence::add_checkpoint(&self.pool, c).await
+    }
+    async fn checkpoints(&self, company_id: i64) -> StoreResult<Vec<StoredCheckpoint>> {
+        super::evidence::checkpoints(&self.pool, company_id).await
+    }
+    async fn latest_checkpoint(&self, company_id: i64) -> StoreResult<Option<StoredCheckpoint>> {
+        super::evidence::latest_checkpoint(&self.pool, company_id).await
+    }
+    async fn set_fee_item_tax(
+        &self,
+        item_id: i64,
+        tax_code: &str,
+        vat_rate_bp: i64,
+    ) -> StoreResult<()> {
+        super::evidence::set_fee_item_tax(&self.pool, item_id, tax_code, vat_rate_bp).await
+    }
+    async fn fee_item_tax(&self, item_id: i64) -> StoreResult<(String, i64)> {
+        super::evidence::fee_item_tax(&self.pool, item_id).await
+    }
+    async fn fee_item_estate(&self, item_id: i64) -> StoreResult<i64> {
+        super::evidence::fee_item_estate(&self.pool, item_id).await
+    }
+    async fn create_invoice_request(&self, r: &NewInvoiceRequest) -> StoreResult<InvoiceRequest> {
+        super::evidence::create_invoice_request(&self.pool, r).await
+    }
+    async fn invoice_request(&self, id: i64) -> StoreResult<InvoiceRequest> {
+        super::evidence::invoice_request(&self.pool, id).await
+    }
+    async fn invoice_requests(
+        &self,
+        company_id: i64,
+        estate_id: Option<i64>,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<InvoiceRequest>> {
+        super::evidence::invoice_requests(&self.pool, company_id, estate_id, status, None).await
+    }
+    async fn receipt_invoice_requests(&self, receipt_id: i64) -> StoreResult<Vec<InvoiceRequest>> {
+        super::evidence::invoice_requests(&self.pool, 0, None, None, Some(receipt_id)).await
+    }
+    async fn set_invoice_outcome(
+        &self,
+        id: i64,
+        o: &InvoiceOutcome,
+    ) -> StoreResult<InvoiceRequest> {
+        super::evidence::set_invoice_outcome(&self.pool, id, o).await
+    }
     async fn payment_fact(&self, id: i64) -> StoreResult<Option<PaymentFact>> {
         super::ledger::payment_fact_by_id(&self.pool, id).await
     }

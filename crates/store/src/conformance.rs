@@ -6,8 +6,10 @@
 
 mod booking;
 mod collect;
+mod evidence;
 pub use booking::*;
 pub use collect::*;
+pub use evidence::*;
 
 use crate::*;
 use doorstep_domain::{
@@ -30,7 +32,9 @@ macro_rules! conformance_tests {
             concurrent_payments_never_overpay, waivers_and_disputes, entered_amounts_bill_once_all_or_nothing,
             bookings_follow_their_lifecycle, last_place_is_sold_once, owner_codes_and_sessions,
             collections_hold_lines_and_pay_once, racing_collectors_hold_a_line_once,
-            ledger_balances_through_cash_custody, job_leases_expire);
+            ledger_balances_through_cash_custody, job_leases_expire,
+            receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
+            one_invoice_request_per_payment_line);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -9,11 +9,13 @@
 mod booking;
 mod collect;
 pub mod conformance;
+mod evidence;
 mod ledger_check;
 mod types;
 
 pub use booking::*;
 pub use collect::*;
+pub use evidence::*;
 pub use ledger_check::{LedgerReport, check_ledger};
 pub use types::*;
 
@@ -561,4 +563,116 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Gives a lease back.
     async fn release_job(&self, name: &str, holder: &str) -> StoreResult<()>;
+
+    // --- signing keys, receipts, the evidence log, invoices ---
+    /// A company's signing keys, newest first (no secrets).
+    async fn signing_keys(&self, company_id: i64) -> StoreResult<Vec<SigningKey>>;
+    /// Every company's signing keys (for verifying anything this server signed).
+    async fn all_signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// The key that signs now and its secret (C2SP `PRIVATE+KEY+…` form).
+    async fn active_signing_key(
+        &self,
+        company_id: i64,
+    ) -> StoreResult<Option<(SigningKey, String)>>;
+    /// Adds a key and retires the one that signed until now (rotation), in
+    /// one transaction. `if_none`: add only if the company has no active key
+    /// (a race between instances creates one key).
+    async fn add_signing_key(
+        &self,
+        company_id: i64,
+        name: &str,
+        vkey: &str,
+        skey: &str,
+        now: i64,
+        if_none: bool,
+    ) -> StoreResult<SigningKey>;
+    /// A receipt by id.
+    async fn receipt(&self, id: i64) -> StoreResult<Receipt>;
+    /// A receipt by its owner-link token.
+    async fn receipt_by_token(&self, token: &str) -> StoreResult<Option<Receipt>>;
+    /// A receipt by company and number.
+    async fn receipt_by_number(&self, company_id: i64, number: i64)
+    -> StoreResult<Option<Receipt>>;
+    /// A payment's receipt.
+    async fn receipt_of_payment(&self, payment_id: i64) -> StoreResult<Option<Receipt>>;
+    /// Receipts of an estate, newest first.
+    async fn receipts(&self, estate_id: i64, limit: i64) -> StoreResult<Vec<Receipt>>;
+    /// Receipts still to be signed, oldest first.
+    async fn pending_receipts(&self, limit: i64) -> StoreResult<Vec<Receipt>>;
+    /// What a receipt for this payment says.
+    async fn receipt_facts(&self, payment_id: i64) -> StoreResult<ReceiptFacts>;
+    /// Marks a receipt issued and appends the payment's evidence record, in
+    /// one transaction. A receipt already issued is returned unchanged.
+    async fn issue_receipt(&self, r: &IssueReceipt) -> StoreResult<Receipt>;
+    /// Notes a failed signing attempt (the receipt stays pending).
+    async fn receipt_attempt_failed(&self, id: i64, error: &str) -> StoreResult<()>;
+    /// Appends a record to a company's evidence log; returns its index.
+    async fn append_evidence(&self, company_id: i64, e: &NewEvidence) -> StoreResult<u64>;
+    /// Appends many records in one transaction (bulk loads, benchmarks).
+    async fn append_evidence_batch(&self, company_id: i64, es: &[NewEvidence]) -> StoreResult<u64>;
+    /// The size of a company's log.
+    async fn evidence_size(&self, company_id: i64) -> StoreResult<u64>;
+    /// Companies with a log and their sizes.
+    async fn evidence_logs(&self) -> StoreResult<Vec<(i64, u64)>>;
+    /// Records `from..from+limit` of a company's log, in order.
+    async fn evidence_records(
+        &self,
+        company_id: i64,
+        from: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<EvidenceRecord>>;
+    /// One record.
+    async fn evidence_record(
+        &self,
+        company_id: i64,
+        index: u64,
+    ) -> StoreResult<Option<EvidenceRecord>>;
+    /// The records about these rooms/spaces, a visit or a payment.
+    async fn evidence_about(
+        &self,
+        company_id: i64,
+        objects: &[(doorstep_domain::ObjectKind, i64)],
+        booking_id: Option<i64>,
+        payment_id: Option<i64>,
+    ) -> StoreResult<Vec<EvidenceRecord>>;
+    /// Stored Merkle nodes `(level, index)` of a company's log; missing ones are left out.
+    async fn merkle_nodes(
+        &self,
+        company_id: i64,
+        nodes: &[(u8, u64)],
+    ) -> StoreResult<Vec<((u8, u64), [u8; 32])>>;
+    /// Keeps a signed checkpoint (a second one for the same size is ignored).
+    async fn add_checkpoint(&self, c: &StoredCheckpoint) -> StoreResult<()>;
+    /// A company's checkpoints, oldest first.
+    async fn checkpoints(&self, company_id: i64) -> StoreResult<Vec<StoredCheckpoint>>;
+    /// The newest checkpoint.
+    async fn latest_checkpoint(&self, company_id: i64) -> StoreResult<Option<StoredCheckpoint>>;
+    /// Sets a fee item's tax classification code and VAT rate (basis points).
+    async fn set_fee_item_tax(
+        &self,
+        item_id: i64,
+        tax_code: &str,
+        vat_rate_bp: i64,
+    ) -> StoreResult<()>;
+    /// A fee item's tax classification code and VAT rate.
+    async fn fee_item_tax(&self, item_id: i64) -> StoreResult<(String, i64)>;
+    /// The estate of a fee item.
+    async fn fee_item_estate(&self, item_id: i64) -> StoreResult<i64>;
+    /// Creates an invoice request for every line of the receipt's payment
+    /// not already in a live request (one live request per payment line).
+    async fn create_invoice_request(&self, r: &NewInvoiceRequest) -> StoreResult<InvoiceRequest>;
+    /// An invoice request.
+    async fn invoice_request(&self, id: i64) -> StoreResult<InvoiceRequest>;
+    /// A company's invoice requests, oldest first, optionally by status and estate.
+    async fn invoice_requests(
+        &self,
+        company_id: i64,
+        estate_id: Option<i64>,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<InvoiceRequest>>;
+    /// Requests made for a receipt.
+    async fn receipt_invoice_requests(&self, receipt_id: i64) -> StoreResult<Vec<InvoiceRequest>>;
+    /// Records an invoice request's outcome (a failed request frees its lines).
+    async fn set_invoice_outcome(&self, id: i64, o: &InvoiceOutcome)
+    -> StoreResult<InvoiceRequest>;
 }

@@ -5,11 +5,13 @@
 mod api;
 mod api_booking;
 mod api_collect;
+mod api_evidence;
 mod collector;
 mod console;
 mod error;
 mod openapi;
 mod owner;
+mod receipts;
 mod session;
 
 use axum::Router;
@@ -32,11 +34,13 @@ pub fn router(app: App) -> Router {
             "/api/v1",
             api::router()
                 .merge(api_booking::router())
-                .merge(api_collect::router()),
+                .merge(api_collect::router())
+                .merge(api_evidence::router()),
         )
         .merge(api_collect::notify_router())
         .merge(console::router())
         .merge(owner::router())
+        .merge(receipts::router())
         .merge(collector::router())
         .layer(axum::middleware::from_fn(trace))
         .layer(axum::middleware::from_fn(run_to_completion))
@@ -92,6 +96,7 @@ async fn healthz(
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
     spawn_order_poller(app.clone(), std::time::Duration::from_secs(15));
+    spawn_checkpointer(app.clone(), std::time::Duration::from_secs(60));
     if !app.gateways.is_empty() {
         let sender = app.clone();
         tokio::spawn(async move {
@@ -128,6 +133,24 @@ pub fn spawn_order_poller(app: App, every: std::time::Duration) {
             }
             if let Err(e) = app.reconcile_yesterday(&holder).await {
                 tracing::warn!(error = %e, "the daily reconciliation failed");
+            }
+            if let Err(e) = app.issue_pending_receipts(&holder).await {
+                tracing::warn!(error = %e, "issuing pending receipts failed");
+            }
+        }
+    });
+}
+
+/// Signs a checkpoint of every evidence log that grew, every `every`
+/// (one instance at a time, by job lease).
+pub fn spawn_checkpointer(app: App, every: std::time::Duration) {
+    let holder = format!("{}-{:08x}", std::process::id(), rand_u32());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.run_checkpointer(&holder).await {
+                tracing::warn!(error = %e, "signing evidence checkpoints failed");
             }
         }
     });

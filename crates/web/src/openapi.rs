@@ -593,14 +593,156 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "Alipay notification endpoint (notify_url): form-encoded, RSA2-signed; answered with the body `success`",
         true,
     ),
+    (
+        "get",
+        "/receipts/{id}",
+        "getReceipt",
+        "A receipt: number, status (pending/issued/void), the signed note, its SHA-256, the evidence record's leaf index, the owner's link",
+        false,
+    ),
+    (
+        "get",
+        "/receipts/{id}/pdf",
+        "downloadReceipt",
+        "The receipt as PDF (query format=a4|a5|80mm), with the company's seal, the QR code to the verification page and the signed note embedded",
+        false,
+    ),
+    (
+        "post",
+        "/receipts/{id}/void",
+        "voidReceipt",
+        "Ask for the receipt to be voided (a void of its payment); finance approves with decideReversal (never the requester); the void is logged as evidence and the receipt stays verifiable as void",
+        true,
+    ),
+    (
+        "post",
+        "/receipts/verify",
+        "verifyReceipt",
+        "Verify a receipt: a PDF (Content-Type application/pdf), or JSON {note} or {company_id, number}; says valid, void or invalid and why. Public",
+        true,
+    ),
+    (
+        "get",
+        "/payments/{id}/receipt",
+        "getPaymentReceipt",
+        "The receipt of a payment",
+        false,
+    ),
+    (
+        "get",
+        "/receipt-links/{token}",
+        "getReceiptByToken",
+        "The receipt behind an owner's link (the verified content and status). Public: the token is the secret",
+        false,
+    ),
+    (
+        "post",
+        "/receipt-links/{token}/invoice",
+        "requestInvoice",
+        "Ask for an invoice (发票) for the receipt: personal or company title, the unified social credit code (GB 32100-2015 check), email or phone; one live request per payment line. Public: the token is the secret",
+        true,
+    ),
+    (
+        "get",
+        "/invoice-requests",
+        "listInvoiceRequests",
+        "The invoice queue (finance), by estate and status; format=xlsx gives the Excel export for manual issuing",
+        false,
+    ),
+    (
+        "post",
+        "/invoice-requests/{id}/outcome",
+        "recordInvoiceOutcome",
+        "Record a request's outcome: issued (invoice number, file link) or failed (reason; frees the lines for a new request)",
+        true,
+    ),
+    (
+        "get",
+        "/fee-items/{id}/tax",
+        "getFeeItemTax",
+        "A fee item's tax classification code and VAT rate (basis points)",
+        false,
+    ),
+    (
+        "put",
+        "/fee-items/{id}/tax",
+        "setFeeItemTax",
+        "Set a fee item's tax classification code (19 digits) and VAT rate (basis points: 600 = 6%)",
+        true,
+    ),
+    (
+        "get",
+        "/evidence/checkpoint",
+        "getCheckpoint",
+        "The newest signed checkpoint of the company's evidence log (C2SP signed note: origin, size, root), signing one if the log grew",
+        false,
+    ),
+    (
+        "get",
+        "/evidence/records/{index}/proof",
+        "getEvidenceProof",
+        "A record of the evidence log with its inclusion proof against the newest signed checkpoint",
+        false,
+    ),
+    (
+        "get",
+        "/evidence/consistency",
+        "getConsistencyProof",
+        "A consistency proof between two tree sizes (query from, to) of the company's log",
+        false,
+    ),
+    (
+        "get",
+        "/evidence/keys",
+        "listSigningKeys",
+        "The company's signing keys (current and retired; public halves only)",
+        false,
+    ),
+    (
+        "get",
+        "/evidence/audit",
+        "auditEvidence",
+        "Audit the stored log: records against their leaf hashes, gaps, swaps, and every signed checkpoint recomputed from the records (finance)",
+        false,
+    ),
+    (
+        "get",
+        "/estates/{code}/evidence/export",
+        "exportEvidence",
+        "A dispute bundle (ZIP) for rooms/spaces (query room=ID, space=ID, repeatable): records, inclusion proofs, the signed checkpoint, the keys, signature images and receipts, with the verification procedure",
+        false,
+    ),
+    (
+        "post",
+        "/signing-keys/rotate",
+        "rotateSigningKey",
+        "Rotate the company's Ed25519 signing key (admin); the old key is retired and still verifies what it signed",
+        false,
+    ),
+    (
+        "get",
+        "/companies/{id}/checkpoint",
+        "getPublicCheckpoint",
+        "A company's newest signed checkpoint. Public",
+        false,
+    ),
+    (
+        "get",
+        "/companies/{id}/keys",
+        "getPublicKeys",
+        "A company's verifier keys. Public",
+        false,
+    ),
 ];
 
 fn params(path: &str, id: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for name in ["code", "id", "date", "user_id", "merchant"] {
+    for name in [
+        "code", "id", "date", "user_id", "merchant", "token", "index",
+    ] {
         if path.contains(&format!("{{{name}}}")) {
             let schema = match name {
-                "id" | "user_id" | "merchant" => json!({"type": "integer"}),
+                "id" | "user_id" | "merchant" | "index" => json!({"type": "integer"}),
                 "date" => json!({"type": "string", "format": "date"}),
                 _ => json!({"type": "string"}),
             };
@@ -631,6 +773,40 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 "days",
                 json!({"type": "integer", "default": 7, "maximum": 31}),
                 "how many days",
+            ));
+        }
+        "downloadReceipt" => out.push(query(
+            "format",
+            json!({"type": "string", "enum": ["a4", "a5", "80mm"], "default": "a4"}),
+            "page layout: A4, A5 or the 80 mm thermal slip",
+        )),
+        "listInvoiceRequests" => {
+            out.push(query("estate", json!({"type": "string"}), "estate code"));
+            out.push(query(
+                "status",
+                json!({"type": "string", "enum": ["requested", "issued", "failed"]}),
+                "only requests in this state",
+            ));
+            out.push(query(
+                "format",
+                json!({"type": "string", "enum": ["json", "xlsx"]}),
+                "xlsx: the Excel export with Chinese headers",
+            ));
+        }
+        "getConsistencyProof" => {
+            out.push(query("from", json!({"type": "integer"}), "older tree size"));
+            out.push(query("to", json!({"type": "integer"}), "newer tree size"));
+        }
+        "exportEvidence" => {
+            out.push(query(
+                "room",
+                json!({"type": "integer"}),
+                "a room id (repeatable)",
+            ));
+            out.push(query(
+                "space",
+                json!({"type": "integer"}),
+                "a space id (repeatable)",
             ));
         }
         "listOwnerTargets" => out.push(query(
@@ -894,6 +1070,25 @@ fn request_schema(id: &str) -> Value {
             json!({"allow_prepay": {"type": "boolean"}, "qr_expiry_seconds": {"type": "integer", "minimum": 60, "maximum": 7200},
                 "cash_limit": {"type": "string", "example": "2000.00"}, "cash_limit_hours": int}),
         ),
+        "voidReceipt" => obj(&["reason"], json!({"reason": text})),
+        "verifyReceipt" => obj(
+            &[],
+            json!({"note": {"type": "string", "description": "the signed receipt note"}, "company_id": int, "number": int}),
+        ),
+        "requestInvoice" => obj(
+            &["kind", "title"],
+            json!({"kind": {"type": "string", "enum": ["personal", "company"]}, "title": {"type": "string", "description": "抬头"},
+                "tax_id": {"type": "string", "description": "unified social credit code (required for company)"},
+                "email": text, "phone": text, "address": text, "bank": text}),
+        ),
+        "recordInvoiceOutcome" => obj(
+            &["status"],
+            json!({"status": {"type": "string", "enum": ["issued", "failed"]}, "invoice_no": text, "file_url": text, "reason": text}),
+        ),
+        "setFeeItemTax" => obj(
+            &["tax_code", "vat_rate_bp"],
+            json!({"tax_code": {"type": "string", "pattern": "^[0-9]{19}$", "example": "3040801010000000000"}, "vat_rate_bp": {"type": "integer", "example": 600}}),
+        ),
         "reconcileProvider" => obj(
             &["provider", "date"],
             json!({"provider": {"type": "string", "enum": ["wechat", "alipay"]}, "date": {"type": "string", "format": "date"}}),
@@ -944,6 +1139,11 @@ pub fn openapi_document() -> Value {
                 | "listSlots"
                 | "wechatpayNotify"
                 | "alipayNotify"
+                | "verifyReceipt"
+                | "getReceiptByToken"
+                | "requestInvoice"
+                | "getPublicCheckpoint"
+                | "getPublicKeys"
         ) {
             op["security"] = json!([]);
         }
@@ -1007,6 +1207,15 @@ mod tests {
             "reconcileProvider",
             "wechatpayNotify",
             "alipayNotify",
+            "getReceipt",
+            "downloadReceipt",
+            "verifyReceipt",
+            "voidReceipt",
+            "requestInvoice",
+            "listInvoiceRequests",
+            "getEvidenceProof",
+            "getCheckpoint",
+            "exportEvidence",
         ] {
             assert!(ids.iter().any(|i| i == needed), "{needed}");
         }

@@ -116,7 +116,9 @@ fn health_and_openapi() {
                 .replace("{id}", "1")
                 .replace("{date}", "2026-12-01")
                 .replace("{user_id}", "1")
-                .replace("{merchant}", "1");
+                .replace("{merchant}", "1")
+                .replace("{token}", "0123456789abcdef0123456789abcdef")
+                .replace("{index}", "0");
             let body = if op.get("requestBody").is_some() {
                 Some(json!({}))
             } else {
@@ -129,6 +131,11 @@ fn health_and_openapi() {
                 "listSlots" => 200,
                 // Public, verified by signature; there is no merchant account 1 here.
                 "wechatpayNotify" | "alipayNotify" => 404,
+                // Public: an empty body names what is missing; an unknown
+                // receipt link or company is not found.
+                "verifyReceipt" | "requestInvoice" => 422,
+                "getReceiptByToken" | "getPublicCheckpoint" => 404,
+                "getPublicKeys" => 200,
                 _ => 401,
             };
             assert_eq!(st, expected, "{method} {path}: {v}");

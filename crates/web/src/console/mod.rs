@@ -9,6 +9,7 @@ mod estates;
 mod fees;
 mod import;
 mod objects;
+mod receipts;
 
 use crate::session::{COOKIE, cookie, lang, token};
 use axum::Router;
@@ -38,6 +39,7 @@ pub fn router() -> Router<App> {
         .merge(bookings::router())
         .merge(dispatch::router())
         .merge(cash::router())
+        .merge(receipts::router())
 }
 
 /// A signed-in staff user on a console page; otherwise a redirect to /login.
@@ -146,6 +148,8 @@ pub fn page(
                             a href={"/console/" (code) "/itinerary"} { (l.pick("行程", "Itinerary")) }
                             a href={"/console/" (code) "/visit-settings"} { (l.pick("上门设置", "Visit settings")) }
                             a href={"/console/" (code) "/cash"} { (l.pick("现金与对账", "Cash")) }
+                            a href={"/console/" (code) "/receipts"} { (l.pick("收据与存证", "Receipts")) }
+                            a href={"/console/invoices?estate=" (code)} { (l.pick("开票申请", "Invoices")) }
                             a href="/console/outbox" { (l.pick("消息", "Outbox")) }
                         }
                     }

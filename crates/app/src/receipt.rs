@@ -1,0 +1,628 @@
+//! E-receipts: issued when a payment completes, signed by the company's
+//! Ed25519 key (C2SP signed note), rendered as PDF on demand, verified by
+//! note, PDF or number, voided only through an approved void.
+//!
+//! The receipt's number is taken in the payment's own transaction (no gaps,
+//! never reused). Signing happens right after; if it fails the payment
+//! stands, the receipt stays `pending`, and the receipt job signs it later.
+
+use crate::{App, AppError, AppResult, now, require};
+use doorstep_domain::{DomainError, Permission};
+use doorstep_merkle::note::{Signer, Verifier};
+use doorstep_receipt::{ContentLine, Layout, ReceiptContent};
+use doorstep_store::{
+    IssueReceipt, NewEvidence, NewMessage, Receipt, ReceiptFacts, SigningKey, User,
+};
+use serde::Serialize;
+
+/// The lease name of the job that signs pending receipts.
+pub const RECEIPT_JOB: &str = "receipt-issuer";
+
+/// The origin (log name, and key name) of a company's evidence log and
+/// receipts. Stable for the life of the company, whatever URL it is served at.
+pub fn origin(company_id: i64) -> String {
+    format!("doorstep/company/{company_id}")
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceiptVerdict {
+    /// `valid`, `void` or `invalid`.
+    pub verdict: &'static str,
+    /// Why, in English.
+    pub why: String,
+    /// Why, in Chinese.
+    pub why_zh: String,
+    /// The signed content, when the signature verified.
+    pub content: Option<ReceiptContent>,
+    /// The key that signed.
+    pub key_name: Option<String>,
+    /// The stored receipt, when one matched.
+    pub receipt: Option<Receipt>,
+}
+
+impl ReceiptVerdict {
+    fn invalid(why: impl Into<String>, why_zh: impl Into<String>) -> Self {
+        ReceiptVerdict {
+            verdict: "invalid",
+            why: why.into(),
+            why_zh: why_zh.into(),
+            content: None,
+            key_name: None,
+            receipt: None,
+        }
+    }
+}
+
+/// The layout asked for by name (`a4`, `a5`, `80mm`).
+pub fn parse_layout(s: &str) -> AppResult<Layout> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "a4" => Ok(Layout::A4),
+        "a5" => Ok(Layout::A5),
+        "80mm" | "thermal" | "80" => Ok(Layout::Thermal80),
+        other => Err(DomainError::invalid(
+            "format",
+            format!("must be a4, a5 or 80mm, got {other:?}"),
+        )
+        .into()),
+    }
+}
+
+fn local_rfc3339(at: i64, tz: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(tz)
+        .unwrap_or_else(|_| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
+    match jiff::Timestamp::from_second(at) {
+        Ok(t) => {
+            let z = t.to_zoned(tz);
+            let off = z.offset().seconds();
+            let sign = if off < 0 { '-' } else { '+' };
+            let off = off.abs();
+            format!(
+                "{}{sign}{:02}:{:02}",
+                z.strftime("%Y-%m-%dT%H:%M:%S"),
+                off / 3600,
+                off % 3600 / 60
+            )
+        }
+        Err(_) => at.to_string(),
+    }
+}
+
+/// The receipt's content from what the store knows about the payment.
+pub fn content_of(facts: &ReceiptFacts, number: i64) -> ReceiptContent {
+    let mut objects: Vec<&str> = Vec::new();
+    let mut payers: Vec<&str> = Vec::new();
+    for l in &facts.lines {
+        if !objects.contains(&l.object_label.as_str()) {
+            objects.push(&l.object_label);
+        }
+        for p in l.payer.split('、').filter(|p| !p.is_empty()) {
+            if !payers.contains(&p) {
+                payers.push(p);
+            }
+        }
+    }
+    let mut lines: Vec<ContentLine> = facts
+        .lines
+        .iter()
+        .map(|l| ContentLine {
+            item: l.item.clone(),
+            period: l.period.clone(),
+            basis: l.basis.clone(),
+            amount_fen: l.amount.0,
+            late_fee_fen: l.late_fee.0,
+            waived_fen: l.waived.0,
+            paid_fen: (l.principal + l.late_fee).0,
+        })
+        .collect();
+    if facts.advance.0 > 0 {
+        lines.push(ContentLine {
+            item: "预收款".into(),
+            period: String::new(),
+            basis: String::new(),
+            amount_fen: facts.advance.0,
+            late_fee_fen: 0,
+            waived_fen: 0,
+            paid_fen: facts.advance.0,
+        });
+    }
+    ReceiptContent {
+        v: doorstep_receipt::FORMAT_VERSION,
+        company_id: facts.company_id,
+        company: facts.company.clone(),
+        company_code: facts.company_code.clone(),
+        estate: facts.estate.clone(),
+        number,
+        issued_at: local_rfc3339(facts.paid_at, &facts.time_zone),
+        payer: payers.join("、"),
+        object: objects.join("、"),
+        lines,
+        total_fen: facts.amount.0,
+        method: facts.method.clone(),
+        transaction_id: facts.transaction_id.clone(),
+        collector: facts.collector.clone().unwrap_or_default(),
+        payment_id: facts.payment_id,
+    }
+}
+
+/// The evidence record of a payment (RFC 8785 bytes).
+pub fn payment_record(facts: &ReceiptFacts, receipt_number: i64, receipt_sha256: &str) -> Vec<u8> {
+    let utc = |at: i64| {
+        jiff::Timestamp::from_second(at)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    };
+    let mut objects: Vec<String> = facts
+        .lines
+        .iter()
+        .map(|l| format!("{}:{}", l.object.0.code(), l.object.1))
+        .collect();
+    objects.dedup();
+    let breakdown: Vec<serde_json::Value> = facts
+        .lines
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "line": l.line_id,
+                "category": l.category,
+                "item": l.item,
+                "period": l.period,
+                "principal_fen": l.principal.0,
+                "late_fee_fen": l.late_fee.0,
+            })
+        })
+        .collect();
+    let v = serde_json::json!({
+        "v": 1,
+        "kind": "payment",
+        "company": facts.company_id,
+        "estate": facts.estate_id,
+        "payment": facts.payment_id,
+        "booking": facts.booking_id,
+        "objects": objects,
+        "breakdown": breakdown,
+        "advance_fen": facts.advance.0,
+        "amount_fen": facts.amount.0,
+        "method": facts.method,
+        "provider": facts.provider,
+        "transaction_id": facts.transaction_id,
+        "collector": facts.collector_id,
+        "receipt_number": receipt_number,
+        "receipt_sha256": receipt_sha256,
+        "paid_at": utc(facts.paid_at),
+    });
+    doorstep_domain::jcs::to_vec(&v)
+}
+
+impl App {
+    /// The key that signs for a company now, made on first use.
+    pub async fn signer(&self, company_id: i64) -> AppResult<(SigningKey, Signer)> {
+        let (key, skey) = match self.store.active_signing_key(company_id).await? {
+            Some(k) => k,
+            None => {
+                self.new_signing_key(company_id, true).await?;
+                self.store
+                    .active_signing_key(company_id)
+                    .await?
+                    .ok_or_else(|| AppError::Storage("no signing key after creating one".into()))?
+            }
+        };
+        let signer = Signer::from_key(&skey)
+            .map_err(|e| AppError::Storage(format!("stored signing key {}: {e}", key.id)))?;
+        Ok((key, signer))
+    }
+
+    async fn new_signing_key(&self, company_id: i64, if_none: bool) -> AppResult<SigningKey> {
+        let mut seed = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+        let signer = Signer::from_seed(&origin(company_id), &seed)
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        let vkey = signer.verifier().to_key();
+        Ok(self
+            .store
+            .add_signing_key(
+                company_id,
+                &origin(company_id),
+                &vkey,
+                &signer.to_key(),
+                now(),
+                if_none,
+            )
+            .await?)
+    }
+
+    /// Rotates the signing key of the user's company (admin): a new key
+    /// signs from now on; the old one is retired and still verifies what it
+    /// signed before.
+    pub async fn rotate_signing_key(&self, user: &User) -> AppResult<SigningKey> {
+        require(user, Permission::ManageUsers)?;
+        self.rotate_company_key(user.company_id).await
+    }
+
+    /// Rotates a company's key (command line).
+    pub async fn rotate_company_key(&self, company_id: i64) -> AppResult<SigningKey> {
+        self.store.company(company_id).await?;
+        self.new_signing_key(company_id, false).await
+    }
+
+    /// Every key this server has signed with, as verifiers.
+    pub async fn verifiers(&self) -> AppResult<Vec<(SigningKey, Verifier)>> {
+        let mut out = Vec::new();
+        for k in self.store.all_signing_keys().await? {
+            match Verifier::from_key(&k.vkey) {
+                Ok(v) => out.push((k, v)),
+                Err(e) => tracing::error!(key = k.id, "stored verifier key unusable: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Signs a pending receipt and logs the payment's evidence record, in
+    /// one transaction. An issued or void receipt is returned as it is.
+    pub async fn issue_receipt(&self, receipt_id: i64) -> AppResult<Receipt> {
+        let r = self.store.receipt(receipt_id).await?;
+        if r.status != "pending" {
+            return Ok(r);
+        }
+        let result = self.sign_receipt(&r).await;
+        match result {
+            Ok(done) => {
+                if let Err(e) = self.send_receipt_link(&done, None).await {
+                    tracing::warn!(receipt = done.id, "receipt link not queued: {e}");
+                }
+                Ok(done)
+            }
+            Err(e) => {
+                let _ = self
+                    .store
+                    .receipt_attempt_failed(receipt_id, &e.to_string())
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn sign_receipt(&self, r: &Receipt) -> AppResult<Receipt> {
+        let facts = self.store.receipt_facts(r.payment_id).await?;
+        let content = content_of(&facts, r.number);
+        let (key, signer) = self.signer(r.company_id).await?;
+        let note = content
+            .sign(&signer)
+            .map_err(|e| AppError::Conflict(format!("receipt {}: {e}", r.number)))?;
+        let text = content
+            .note_text()
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        let sha = hex::encode(doorstep_receipt::receipt_hash(&text));
+        let objects = {
+            let mut o: Vec<_> = facts.lines.iter().map(|l| l.object).collect();
+            o.dedup();
+            o
+        };
+        let evidence = NewEvidence {
+            kind: "payment".into(),
+            estate_id: Some(facts.estate_id),
+            booking_id: facts.booking_id,
+            payment_id: Some(facts.payment_id),
+            objects,
+            data: payment_record(&facts, r.number, &sha),
+            at: now(),
+        };
+        Ok(self
+            .store
+            .issue_receipt(&IssueReceipt {
+                receipt_id: r.id,
+                note,
+                sha256: sha,
+                signing_key_id: key.id,
+                evidence,
+                at: now(),
+            })
+            .await?)
+    }
+
+    /// Issues a payment's receipt right after the payment; a failure is
+    /// logged and left to the receipt job (the payment stands either way).
+    pub async fn receipt_after_payment(&self, payment_id: i64) -> Option<Receipt> {
+        let r = match self.store.receipt_of_payment(payment_id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(payment = payment_id, "receipt lookup failed: {e}");
+                return None;
+            }
+        };
+        match self.issue_receipt(r.id).await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(receipt = r.id, "receipt not signed yet, will retry: {e}");
+                Some(r)
+            }
+        }
+    }
+
+    /// One pass of the receipt job: signs every pending receipt. Runs under
+    /// a job lease so one instance does it at a time.
+    pub async fn issue_pending_receipts(&self, holder: &str) -> AppResult<usize> {
+        if !self.store.claim_job(RECEIPT_JOB, holder, now(), 60).await? {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for r in self.store.pending_receipts(500).await? {
+            match self.issue_receipt(r.id).await {
+                Ok(_) => n += 1,
+                Err(e) => tracing::warn!(receipt = r.id, "receipt job: {e}"),
+            }
+        }
+        Ok(n)
+    }
+
+    /// The owner's link to a receipt.
+    pub fn receipt_url(&self, r: &Receipt) -> String {
+        format!(
+            "{}/r/{}",
+            self.pay.public_url.trim_end_matches('/'),
+            r.token
+        )
+    }
+
+    /// Queues the receipt's link by SMS to the owners' phones of record (or
+    /// to `to` only: a copy for a son or daughter).
+    pub async fn send_receipt_link(&self, r: &Receipt, to: Option<&str>) -> AppResult<usize> {
+        let phones: Vec<String> = match to {
+            Some(p) => vec![doorstep_domain::PhoneNumber::parse(p)?.as_str().to_string()],
+            None => self.receipt_phones(r).await?,
+        };
+        let estate = self.store.estate_by_id(r.estate_id).await?;
+        let body = format!(
+            "【{}】您的电子收据 No.{} 已开具，点击查看、下载或申请发票：{}",
+            estate.name,
+            doorstep_receipt::number_display(r.number),
+            self.receipt_url(r)
+        );
+        for p in &phones {
+            self.store
+                .enqueue(
+                    &NewMessage {
+                        estate_id: Some(r.estate_id),
+                        channel: "sms".into(),
+                        recipient: p.clone(),
+                        kind: "receipt".into(),
+                        body: body.clone(),
+                        due_at: now(),
+                    },
+                    None,
+                )
+                .await?;
+        }
+        Ok(phones.len())
+    }
+
+    async fn receipt_phones(&self, r: &Receipt) -> AppResult<Vec<String>> {
+        let facts = self.store.receipt_facts(r.payment_id).await?;
+        let mut objs: Vec<_> = facts.lines.iter().map(|l| l.object).collect();
+        objs.dedup();
+        let mut phones = Vec::new();
+        for o in objs {
+            for h in self.store.owners_holding(r.estate_id, None, &[o]).await? {
+                if !h.phone.is_empty() {
+                    phones.push(h.phone);
+                }
+            }
+        }
+        phones.sort();
+        phones.dedup();
+        Ok(phones)
+    }
+
+    /// The receipt as PDF in `layout`.
+    pub async fn receipt_pdf(&self, r: &Receipt, layout: Layout) -> AppResult<Vec<u8>> {
+        let note = r.note.as_deref().ok_or_else(|| {
+            AppError::Conflict(format!(
+                "receipt {} is still being issued; try again in a minute",
+                doorstep_receipt::number_display(r.number)
+            ))
+        })?;
+        let verifiers: Vec<Verifier> = self
+            .verifiers()
+            .await?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        let opened = doorstep_receipt::open(note, &verifiers)
+            .map_err(|e| AppError::Storage(format!("stored receipt {}: {e}", r.id)))?;
+        let voided = r
+            .voided_at
+            .map(|t| local_rfc3339(t, "Asia/Shanghai").replace('T', " "));
+        let void = match (&r.void_reason, &voided) {
+            (Some(why), Some(at)) if r.status == "void" => Some((why.as_str(), at.as_str())),
+            _ => None,
+        };
+        let url = self.receipt_url(r);
+        let extras = doorstep_receipt::Extras {
+            verify_url: &url,
+            evidence_index: r.leaf_index,
+            void,
+            signed_note: note,
+            key_name: &opened.key_name,
+        };
+        doorstep_receipt::render(&opened.content, &extras, layout)
+            .map_err(|e| AppError::Storage(format!("rendering receipt {}: {e}", r.id)))
+    }
+
+    /// A receipt for staff of its estate.
+    pub async fn receipt_for(&self, user: &User, id: i64) -> AppResult<Receipt> {
+        require(user, Permission::ReadBills)?;
+        let r = self.store.receipt(id).await?;
+        let estate = self.store.estate_by_id(r.estate_id).await?;
+        if !user.can_access(&estate) {
+            return Err(AppError::NotFound(format!("receipt {id}")));
+        }
+        Ok(r)
+    }
+
+    /// The receipt behind an owner's link.
+    pub async fn receipt_by_token(&self, token: &str) -> AppResult<Receipt> {
+        if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AppError::NotFound("receipt".into()));
+        }
+        self.store
+            .receipt_by_token(token)
+            .await?
+            .ok_or_else(|| AppError::NotFound("receipt".into()))
+    }
+
+    /// Asks for a receipt to be voided: a void of its payment, which finance
+    /// (someone else) must approve; the approval voids the receipt and logs it.
+    pub async fn request_receipt_void(
+        &self,
+        user: &User,
+        id: i64,
+        reason: &str,
+    ) -> AppResult<doorstep_store::Reversal> {
+        let r = self.receipt_for(user, id).await?;
+        if r.status == "void" {
+            return Err(AppError::Conflict(format!(
+                "receipt {} is already void",
+                doorstep_receipt::number_display(r.number)
+            )));
+        }
+        self.request_reversal(user, r.payment_id, "void", reason)
+            .await
+    }
+
+    /// Verifies a signed receipt note: the signature by one of our keys (in
+    /// force when it signed), the receipt on record with the same content,
+    /// and whether it has been voided.
+    pub async fn verify_receipt_note(&self, note: &str) -> AppResult<ReceiptVerdict> {
+        let keys = self.verifiers().await?;
+        let verifiers: Vec<Verifier> = keys.iter().map(|(_, v)| v.clone()).collect();
+        let opened = match doorstep_receipt::open(note, &verifiers) {
+            Ok(o) => o,
+            Err(e) => {
+                let zh = match &e {
+                    doorstep_receipt::ReceiptError::NotAReceipt => "这不是本系统开具的电子收据",
+                    doorstep_receipt::ReceiptError::UnknownKey => {
+                        "签名密钥不属于本系统任何公司，收据不可信"
+                    }
+                    doorstep_receipt::ReceiptError::BadSignature(_) => {
+                        "签名校验失败：收据内容在签名后被改动"
+                    }
+                    _ => "收据格式错误，无法验证",
+                };
+                return Ok(ReceiptVerdict::invalid(e.to_string(), zh));
+            }
+        };
+        let c = &opened.content;
+        let key = keys
+            .iter()
+            .find(|(_, v)| v.name() == opened.key_name)
+            .map(|(k, _)| k.clone());
+        let issued = c
+            .issued_at
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_second())
+            .unwrap_or(i64::MAX);
+        if let Some(k) = &key
+            && k.company_id != c.company_id
+        {
+            return Ok(ReceiptVerdict::invalid(
+                "signed by another company's key",
+                "签名密钥与开票公司不符",
+            ));
+        }
+        let stored = self.store.receipt_by_number(c.company_id, c.number).await?;
+        let mut v = ReceiptVerdict {
+            verdict: "valid",
+            why: String::new(),
+            why_zh: String::new(),
+            content: Some(c.clone()),
+            key_name: Some(opened.key_name.clone()),
+            receipt: stored.clone(),
+        };
+        let Some(stored) = stored else {
+            v.verdict = "invalid";
+            v.why = format!("no receipt No. {} was issued by this company", c.number);
+            v.why_zh = format!(
+                "本公司没有开具过编号 {} 的收据",
+                doorstep_receipt::number_display(c.number)
+            );
+            return Ok(v);
+        };
+        let sha = hex::encode(opened.body_sha256);
+        if stored.sha256.as_deref() != Some(sha.as_str()) {
+            v.verdict = "invalid";
+            v.why = format!(
+                "receipt No. {} on record has different content (signed copies differ)",
+                c.number
+            );
+            v.why_zh = "与存档的同号收据内容不一致".into();
+            return Ok(v);
+        }
+        if let Some(k) = &key
+            && let Some(retired) = k.retired_at
+            && issued > retired + 300
+        {
+            v.verdict = "invalid";
+            v.why = "signed by a key after it was retired".into();
+            v.why_zh = "签名时该密钥已停用".into();
+            return Ok(v);
+        }
+        if stored.status == "void" {
+            v.verdict = "void";
+            v.why = format!(
+                "the signature is genuine, but the receipt was voided: {}",
+                stored.void_reason.clone().unwrap_or_default()
+            );
+            v.why_zh = format!(
+                "签名真实，但该收据已作废：{}",
+                stored.void_reason.clone().unwrap_or_default()
+            );
+            return Ok(v);
+        }
+        v.why = format!(
+            "genuine: signed by {} and on record as issued",
+            opened.key_name
+        );
+        v.why_zh = "真实有效：签名验证通过，与存档一致".into();
+        Ok(v)
+    }
+
+    /// Verifies a receipt PDF (the signed note embedded in it).
+    pub async fn verify_receipt_pdf(&self, pdf: &[u8]) -> AppResult<ReceiptVerdict> {
+        match doorstep_receipt::extract_note(pdf) {
+            Ok(note) => self.verify_receipt_note(&note).await,
+            Err(e) => Ok(ReceiptVerdict::invalid(
+                format!("no signed receipt found in the file: {e}"),
+                "文件中没有找到签名的收据数据",
+            )),
+        }
+    }
+
+    /// Verifies a receipt by company and number (what is on record).
+    pub async fn verify_receipt_number(
+        &self,
+        company_id: i64,
+        number: i64,
+    ) -> AppResult<ReceiptVerdict> {
+        let Some(r) = self.store.receipt_by_number(company_id, number).await? else {
+            return Ok(ReceiptVerdict::invalid(
+                format!("no receipt No. {number} was issued by company {company_id}"),
+                format!(
+                    "没有编号为 {} 的收据",
+                    doorstep_receipt::number_display(number)
+                ),
+            ));
+        };
+        match &r.note {
+            Some(note) => self.verify_receipt_note(note).await,
+            None => Ok(ReceiptVerdict {
+                verdict: "invalid",
+                why: "the receipt is being issued (not signed yet)".into(),
+                why_zh: "收据正在开具，尚未签名".into(),
+                content: None,
+                key_name: None,
+                receipt: Some(r),
+            }),
+        }
+    }
+}

@@ -1,0 +1,1156 @@
+//! Signing keys, receipts, the evidence log (an RFC 6962 Merkle tree per
+//! company, its perfect subtrees stored in `merkle_nodes`), checkpoints and
+//! invoice requests.
+
+use super::{col, db_err, write_tx};
+use crate::Db;
+use doorstep_domain::{DomainError, Fen, ObjectKind};
+use doorstep_merkle::MemStore;
+use doorstep_store::*;
+use sqlx::Pool;
+
+type Conn = <Db as sqlx::Database>::Connection;
+type Row = <Db as sqlx::Database>::Row;
+
+/// An instant as RFC 3339 UTC, as evidence records write times.
+pub(crate) fn utc(at: i64) -> String {
+    jiff::Timestamp::from_second(at)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| at.to_string())
+}
+
+/// The RFC 8785 bytes of an evidence record of `kind`.
+pub(crate) fn record(kind: &str, mut fields: serde_json::Value) -> Vec<u8> {
+    if let Some(m) = fields.as_object_mut() {
+        m.insert("v".into(), 1.into());
+        m.insert("kind".into(), kind.into());
+    }
+    doorstep_domain::jcs::to_vec(&fields)
+}
+
+pub(crate) async fn company_of_estate(conn: &mut Conn, estate_id: i64) -> StoreResult<i64> {
+    let r = sqlx::query("SELECT company_id FROM estates WHERE id = $1")
+        .bind(estate_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound(format!("estate {estate_id}")))?;
+    col(&r, "company_id")
+}
+
+pub(crate) async fn booking_objects(
+    conn: &mut Conn,
+    booking_id: i64,
+) -> StoreResult<Vec<(ObjectKind, i64)>> {
+    let rows = sqlx::query(
+        "SELECT kind, object_id FROM booking_targets WHERE booking_id = $1 ORDER BY kind, object_id",
+    )
+    .bind(booking_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let k: String = col(r, "kind")?;
+            Ok((object_kind(&k)?, col(r, "object_id")?))
+        })
+        .collect()
+}
+
+fn object_kind(s: &str) -> StoreResult<ObjectKind> {
+    match s {
+        "room" => Ok(ObjectKind::Room),
+        "space" => Ok(ObjectKind::Space),
+        _ => Err(StoreError::Database(format!("bad object kind {s:?}"))),
+    }
+}
+
+fn kind_code(k: ObjectKind) -> &'static str {
+    match k {
+        ObjectKind::Room => "room",
+        ObjectKind::Space => "space",
+    }
+}
+
+async fn fetch_nodes(
+    conn: &mut Conn,
+    company_id: i64,
+    nodes: &[(u8, u64)],
+) -> StoreResult<Vec<((u8, u64), [u8; 32])>> {
+    let mut out = Vec::with_capacity(nodes.len());
+    for chunk in nodes.chunks(200) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "SELECT level, idx, hash FROM merkle_nodes WHERE company_id = ",
+        );
+        qb.push_bind(company_id);
+        qb.push(" AND (");
+        for (i, (level, idx)) in chunk.iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push("(level = ");
+            qb.push_bind(i64::from(*level));
+            qb.push(" AND idx = ");
+            qb.push_bind(*idx as i64);
+            qb.push(")");
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+            let level: i64 = col(&r, "level")?;
+            let idx: i64 = col(&r, "idx")?;
+            let hash: Vec<u8> = col(&r, "hash")?;
+            let hash: [u8; 32] = hash
+                .try_into()
+                .map_err(|_| StoreError::Database("a stored Merkle node is not 32 bytes".into()))?;
+            out.push(((level as u8, idx as u64), hash));
+        }
+    }
+    Ok(out)
+}
+
+/// The perfect subtrees of a tree of `size` leaves, largest first: the
+/// only stored nodes an append to it can need.
+fn frontier(size: u64) -> Vec<(u8, u64)> {
+    (0..64u8)
+        .rev()
+        .filter(|l| size >> l & 1 == 1)
+        .map(|l| (l, (size >> l) - 1))
+        .collect()
+}
+
+/// Appends records to a company's log inside the caller's transaction and
+/// returns the first new index. The log's head row is updated first, which
+/// locks it: appends to one log are serialised, on both backends.
+pub(crate) async fn append_in(
+    conn: &mut Conn,
+    company_id: i64,
+    es: &[NewEvidence],
+) -> StoreResult<u64> {
+    if es.is_empty() {
+        return Err(StoreError::Conflict("nothing to append".into()));
+    }
+    let r = sqlx::query(
+        "INSERT INTO evidence_logs (company_id, size) VALUES ($1, $2) \
+         ON CONFLICT (company_id) DO UPDATE SET size = evidence_logs.size + $2 RETURNING size",
+    )
+    .bind(company_id)
+    .bind(es.len() as i64)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let end: i64 = col(&r, "size")?;
+    let start = end as u64 - es.len() as u64;
+    let mut tree = MemStore::new();
+    for ((l, i), h) in fetch_nodes(conn, company_id, &frontier(start)).await? {
+        tree.insert(l, i, h);
+    }
+    let mut nodes: Vec<(u8, u64, [u8; 32])> = Vec::with_capacity(es.len() * 2);
+    for (k, e) in es.iter().enumerate() {
+        let index = start + k as u64;
+        let leaf = doorstep_merkle::leaf_hash(&e.data);
+        let made = doorstep_merkle::append(index, leaf, &tree)
+            .map_err(|e| StoreError::Database(format!("evidence log: {e}")))?;
+        for (l, i, h) in &made {
+            tree.insert(*l, *i, *h);
+        }
+        nodes.extend(made);
+    }
+    for chunk in nodes.chunks(300) {
+        let mut qb: sqlx::QueryBuilder<Db> =
+            sqlx::QueryBuilder::new("INSERT INTO merkle_nodes (company_id, level, idx, hash) ");
+        qb.push_values(chunk, |mut b, (l, i, h)| {
+            b.push_bind(company_id)
+                .push_bind(i64::from(*l))
+                .push_bind(*i as i64)
+                .push_bind(h.to_vec());
+        });
+        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    let indexed: Vec<(u64, &NewEvidence)> = es
+        .iter()
+        .enumerate()
+        .map(|(k, e)| (start + k as u64, e))
+        .collect();
+    for chunk in indexed.chunks(100) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "INSERT INTO evidence_records (company_id, idx, kind, estate_id, booking_id, payment_id, data, created_at) ",
+        );
+        qb.push_values(chunk, |mut b, (i, e)| {
+            b.push_bind(company_id)
+                .push_bind(*i as i64)
+                .push_bind(e.kind.clone())
+                .push_bind(e.estate_id)
+                .push_bind(e.booking_id)
+                .push_bind(e.payment_id)
+                .push_bind(e.data.clone())
+                .push_bind(e.at);
+        });
+        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    let subjects: Vec<(u64, ObjectKind, i64)> = indexed
+        .iter()
+        .flat_map(|(i, e)| {
+            let mut objs = e.objects.clone();
+            objs.sort_by_key(|(k, id)| (kind_code(*k), *id));
+            objs.dedup();
+            objs.into_iter().map(move |(k, id)| (*i, k, id))
+        })
+        .collect();
+    for chunk in subjects.chunks(200) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "INSERT INTO evidence_subjects (object_kind, object_id, company_id, idx) ",
+        );
+        qb.push_values(chunk, |mut b, (i, k, id)| {
+            b.push_bind(kind_code(*k))
+                .push_bind(*id)
+                .push_bind(company_id)
+                .push_bind(*i as i64);
+        });
+        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(start)
+}
+
+pub(crate) async fn append_evidence(
+    pool: &Pool<Db>,
+    company_id: i64,
+    es: &[NewEvidence],
+) -> StoreResult<u64> {
+    let mut tx = write_tx(pool).await?;
+    let i = append_in(&mut tx, company_id, es).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(i)
+}
+
+pub(crate) async fn evidence_size(pool: &Pool<Db>, company_id: i64) -> StoreResult<u64> {
+    let r = sqlx::query("SELECT size FROM evidence_logs WHERE company_id = $1")
+        .bind(company_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(match r {
+        Some(r) => col::<i64>(&r, "size")? as u64,
+        None => 0,
+    })
+}
+
+pub(crate) async fn evidence_logs(pool: &Pool<Db>) -> StoreResult<Vec<(i64, u64)>> {
+    let rows = sqlx::query("SELECT company_id, size FROM evidence_logs ORDER BY company_id")
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| Ok((col(r, "company_id")?, col::<i64>(r, "size")? as u64)))
+        .collect()
+}
+
+const RECORD_COLS: &str =
+    "company_id, idx, kind, estate_id, booking_id, payment_id, data, created_at";
+
+fn record_row(r: &Row) -> StoreResult<EvidenceRecord> {
+    Ok(EvidenceRecord {
+        company_id: col(r, "company_id")?,
+        index: col::<i64>(r, "idx")? as u64,
+        kind: col(r, "kind")?,
+        estate_id: col(r, "estate_id")?,
+        booking_id: col(r, "booking_id")?,
+        payment_id: col(r, "payment_id")?,
+        data: col(r, "data")?,
+        created_at: col(r, "created_at")?,
+    })
+}
+
+pub(crate) async fn evidence_records(
+    pool: &Pool<Db>,
+    company_id: i64,
+    from: u64,
+    limit: u64,
+) -> StoreResult<Vec<EvidenceRecord>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RECORD_COLS} FROM evidence_records WHERE company_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3"
+    ))
+    .bind(company_id)
+    .bind(from as i64)
+    .bind(limit.min(i64::MAX as u64) as i64)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(record_row).collect()
+}
+
+pub(crate) async fn evidence_record(
+    pool: &Pool<Db>,
+    company_id: i64,
+    index: u64,
+) -> StoreResult<Option<EvidenceRecord>> {
+    let r = sqlx::query(&format!(
+        "SELECT {RECORD_COLS} FROM evidence_records WHERE company_id = $1 AND idx = $2"
+    ))
+    .bind(company_id)
+    .bind(index as i64)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    r.as_ref().map(record_row).transpose()
+}
+
+pub(crate) async fn evidence_about(
+    pool: &Pool<Db>,
+    company_id: i64,
+    objects: &[(ObjectKind, i64)],
+    booking_id: Option<i64>,
+    payment_id: Option<i64>,
+) -> StoreResult<Vec<EvidenceRecord>> {
+    let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!(
+        "SELECT {RECORD_COLS} FROM evidence_records WHERE company_id = "
+    ));
+    qb.push_bind(company_id);
+    qb.push(" AND (FALSE");
+    if let Some(b) = booking_id {
+        qb.push(" OR booking_id = ");
+        qb.push_bind(b);
+    }
+    if let Some(p) = payment_id {
+        qb.push(" OR payment_id = ");
+        qb.push_bind(p);
+    }
+    for (k, id) in objects {
+        qb.push(" OR idx IN (SELECT idx FROM evidence_subjects WHERE object_kind = ");
+        qb.push_bind(kind_code(*k));
+        qb.push(" AND object_id = ");
+        qb.push_bind(*id);
+        qb.push(" AND company_id = ");
+        qb.push_bind(company_id);
+        qb.push(")");
+    }
+    qb.push(") ORDER BY idx");
+    let rows = qb.build().fetch_all(pool).await.map_err(db_err)?;
+    rows.iter().map(record_row).collect()
+}
+
+pub(crate) async fn merkle_nodes(
+    pool: &Pool<Db>,
+    company_id: i64,
+    nodes: &[(u8, u64)],
+) -> StoreResult<Vec<((u8, u64), [u8; 32])>> {
+    let mut conn = pool.acquire().await.map_err(db_err)?;
+    fetch_nodes(&mut conn, company_id, nodes).await
+}
+
+const CHECKPOINT_COLS: &str = "company_id, size, root, note, signing_key_id, signed_at";
+
+fn checkpoint_row(r: &Row) -> StoreResult<StoredCheckpoint> {
+    let root: Vec<u8> = col(r, "root")?;
+    Ok(StoredCheckpoint {
+        company_id: col(r, "company_id")?,
+        size: col::<i64>(r, "size")? as u64,
+        root: root
+            .try_into()
+            .map_err(|_| StoreError::Database("a stored root is not 32 bytes".into()))?,
+        note: col(r, "note")?,
+        signing_key_id: col(r, "signing_key_id")?,
+        signed_at: col(r, "signed_at")?,
+    })
+}
+
+pub(crate) async fn add_checkpoint(pool: &Pool<Db>, c: &StoredCheckpoint) -> StoreResult<()> {
+    sqlx::query("INSERT INTO checkpoints (company_id, size, root, note, signing_key_id, signed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (company_id, size) DO NOTHING")
+        .bind(c.company_id)
+        .bind(c.size as i64)
+        .bind(c.root.to_vec())
+        .bind(&c.note)
+        .bind(c.signing_key_id)
+        .bind(c.signed_at)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn checkpoints(
+    pool: &Pool<Db>,
+    company_id: i64,
+) -> StoreResult<Vec<StoredCheckpoint>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CHECKPOINT_COLS} FROM checkpoints WHERE company_id = $1 ORDER BY size"
+    ))
+    .bind(company_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(checkpoint_row).collect()
+}
+
+pub(crate) async fn latest_checkpoint(
+    pool: &Pool<Db>,
+    company_id: i64,
+) -> StoreResult<Option<StoredCheckpoint>> {
+    let r = sqlx::query(&format!(
+        "SELECT {CHECKPOINT_COLS} FROM checkpoints WHERE company_id = $1 ORDER BY size DESC LIMIT 1"
+    ))
+    .bind(company_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    r.as_ref().map(checkpoint_row).transpose()
+}
+
+// --- signing keys ---
+
+const KEY_COLS: &str = "id, company_id, name, vkey, created_at, retired_at";
+
+fn key_row(r: &Row) -> StoreResult<SigningKey> {
+    Ok(SigningKey {
+        id: col(r, "id")?,
+        company_id: col(r, "company_id")?,
+        name: col(r, "name")?,
+        vkey: col(r, "vkey")?,
+        created_at: col(r, "created_at")?,
+        retired_at: col(r, "retired_at")?,
+    })
+}
+
+pub(crate) async fn signing_keys(
+    pool: &Pool<Db>,
+    company_id: Option<i64>,
+) -> StoreResult<Vec<SigningKey>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {KEY_COLS} FROM signing_keys WHERE $1 IS NULL OR company_id = $1 ORDER BY id DESC"
+    ))
+    .bind(company_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(key_row).collect()
+}
+
+pub(crate) async fn active_signing_key(
+    pool: &Pool<Db>,
+    company_id: i64,
+) -> StoreResult<Option<(SigningKey, String)>> {
+    let r = sqlx::query(&format!(
+        "SELECT {KEY_COLS}, skey FROM signing_keys WHERE company_id = $1 AND retired_at IS NULL"
+    ))
+    .bind(company_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    match r {
+        Some(r) => Ok(Some((key_row(&r)?, col(&r, "skey")?))),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn add_signing_key(
+    pool: &Pool<Db>,
+    company_id: i64,
+    name: &str,
+    vkey: &str,
+    skey: &str,
+    now: i64,
+    if_none: bool,
+) -> StoreResult<SigningKey> {
+    let mut tx = write_tx(pool).await?;
+    // Lock the company row so two rotations (or two first keys) queue.
+    sqlx::query("UPDATE companies SET name = name WHERE id = $1")
+        .bind(company_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let current = sqlx::query(&format!(
+        "SELECT {KEY_COLS} FROM signing_keys WHERE company_id = $1 AND retired_at IS NULL"
+    ))
+    .bind(company_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if let Some(r) = current {
+        if if_none {
+            return key_row(&r);
+        }
+        sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE id = $1")
+            .bind(col::<i64>(&r, "id")?)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    let r = sqlx::query(&format!("INSERT INTO signing_keys (company_id, name, vkey, skey, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {KEY_COLS}"))
+        .bind(company_id)
+        .bind(name)
+        .bind(vkey)
+        .bind(skey)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let k = key_row(&r)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(k)
+}
+
+// --- receipts ---
+
+const RECEIPT_COLS: &str = "id, company_id, number, estate_id, payment_id, status, token, note, sha256, signing_key_id, leaf_index, issued_at, attempts, last_error, void_reason, voided_at, void_leaf_index, created_at";
+
+fn receipt_row(r: &Row) -> StoreResult<Receipt> {
+    Ok(Receipt {
+        id: col(r, "id")?,
+        company_id: col(r, "company_id")?,
+        number: col(r, "number")?,
+        estate_id: col(r, "estate_id")?,
+        payment_id: col(r, "payment_id")?,
+        status: col(r, "status")?,
+        token: col(r, "token")?,
+        note: col(r, "note")?,
+        sha256: col(r, "sha256")?,
+        signing_key_id: col(r, "signing_key_id")?,
+        leaf_index: col::<Option<i64>>(r, "leaf_index")?.map(|i| i as u64),
+        issued_at: col(r, "issued_at")?,
+        attempts: col(r, "attempts")?,
+        last_error: col(r, "last_error")?,
+        void_reason: col(r, "void_reason")?,
+        voided_at: col(r, "voided_at")?,
+        void_leaf_index: col::<Option<i64>>(r, "void_leaf_index")?.map(|i| i as u64),
+        created_at: col(r, "created_at")?,
+    })
+}
+
+/// Takes the company's next receipt number and creates the pending receipt
+/// of a payment, inside the payment's transaction: a rolled-back payment
+/// gives its number back, so numbers have no gaps.
+pub(crate) async fn open_receipt(
+    conn: &mut Conn,
+    estate_id: i64,
+    payment_id: i64,
+    at: i64,
+) -> StoreResult<()> {
+    let company_id = company_of_estate(conn, estate_id).await?;
+    let r = sqlx::query(
+        "INSERT INTO receipt_counters (company_id, next_no) VALUES ($1, 2) \
+         ON CONFLICT (company_id) DO UPDATE SET next_no = receipt_counters.next_no + 1 RETURNING next_no",
+    )
+    .bind(company_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let number = col::<i64>(&r, "next_no")? - 1;
+    let token = {
+        use rand::RngCore;
+        let mut b = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    };
+    sqlx::query("INSERT INTO receipts (company_id, number, estate_id, payment_id, token, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(company_id)
+        .bind(number)
+        .bind(estate_id)
+        .bind(payment_id)
+        .bind(token)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+async fn receipt_where(
+    pool: &Pool<Db>,
+    cond: &str,
+    a: i64,
+    b: Option<i64>,
+) -> StoreResult<Option<Receipt>> {
+    let r = sqlx::query(&format!("SELECT {RECEIPT_COLS} FROM receipts WHERE {cond}"))
+        .bind(a)
+        .bind(b)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    r.as_ref().map(receipt_row).transpose()
+}
+
+pub(crate) async fn receipt(pool: &Pool<Db>, id: i64) -> StoreResult<Receipt> {
+    receipt_where(pool, "id = $1 AND ($2 IS NULL OR TRUE)", id, None)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("receipt {id}")))
+}
+
+pub(crate) async fn receipt_by_token(pool: &Pool<Db>, token: &str) -> StoreResult<Option<Receipt>> {
+    let r = sqlx::query(&format!(
+        "SELECT {RECEIPT_COLS} FROM receipts WHERE token = $1"
+    ))
+    .bind(token)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    r.as_ref().map(receipt_row).transpose()
+}
+
+pub(crate) async fn receipt_by_number(
+    pool: &Pool<Db>,
+    company_id: i64,
+    number: i64,
+) -> StoreResult<Option<Receipt>> {
+    receipt_where(
+        pool,
+        "company_id = $1 AND number = $2",
+        company_id,
+        Some(number),
+    )
+    .await
+}
+
+pub(crate) async fn receipt_of_payment(
+    pool: &Pool<Db>,
+    payment_id: i64,
+) -> StoreResult<Option<Receipt>> {
+    receipt_where(
+        pool,
+        "payment_id = $1 AND ($2 IS NULL OR TRUE)",
+        payment_id,
+        None,
+    )
+    .await
+}
+
+pub(crate) async fn receipts(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    limit: i64,
+) -> StoreResult<Vec<Receipt>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RECEIPT_COLS} FROM receipts WHERE estate_id = $1 ORDER BY number DESC LIMIT $2"
+    ))
+    .bind(estate_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(receipt_row).collect()
+}
+
+pub(crate) async fn pending_receipts(pool: &Pool<Db>, limit: i64) -> StoreResult<Vec<Receipt>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RECEIPT_COLS} FROM receipts WHERE status = 'pending' ORDER BY id LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(receipt_row).collect()
+}
+
+pub(crate) async fn receipt_attempt_failed(
+    pool: &Pool<Db>,
+    id: i64,
+    error: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE receipts SET attempts = attempts + 1, last_error = $2 WHERE id = $1 AND status = 'pending'")
+        .bind(id)
+        .bind(error.chars().take(500).collect::<String>())
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn issue_receipt(pool: &Pool<Db>, i: &IssueReceipt) -> StoreResult<Receipt> {
+    let mut tx = write_tx(pool).await?;
+    let r = sqlx::query(&format!(
+        "SELECT {RECEIPT_COLS} FROM receipts WHERE id = $1{}",
+        crate::ROW_LOCK
+    ))
+    .bind(i.receipt_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| StoreError::NotFound(format!("receipt {}", i.receipt_id)))?;
+    let current = receipt_row(&r)?;
+    if current.status != "pending" {
+        return Ok(current);
+    }
+    let index = append_in(
+        &mut tx,
+        current.company_id,
+        std::slice::from_ref(&i.evidence),
+    )
+    .await?;
+    sqlx::query("UPDATE receipts SET status = 'issued', note = $2, sha256 = $3, signing_key_id = $4, leaf_index = $5, issued_at = $6, last_error = NULL WHERE id = $1")
+        .bind(i.receipt_id)
+        .bind(&i.note)
+        .bind(&i.sha256)
+        .bind(i.signing_key_id)
+        .bind(index as i64)
+        .bind(i.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    receipt(pool, i.receipt_id).await
+}
+
+/// Voids a payment's receipt inside the (approved) void's transaction and
+/// logs the void. A receipt not yet issued is voided too (it will never be
+/// signed as valid).
+pub(crate) async fn void_receipt_in(
+    conn: &mut Conn,
+    payment_id: i64,
+    reason: &str,
+    requested_by: i64,
+    approved_by: i64,
+    at: i64,
+) -> StoreResult<()> {
+    let Some(r) = sqlx::query(&format!(
+        "SELECT {RECEIPT_COLS} FROM receipts WHERE payment_id = $1"
+    ))
+    .bind(payment_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?
+    else {
+        return Ok(());
+    };
+    let rc = receipt_row(&r)?;
+    if rc.status == "void" {
+        return Ok(());
+    }
+    let data = record(
+        "receipt_void",
+        serde_json::json!({
+            "company": rc.company_id,
+            "receipt_number": rc.number,
+            "receipt_sha256": rc.sha256,
+            "payment": payment_id,
+            "reason": reason,
+            "requested_by": requested_by,
+            "approved_by": approved_by,
+            "at": utc(at),
+        }),
+    );
+    let objects = payment_objects(conn, payment_id).await?;
+    let index = append_in(
+        conn,
+        rc.company_id,
+        &[NewEvidence {
+            kind: "receipt_void".into(),
+            estate_id: Some(rc.estate_id),
+            booking_id: None,
+            payment_id: Some(payment_id),
+            objects,
+            data,
+            at,
+        }],
+    )
+    .await?;
+    sqlx::query("UPDATE receipts SET status = 'void', void_reason = $2, voided_at = $3, void_leaf_index = $4 WHERE id = $1")
+        .bind(rc.id)
+        .bind(reason)
+        .bind(at)
+        .bind(index as i64)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn payment_objects(
+    conn: &mut Conn,
+    payment_id: i64,
+) -> StoreResult<Vec<(ObjectKind, i64)>> {
+    let rows = sqlx::query("SELECT DISTINCT l.object_kind, l.object_id FROM payment_allocations a JOIN bill_lines l ON l.id = a.line_id WHERE a.payment_id = $1 ORDER BY l.object_kind, l.object_id")
+        .bind(payment_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let k: String = col(r, "object_kind")?;
+            Ok((object_kind(&k)?, col(r, "object_id")?))
+        })
+        .collect()
+}
+
+fn basis_text(basis: &str, unit_price: Fen, quantity_centi: i64) -> String {
+    let q = format!("{}.{:02}", quantity_centi / 100, quantity_centi % 100);
+    match basis {
+        "per_area" => format!("{}元/m² × {q}m²", unit_price.yuan_string()),
+        "per_room" => format!("{}元/户", unit_price.yuan_string()),
+        "per_space" => format!("{}元/个", unit_price.yuan_string()),
+        _ => String::new(),
+    }
+}
+
+pub(crate) async fn receipt_facts(pool: &Pool<Db>, payment_id: i64) -> StoreResult<ReceiptFacts> {
+    let p = sqlx::query("SELECT p.id, p.estate_id, p.amount_fen, p.method, p.provider, p.transaction_id, p.paid_at, p.recorded_by, p.booking_id, p.advance_fen, \
+                         e.name AS estate_name, e.timezone, c.id AS company_id, c.name AS company_name, c.credit_code, u.display_name \
+                         FROM payments p JOIN estates e ON e.id = p.estate_id JOIN companies c ON c.id = e.company_id LEFT JOIN users u ON u.id = p.recorded_by WHERE p.id = $1")
+        .bind(payment_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound(format!("payment {payment_id}")))?;
+    let rows = sqlx::query("SELECT a.line_id, a.late_fee_fen, a.principal_fen, l.object_kind, l.object_id, l.period, l.amount_fen, l.unit_price_fen, l.quantity_centi, l.status, l.paid_principal_fen, \
+                            f.name AS item, f.category, f.basis, f.tax_code, f.vat_rate_bp \
+                            FROM payment_allocations a JOIN bill_lines l ON l.id = a.line_id JOIN fee_items f ON f.id = l.fee_item_id WHERE a.payment_id = $1 ORDER BY l.period, l.id")
+        .bind(payment_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut labels: std::collections::HashMap<(ObjectKind, i64), (String, String)> =
+        std::collections::HashMap::new();
+    for r in &rows {
+        let kind = object_kind(&col::<String>(r, "object_kind")?)?;
+        let id: i64 = col(r, "object_id")?;
+        if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry((kind, id)) {
+            let label = super::booking::object_labels(pool, &[(kind, id)])
+                .await?
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            let owners = sqlx::query(match kind {
+                ObjectKind::Room => "SELECT o.name FROM room_owners x JOIN owners o ON o.id = x.owner_id WHERE x.room_id = $1 ORDER BY o.id",
+                ObjectKind::Space => "SELECT o.name FROM space_owners x JOIN owners o ON o.id = x.owner_id WHERE x.space_id = $1 ORDER BY o.id",
+            })
+            .bind(id)
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|o| col::<String>(o, "name"))
+            .collect::<StoreResult<Vec<_>>>()?;
+            slot.insert((label, owners.join("、")));
+        }
+        let (label, payer) = labels.get(&(kind, id)).cloned().unwrap_or_default();
+        let amount = Fen(col(r, "amount_fen")?);
+        let status: String = col(r, "status")?;
+        let waived = if status == "waived" {
+            amount - Fen(col(r, "paid_principal_fen")?)
+        } else {
+            Fen::ZERO
+        };
+        lines.push(ReceiptLineFact {
+            line_id: col(r, "line_id")?,
+            object: (kind, id),
+            object_label: label,
+            payer,
+            item: col(r, "item")?,
+            category: col(r, "category")?,
+            period: col(r, "period")?,
+            amount,
+            waived,
+            principal: Fen(col(r, "principal_fen")?),
+            late_fee: Fen(col(r, "late_fee_fen")?),
+            basis: basis_text(
+                &col::<String>(r, "basis")?,
+                Fen(col(r, "unit_price_fen")?),
+                col(r, "quantity_centi")?,
+            ),
+            tax_code: col(r, "tax_code")?,
+            vat_rate_bp: col(r, "vat_rate_bp")?,
+        });
+    }
+    Ok(ReceiptFacts {
+        payment_id,
+        company_id: col(&p, "company_id")?,
+        company: col(&p, "company_name")?,
+        company_code: col(&p, "credit_code")?,
+        estate_id: col(&p, "estate_id")?,
+        estate: col(&p, "estate_name")?,
+        time_zone: col(&p, "timezone")?,
+        amount: Fen(col(&p, "amount_fen")?),
+        method: col(&p, "method")?,
+        provider: col(&p, "provider")?,
+        transaction_id: col(&p, "transaction_id")?,
+        paid_at: col(&p, "paid_at")?,
+        collector: col(&p, "display_name")?,
+        collector_id: col(&p, "recorded_by")?,
+        booking_id: col(&p, "booking_id")?,
+        advance: Fen(col(&p, "advance_fen")?),
+        lines,
+    })
+}
+
+// --- fee item tax data ---
+
+pub(crate) async fn set_fee_item_tax(
+    pool: &Pool<Db>,
+    item_id: i64,
+    tax_code: &str,
+    vat_rate_bp: i64,
+) -> StoreResult<()> {
+    let code = tax_code.trim();
+    if code.len() != 19 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DomainError::invalid(
+            "tax_code",
+            format!("a tax classification code is 19 digits, got {code:?}"),
+        )
+        .into());
+    }
+    if !(0..=10_000).contains(&vat_rate_bp) {
+        return Err(DomainError::invalid(
+            "vat_rate",
+            format!("the VAT rate must be between 0% and 100%, got {vat_rate_bp} basis points"),
+        )
+        .into());
+    }
+    let n = sqlx::query("UPDATE fee_items SET tax_code = $2, vat_rate_bp = $3 WHERE id = $1")
+        .bind(item_id)
+        .bind(code)
+        .bind(vat_rate_bp)
+        .execute(pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("fee item {item_id}")));
+    }
+    Ok(())
+}
+
+pub(crate) async fn fee_item_tax(pool: &Pool<Db>, item_id: i64) -> StoreResult<(String, i64)> {
+    let r = sqlx::query("SELECT tax_code, vat_rate_bp FROM fee_items WHERE id = $1")
+        .bind(item_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound(format!("fee item {item_id}")))?;
+    Ok((col(&r, "tax_code")?, col(&r, "vat_rate_bp")?))
+}
+
+pub(crate) async fn fee_item_estate(pool: &Pool<Db>, item_id: i64) -> StoreResult<i64> {
+    let r = sqlx::query("SELECT estate_id FROM fee_items WHERE id = $1")
+        .bind(item_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound(format!("fee item {item_id}")))?;
+    col(&r, "estate_id")
+}
+
+// --- invoice requests ---
+
+const INVOICE_COLS: &str = "i.id, i.company_id, i.estate_id, i.receipt_id, r.number AS receipt_number, i.payment_id, i.kind, i.title, i.tax_id, i.email, i.phone, i.address, i.bank, i.amount_fen, i.status, i.platform, i.invoice_no, i.file_url, i.reason, i.created_at, i.updated_at";
+
+async fn invoice_lines(pool: &Pool<Db>, request_id: i64) -> StoreResult<Vec<InvoiceLine>> {
+    let rows = sqlx::query("SELECT line_id, item, tax_code, vat_rate_bp, amount_fen FROM invoice_request_lines WHERE request_id = $1 ORDER BY line_id")
+        .bind(request_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(InvoiceLine {
+                line_id: col(r, "line_id")?,
+                item: col(r, "item")?,
+                tax_code: col(r, "tax_code")?,
+                vat_rate_bp: col(r, "vat_rate_bp")?,
+                amount: Fen(col(r, "amount_fen")?),
+            })
+        })
+        .collect()
+}
+
+async fn invoice_row(pool: &Pool<Db>, r: &Row) -> StoreResult<InvoiceRequest> {
+    let id: i64 = col(r, "id")?;
+    Ok(InvoiceRequest {
+        id,
+        company_id: col(r, "company_id")?,
+        estate_id: col(r, "estate_id")?,
+        receipt_id: col(r, "receipt_id")?,
+        receipt_number: col(r, "receipt_number")?,
+        payment_id: col(r, "payment_id")?,
+        kind: col(r, "kind")?,
+        title: col(r, "title")?,
+        tax_id: col(r, "tax_id")?,
+        email: col(r, "email")?,
+        phone: col(r, "phone")?,
+        address: col(r, "address")?,
+        bank: col(r, "bank")?,
+        amount: Fen(col(r, "amount_fen")?),
+        status: col(r, "status")?,
+        platform: col(r, "platform")?,
+        invoice_no: col(r, "invoice_no")?,
+        file_url: col(r, "file_url")?,
+        reason: col(r, "reason")?,
+        created_at: col(r, "created_at")?,
+        updated_at: col(r, "updated_at")?,
+        lines: invoice_lines(pool, id).await?,
+    })
+}
+
+pub(crate) async fn invoice_request(pool: &Pool<Db>, id: i64) -> StoreResult<InvoiceRequest> {
+    let r = sqlx::query(&format!(
+        "SELECT {INVOICE_COLS} FROM invoice_requests i JOIN receipts r ON r.id = i.receipt_id WHERE i.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| StoreError::NotFound(format!("invoice request {id}")))?;
+    invoice_row(pool, &r).await
+}
+
+pub(crate) async fn invoice_requests(
+    pool: &Pool<Db>,
+    company_id: i64,
+    estate_id: Option<i64>,
+    status: Option<&str>,
+    receipt_id: Option<i64>,
+) -> StoreResult<Vec<InvoiceRequest>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {INVOICE_COLS} FROM invoice_requests i JOIN receipts r ON r.id = i.receipt_id \
+         WHERE ($1 IS NULL OR i.company_id = $1) AND ($2 IS NULL OR i.estate_id = $2) AND ($3 IS NULL OR i.status = $3) AND ($4 IS NULL OR i.receipt_id = $4) ORDER BY i.id"
+    ))
+    .bind(if company_id > 0 { Some(company_id) } else { None })
+    .bind(estate_id)
+    .bind(status)
+    .bind(receipt_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(invoice_row(pool, r).await?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn create_invoice_request(
+    pool: &Pool<Db>,
+    q: &NewInvoiceRequest,
+) -> StoreResult<InvoiceRequest> {
+    let mut tx = write_tx(pool).await?;
+    let r = sqlx::query(&format!(
+        "SELECT {RECEIPT_COLS} FROM receipts WHERE id = $1{}",
+        crate::ROW_LOCK
+    ))
+    .bind(q.receipt_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| StoreError::NotFound(format!("receipt {}", q.receipt_id)))?;
+    let rc = receipt_row(&r)?;
+    if rc.status == "void" {
+        return Err(StoreError::Conflict(
+            "this receipt is void: no invoice can be requested for it".into(),
+        ));
+    }
+    let lines = sqlx::query("SELECT a.line_id, a.principal_fen + a.late_fee_fen AS amount, f.name, f.tax_code, f.vat_rate_bp FROM payment_allocations a JOIN bill_lines l ON l.id = a.line_id JOIN fee_items f ON f.id = l.fee_item_id \
+                             WHERE a.payment_id = $1 AND a.principal_fen + a.late_fee_fen > 0 \
+                             AND NOT EXISTS (SELECT 1 FROM invoice_request_lines x WHERE x.payment_id = a.payment_id AND x.line_id = a.line_id AND x.live = TRUE) ORDER BY a.line_id")
+        .bind(rc.payment_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if lines.is_empty() {
+        return Err(StoreError::Conflict(
+            "an invoice has already been requested for every line of this payment".into(),
+        ));
+    }
+    let total: i64 = lines
+        .iter()
+        .map(|r| col::<i64>(r, "amount"))
+        .sum::<StoreResult<i64>>()?;
+    let row = sqlx::query("INSERT INTO invoice_requests (company_id, estate_id, receipt_id, payment_id, kind, title, tax_id, email, phone, address, bank, amount_fen, platform, created_at, updated_at) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id")
+        .bind(rc.company_id)
+        .bind(rc.estate_id)
+        .bind(rc.id)
+        .bind(rc.payment_id)
+        .bind(&q.kind)
+        .bind(&q.title)
+        .bind(q.tax_id.as_deref())
+        .bind(q.email.as_deref())
+        .bind(q.phone.as_deref())
+        .bind(q.address.as_deref())
+        .bind(q.bank.as_deref())
+        .bind(total)
+        .bind(&q.platform)
+        .bind(q.at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let id: i64 = col(&row, "id")?;
+    for l in &lines {
+        sqlx::query("INSERT INTO invoice_request_lines (request_id, payment_id, line_id, item, tax_code, vat_rate_bp, amount_fen, live) VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE)")
+            .bind(id)
+            .bind(rc.payment_id)
+            .bind(col::<i64>(l, "line_id")?)
+            .bind(col::<String>(l, "name")?)
+            .bind(col::<String>(l, "tax_code")?)
+            .bind(col::<i64>(l, "vat_rate_bp")?)
+            .bind(col::<i64>(l, "amount")?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    invoice_request(pool, id).await
+}
+
+pub(crate) async fn set_invoice_outcome(
+    pool: &Pool<Db>,
+    id: i64,
+    o: &InvoiceOutcome,
+) -> StoreResult<InvoiceRequest> {
+    let mut tx = write_tx(pool).await?;
+    let n = match o.status.as_str() {
+        "issued" => {
+            let no = o.invoice_no.as_deref().map(str::trim).unwrap_or("");
+            if no.is_empty() || no.chars().count() > 40 {
+                return Err(DomainError::invalid(
+                    "invoice_no",
+                    "the invoice number is required (at most 40 characters)",
+                )
+                .into());
+            }
+            sqlx::query("UPDATE invoice_requests SET status = 'issued', invoice_no = $2, file_url = $3, reason = NULL, updated_at = $4, updated_by = $5 WHERE id = $1 AND status = 'requested'")
+                .bind(id)
+                .bind(no)
+                .bind(o.file_url.as_deref().map(str::trim).filter(|s| !s.is_empty()))
+                .bind(o.at)
+                .bind(o.by)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected()
+        }
+        "failed" => {
+            let why = o.reason.as_deref().map(str::trim).unwrap_or("");
+            if why.is_empty() {
+                return Err(DomainError::invalid("reason", "say why the invoice failed").into());
+            }
+            let n = sqlx::query("UPDATE invoice_requests SET status = 'failed', reason = $2, updated_at = $3, updated_by = $4 WHERE id = $1 AND status = 'requested'")
+                .bind(id)
+                .bind(why)
+                .bind(o.at)
+                .bind(o.by)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            // A failed request frees its lines for a new request.
+            sqlx::query("UPDATE invoice_request_lines SET live = FALSE WHERE request_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            n
+        }
+        other => {
+            return Err(DomainError::invalid(
+                "status",
+                format!("must be issued or failed, got {other:?}"),
+            )
+            .into());
+        }
+    };
+    if n == 0 {
+        return Err(StoreError::Conflict(format!(
+            "invoice request {id} is not waiting (already issued or failed, or unknown)"
+        )));
+    }
+    tx.commit().await.map_err(db_err)?;
+    invoice_request(pool, id).await
+}
