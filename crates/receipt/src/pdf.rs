@@ -9,14 +9,17 @@
 //! printed receipt is made from the same content, which [`render`] checks.
 //!
 //! [`extract_note`] gets it back without a general PDF parser: it looks for
-//! the embedded-file stream dictionary (`/Type /EmbeddedFile`), reads its
+//! an embedded-file stream dictionary (`/Type /EmbeddedFile`), reads its
 //! direct `/Length` and optional `/Filter /FlateDecode`, takes that many
-//! bytes after the `stream` keyword, inflates them, and accepts the result
-//! only if it is UTF-8 that starts with `doorstep-receipt/v1` (and matches
-//! `/Params /Size` when present). The note's own bytes never appear
-//! uncompressed in the file and no other text in it is user-controlled, so a
-//! name cannot imitate the dictionary. Because the PDF is written by krilla
-//! with no incremental updates, the first such stream is the one.
+//! bytes after the `stream` keyword (which must be followed by
+//! `endstream`), inflates them (at most 4 MiB), and accepts the result only
+//! if it is UTF-8 that starts with `doorstep-receipt/v1` and matches
+//! `/Params /Size`; candidates that fail are skipped. The note's own bytes
+//! never appear uncompressed in the file, page content is compressed, and
+//! the metadata holds only the receipt number, so no name on a receipt can
+//! imitate the dictionary. Truncated files fail with a clear error because
+//! the stream or its `endstream` is missing. The check of the signature is
+//! [`crate::open`]'s job, not extraction's.
 //!
 //! # Determinism
 //!

@@ -78,23 +78,21 @@ async fn fetch_nodes(
     nodes: &[(u8, u64)],
 ) -> StoreResult<Vec<((u8, u64), [u8; 32])>> {
     let mut out = Vec::with_capacity(nodes.len());
-    for chunk in nodes.chunks(200) {
-        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-            "SELECT level, idx, hash FROM merkle_nodes WHERE company_id = ",
-        );
-        qb.push_bind(company_id);
-        qb.push(" AND (");
+    // Point lookups on the primary key, one UNION ALL arm per node: an OR
+    // of (level, idx) pairs makes SQLite scan the company's whole tree.
+    for chunk in nodes.chunks(100) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new("");
         for (i, (level, idx)) in chunk.iter().enumerate() {
             if i > 0 {
-                qb.push(" OR ");
+                qb.push(" UNION ALL ");
             }
-            qb.push("(level = ");
+            qb.push("SELECT level, idx, hash FROM merkle_nodes WHERE company_id = ");
+            qb.push_bind(company_id);
+            qb.push(" AND level = ");
             qb.push_bind(i64::from(*level));
             qb.push(" AND idx = ");
             qb.push_bind(*idx as i64);
-            qb.push(")");
         }
-        qb.push(")");
         for r in qb.build().fetch_all(&mut *conn).await.map_err(db_err)? {
             let level: i64 = col(&r, "level")?;
             let idx: i64 = col(&r, "idx")?;

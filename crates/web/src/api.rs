@@ -616,7 +616,10 @@ async fn record_payment(
         booking_id: None,
         offline: false,
     };
-    to_json(&app.store.record_payment(&p).await?)
+    let rec = app.store.record_payment(&p).await?;
+    // The e-receipt at once (a failure leaves it to the receipt job).
+    app.receipt_after_payment(rec.id).await;
+    to_json(&rec)
 }
 
 #[derive(Deserialize)]

@@ -206,7 +206,11 @@ async fn prefs(Query(q): Query<PrefsQuery>) -> Response {
     // Back to a public receipt page only, never off-site.
     let back = q
         .back
-        .filter(|b| (b.starts_with("/r/") || b.starts_with("/verify")) && !b.contains("//"))
+        .filter(|b| {
+            (b.starts_with("/r/") || b.starts_with("/verify"))
+                && !b.contains("//")
+                && !b.chars().any(char::is_control)
+        })
         .unwrap_or_else(|| "/verify".into());
     let mut res = Redirect::to(&back).into_response();
     let mut set = |c: String| {
@@ -444,18 +448,25 @@ async fn show_receipt(
         None => None,
     };
     let content = verdict.as_ref().and_then(|v| v.content.clone());
+    // The newest record first, so that a checkpoint covering it is signed
+    // if needed and both proofs are against the same checkpoint.
     let mut proofs = Vec::new();
     for (what, idx) in [
-        (l.pick("收款存证记录", "Payment record"), r.leaf_index),
         (l.pick("作废存证记录", "Void record"), r.void_leaf_index),
+        (l.pick("收款存证记录", "Payment record"), r.leaf_index),
     ] {
         if let Some(i) = idx {
             match app.evidence_proof(r.company_id, i).await {
-                Ok(pr) => proofs.push((what, pr)),
+                Ok(pr) => proofs.insert(0, (what, pr)),
                 Err(e) => tracing::warn!(receipt = r.id, index = i, "evidence proof: {e}"),
             }
         }
     }
+    let checkpoint = proofs
+        .iter()
+        .map(|(_, pr)| pr)
+        .max_by_key(|pr| pr.tree_size)
+        .map(|pr| pr.checkpoint.clone());
     let pending_amount = if r.note.is_none() {
         app.store
             .payment_fact(r.payment_id)
@@ -525,9 +536,9 @@ async fn show_receipt(
                     "This payment is in the company's evidence log: an append-only Merkle tree (RFC 6962/9162) whose checkpoints the company's key signs. Changing or deleting a record afterwards makes the proof below fail."
                 )) }
                 @for (what, pr) in &proofs { (proof_block(l, what, pr)) }
-                @if let Some((_, pr)) = proofs.first() {
+                @if let Some(cp) = &checkpoint {
                     h3 { (l.pick("已签名的检查点", "Signed checkpoint")) }
-                    pre #checkpoint { (pr.checkpoint) }
+                    pre #checkpoint { (cp) }
                 }
                 h3 { (l.pick("如何自行核验", "How to check it yourself")) }
                 ol {
@@ -876,8 +887,8 @@ async fn show_invoice(
                     }
                 }
             }
-            InvoiceState::Invalid(_, _, m) => {
-                p.err role="alert" { (m) }
+            InvoiceState::Invalid(_, f, m) => {
+                p.err role="alert" { a href={"#f-" (if *f == "kind" { "kind-personal" } else { f })} { (m) } }
             }
             InvoiceState::Refused(m) => {
                 p.err role="alert" #refused { (m) }

@@ -65,6 +65,7 @@ struct Answer {
     content_type: String,
     disposition: String,
     location: String,
+    set_cookie: String,
     body: Vec<u8>,
 }
 
@@ -115,11 +116,12 @@ impl Server {
             Err(e) => panic!("{method} {path}: {e}"),
         };
         let h = |n: &str| resp.header(n).unwrap_or_default().to_string();
-        let (status, content_type, disposition, location) = (
+        let (status, content_type, disposition, location, set_cookie) = (
             resp.status(),
             h("content-type"),
             h("content-disposition"),
             h("location"),
+            h("set-cookie"),
         );
         let mut body = Vec::new();
         resp.into_reader()
@@ -131,6 +133,7 @@ impl Server {
             content_type,
             disposition,
             location,
+            set_cookie,
             body,
         }
     }
@@ -154,7 +157,12 @@ impl Server {
             body.map(Send::Json).unwrap_or(Send::Nothing),
             false,
         );
-        assert!((200..300).contains(&a.status), "{method} {path}: {} {}", a.status, a.text());
+        assert!(
+            (200..300).contains(&a.status),
+            "{method} {path}: {} {}",
+            a.status,
+            a.text()
+        );
         a.json()
     }
     fn login(&self, user: &str) -> String {
@@ -236,14 +244,20 @@ fn receipt_pages_on_sqlite() {
     let html = a.text();
     well_formed(&html);
     assert!(html.contains(&number), "{html}");
-    assert!(html.contains("class=\"banner valid\"") && html.contains("有效"), "{html}");
+    assert!(
+        html.contains("class=\"banner valid\"") && html.contains("有效"),
+        "{html}"
+    );
     assert!(html.contains("幸福家园物业有限公司"), "company");
     assert!(html.contains("3号楼202室") || html.contains("202"), "room");
     assert!(html.contains("100.00"), "total");
     assert!(html.contains("壹佰元整"), "total in capitals: {html}");
     assert!(html.contains("现金"), "method");
     assert!(html.contains("已验证 ✓"), "evidence proof verified: {html}");
-    assert!(html.contains("<pre id=\"checkpoint\">doorstep/company/"), "{html}");
+    assert!(
+        html.contains("<pre id=\"checkpoint\">doorstep/company/"),
+        "{html}"
+    );
     assert!(html.contains("href=\"/verify\""));
     for f in ["a4", "a5", "80mm"] {
         assert!(html.contains(&format!("{page}/pdf?format={f}")), "{f}");
@@ -260,7 +274,28 @@ fn receipt_pages_on_sqlite() {
             .into_string()
             .unwrap()
     };
-    assert!(en.contains("<html lang=\"en\"") && en.contains("Valid"), "{en}");
+    assert!(
+        en.contains("<html lang=\"en\"") && en.contains("Valid"),
+        "{en}"
+    );
+
+    let a = s.req(
+        "GET",
+        &format!("/r/prefs?lang=en&back={page}"),
+        None,
+        Send::Nothing,
+        false,
+    );
+    assert_eq!((a.status, a.location.as_str()), (303, page.as_str()));
+    assert!(a.set_cookie.starts_with("lang=en;"), "{}", a.set_cookie);
+    let a = s.req(
+        "GET",
+        "/r/prefs?big=1&back=//evil.example/r/x",
+        None,
+        Send::Nothing,
+        false,
+    );
+    assert_eq!(a.location, "/verify", "never off-site");
 
     // PDFs.
     let a = s.get(&format!("{page}/pdf?format=80mm"));
@@ -283,10 +318,17 @@ fn receipt_pages_on_sqlite() {
     assert_eq!(a.status, 422, "{}", a.text());
     assert!(a.text().contains("手机号码"), "{}", a.text());
     assert!(a.text().contains("aria-invalid=\"true\""));
-    assert_eq!(s.block(s.app.store.outbox(None, 1000)).unwrap().len(), before);
+    assert_eq!(
+        s.block(s.app.store.outbox(None, 1000)).unwrap().len(),
+        before
+    );
     let a = s.post_form(&format!("{page}/copy"), &[("phone", "139 0000 0009")]);
     assert_eq!(a.status, 200, "{}", a.text());
-    assert!(a.text().contains("已安排发送") && a.text().contains("139****0009"), "{}", a.text());
+    assert!(
+        a.text().contains("已安排发送") && a.text().contains("139****0009"),
+        "{}",
+        a.text()
+    );
     let sent = s
         .block(s.app.store.outbox(Some("13900000009"), 10))
         .unwrap();
@@ -313,8 +355,15 @@ fn receipt_pages_on_sqlite() {
     let html = a.text();
     assert!(html.contains("纳税人识别号"), "{html}");
     assert!(html.contains("id=\"f-tax_id-err\""), "{html}");
-    assert!(html.contains("value=\"福州某某科技有限公司\""), "kept: {html}");
-    assert!(s.block(s.app.store.receipt_invoice_requests(r.id)).unwrap().is_empty());
+    assert!(
+        html.contains("value=\"福州某某科技有限公司\""),
+        "kept: {html}"
+    );
+    assert!(
+        s.block(s.app.store.receipt_invoice_requests(r.id))
+            .unwrap()
+            .is_empty()
+    );
     // A wrong check character is named too.
     let a = s.post_form(
         &inv,
@@ -327,7 +376,11 @@ fn receipt_pages_on_sqlite() {
     );
     assert_eq!(a.status, 422);
     assert!(a.text().contains("id=\"f-tax_id-err\""));
-    assert!(s.block(s.app.store.receipt_invoice_requests(r.id)).unwrap().is_empty());
+    assert!(
+        s.block(s.app.store.receipt_invoice_requests(r.id))
+            .unwrap()
+            .is_empty()
+    );
     // A valid one is stored once.
     let uscc = "91350100M000100Y43";
     assert!(doorstep_domain::cn::CreditCode::parse(uscc).is_ok());
@@ -342,14 +395,23 @@ fn receipt_pages_on_sqlite() {
     ];
     let a = s.post_form(&inv, &good);
     assert_eq!(a.status, 200, "{}", a.text());
-    assert!(a.text().contains("已提交开票申请") && a.text().contains("待开票"), "{}", a.text());
+    assert!(
+        a.text().contains("已提交开票申请") && a.text().contains("待开票"),
+        "{}",
+        a.text()
+    );
     let reqs = s.block(s.app.store.receipt_invoice_requests(r.id)).unwrap();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].tax_id.as_deref(), Some(uscc));
     let a = s.post_form(&inv, &good);
     assert_eq!(a.status, 409, "{}", a.text());
     assert!(a.text().contains("都已申请过发票"), "{}", a.text());
-    assert_eq!(s.block(s.app.store.receipt_invoice_requests(r.id)).unwrap().len(), 1);
+    assert_eq!(
+        s.block(s.app.store.receipt_invoice_requests(r.id))
+            .unwrap()
+            .len(),
+        1
+    );
 
     // /verify by number and by PDF.
     let a = s.get("/verify");
@@ -377,7 +439,10 @@ fn receipt_pages_on_sqlite() {
     assert_eq!(a.status, 200, "{}", a.text());
     assert!(a.text().contains(&format!("No.{number}")), "{}", a.text());
     assert!(a.text().contains(&format!("/r/{token}")));
-    let a = s.staff_get(&format!("/console/receipts/{}/pdf?format=a5", r.id), &collector);
+    let a = s.staff_get(
+        &format!("/console/receipts/{}/pdf?format=a5", r.id),
+        &collector,
+    );
     assert_eq!(a.status, 200);
     assert!(a.body.starts_with(b"%PDF"));
     let a = s.staff_get("/console/sample/receipts?audit=1", &finance);
@@ -395,7 +460,11 @@ fn receipt_pages_on_sqlite() {
     );
     assert_eq!(a.status, 200, "{}", a.text());
     assert_eq!(a.content_type, "application/zip");
-    assert!(a.disposition.contains("evidence-sample-"), "{}", a.disposition);
+    assert!(
+        a.disposition.contains("evidence-sample-"),
+        "{}",
+        a.disposition
+    );
     assert!(a.body.starts_with(b"PK"));
     let a = s.staff_form(
         "/console/sample/evidence/export",
@@ -419,14 +488,23 @@ fn receipt_pages_on_sqlite() {
     let a = s.staff_form(
         &outcome,
         &finance,
-        &[("status", "issued"), ("invoice_no", ""), ("back", "/console/invoices")],
+        &[
+            ("status", "issued"),
+            ("invoice_no", ""),
+            ("back", "/console/invoices"),
+        ],
     );
     assert_eq!(a.status, 303);
     assert!(a.location.contains("err="), "{}", a.location);
     let a = s.staff_form(
         &outcome,
         &finance,
-        &[("status", "issued"), ("invoice_no", "25350000000012345678"), ("file_url", "javascript:alert(1)"), ("back", "/console/invoices")],
+        &[
+            ("status", "issued"),
+            ("invoice_no", "25350000000012345678"),
+            ("file_url", "javascript:alert(1)"),
+            ("back", "/console/invoices"),
+        ],
     );
     assert!(a.location.contains("err="), "{}", a.location);
     let a = s.staff_form(
@@ -440,9 +518,17 @@ fn receipt_pages_on_sqlite() {
         ],
     );
     assert_eq!(a.status, 303);
-    assert!(a.location.starts_with("/console/invoices?ok="), "{}", a.location);
+    assert!(
+        a.location.starts_with("/console/invoices?ok="),
+        "{}",
+        a.location
+    );
     let a = s.get(&inv);
-    assert!(a.text().contains("已开票") && a.text().contains("25350000000012345678"), "{}", a.text());
+    assert!(
+        a.text().contains("已开票") && a.text().contains("25350000000012345678"),
+        "{}",
+        a.text()
+    );
     assert!(a.text().contains("https://example.com/invoice.pdf"));
 
     // A fee item's tax data, the rate in percent.
@@ -458,12 +544,24 @@ fn receipt_pages_on_sqlite() {
     let a = s.staff_form(&tax, &finance, &[("tax_code", "1234"), ("vat_rate", "6")]);
     assert_eq!(a.status, 422);
     assert!(a.text().contains("19 位"), "{}", a.text());
-    let a = s.staff_form(&tax, &finance, &[("tax_code", "3040802010000000000"), ("vat_rate", "6.5.1")]);
+    let a = s.staff_form(
+        &tax,
+        &finance,
+        &[("tax_code", "3040802010000000000"), ("vat_rate", "6.5.1")],
+    );
     assert_eq!(a.status, 422);
     assert!(a.text().contains("税率"), "{}", a.text());
-    let a = s.staff_form(&tax, &collector, &[("tax_code", "3040802010000000000"), ("vat_rate", "6")]);
+    let a = s.staff_form(
+        &tax,
+        &collector,
+        &[("tax_code", "3040802010000000000"), ("vat_rate", "6")],
+    );
     assert_eq!(a.status, 403);
-    let a = s.staff_form(&tax, &finance, &[("tax_code", "3040802010000000000"), ("vat_rate", "5.5")]);
+    let a = s.staff_form(
+        &tax,
+        &finance,
+        &[("tax_code", "3040802010000000000"), ("vat_rate", "5.5")],
+    );
     assert_eq!(a.status, 303, "{}", a.text());
     assert_eq!(
         s.block(s.app.store.fee_item_tax(item.id)).unwrap(),
@@ -474,12 +572,24 @@ fn receipt_pages_on_sqlite() {
     let void = format!("/console/receipts/{}/void", r.id);
     let back = "/console/sample/receipts";
     let a = s.staff_form(&void, &collector, &[("reason", " "), ("back", back)]);
-    assert!(a.location.starts_with(back) && a.location.contains("err="), "{}", a.location);
+    assert!(
+        a.location.starts_with(back) && a.location.contains("err="),
+        "{}",
+        a.location
+    );
     let a = s.staff_form(&void, &collector, &[("reason", "录错了"), ("back", back)]);
     assert_eq!(a.status, 303);
-    assert!(a.location.starts_with(back) && a.location.contains("ok="), "{}", a.location);
+    assert!(
+        a.location.starts_with(back) && a.location.contains("ok="),
+        "{}",
+        a.location
+    );
     let a = s.staff_get(&a.location, &collector);
-    assert!(a.text().contains("已提交作废申请，待财务审批"), "{}", a.text());
+    assert!(
+        a.text().contains("已提交作废申请，待财务审批"),
+        "{}",
+        a.text()
+    );
     let list = s.api("GET", "/api/v1/estates/sample/reversals", &finance, None);
     let rev = list
         .as_array()
@@ -507,12 +617,31 @@ fn receipt_pages_on_sqlite() {
     let a = s.get(&page);
     assert_eq!(a.status, 200);
     let html = a.text();
-    assert!(html.contains("class=\"banner void\"") && html.contains("已作废"), "{html}");
+    assert!(
+        html.contains("class=\"banner void\"") && html.contains("已作废"),
+        "{html}"
+    );
     assert!(html.contains("录错了"), "reason shown");
     assert!(!html.contains("class=\"banner valid\""));
-    assert!(!html.contains("action=\"/r/"), "no forms on a void receipt: {html}");
+    // The payment's and the void's records, proven against one checkpoint.
+    let sizes: Vec<&str> = html
+        .split("日志大小</dt><dd>")
+        .skip(1)
+        .map(|x| x.split('<').next().unwrap())
+        .collect();
+    assert_eq!(sizes.len(), 2, "{html}");
+    assert_eq!(sizes[0], sizes[1]);
+    assert_eq!(html.matches("已验证 ✓").count(), 2);
+    assert!(
+        !html.contains("action=\"/r/"),
+        "no forms on a void receipt: {html}"
+    );
     let a = s.get(&by_number);
-    assert!(a.text().contains("已作废") && !a.text().contains("真实有效"), "{}", a.text());
+    assert!(
+        a.text().contains("已作废") && !a.text().contains("真实有效"),
+        "{}",
+        a.text()
+    );
     let a = s.upload(&pdf);
     assert!(a.text().contains("已作废"), "{}", a.text());
     let a = s.post_form(&inv, &good);

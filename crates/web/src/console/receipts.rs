@@ -109,6 +109,11 @@ fn percent_bp(s: &str) -> Result<i64, DomainError> {
     Ok(bp)
 }
 
+/// A `back` path without control characters (they cannot go in a header).
+fn clean(back: Option<&str>) -> Option<&str> {
+    back.filter(|b| !b.chars().any(char::is_control))
+}
+
 fn web_link(u: &str) -> bool {
     let u = u.trim().to_ascii_lowercase();
     u.starts_with("https://") || u.starts_with("http://")
@@ -277,7 +282,7 @@ async fn list_page(
                         th scope="col" { (l.pick("收费项目", "Fee item")) }
                         th scope="col" { (l.pick("税收分类编码", "Tax classification code")) }
                         th.num scope="col" { (l.pick("税率", "VAT rate")) }
-                        th scope="col" {}
+                        th scope="col" { (l.pick("操作", "Action")) }
                     } }
                     tbody { @for (i, (tax_code, bp)) in &taxes { tr {
                         td { (i.spec.name) }
@@ -355,7 +360,7 @@ async fn request_void(
     Form(f): Form<VoidForm>,
 ) -> Response {
     let l = cu.lang;
-    let to = back_or(f.back.as_deref(), "/console".into());
+    let to = back_or(clean(f.back.as_deref()), "/console".into());
     let r = async {
         let reason = f.reason.trim();
         if reason.is_empty() {
@@ -658,7 +663,7 @@ async fn record_outcome(
     Form(f): Form<OutcomeForm>,
 ) -> Response {
     let l = cu.lang;
-    let to = back_or(f.back.as_deref(), "/console/invoices".into());
+    let to = back_or(clean(f.back.as_deref()), "/console/invoices".into());
     let r = async {
         let status = f.status.trim();
         match status {
