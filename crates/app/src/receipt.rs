@@ -15,6 +15,9 @@ use doorstep_store::{
 };
 use serde::Serialize;
 
+/// Copies of a receipt's link that may be sent to other phones.
+pub const MAX_COPIES: i64 = 5;
+
 /// The lease name of the job that signs pending receipts.
 pub const RECEIPT_JOB: &str = "receipt-issuer";
 
@@ -267,7 +270,12 @@ impl App {
         let result = self.sign_receipt(&r).await;
         match result {
             Ok(done) => {
-                if let Err(e) = self.send_receipt_link(&done, None).await {
+                // The owners hear of a payment made today; receipts signed
+                // later for old payments (an upgrade, the demo's history)
+                // are not texted out of the blue.
+                if done.created_at > now() - 86_400
+                    && let Err(e) = self.send_receipt_link(&done, None).await
+                {
                     tracing::warn!(receipt = done.id, "receipt link not queued: {e}");
                 }
                 Ok(done)
@@ -369,7 +377,16 @@ impl App {
     /// to `to` only: a copy for a son or daughter).
     pub async fn send_receipt_link(&self, r: &Receipt, to: Option<&str>) -> AppResult<usize> {
         let phones: Vec<String> = match to {
-            Some(p) => vec![doorstep_domain::PhoneNumber::parse(p)?.as_str().to_string()],
+            Some(p) => {
+                let phone = doorstep_domain::PhoneNumber::parse(p)?.as_str().to_string();
+                if !self.store.take_receipt_copy(r.id, MAX_COPIES).await? {
+                    return Err(AppError::Conflict(format!(
+                        "this receipt's link has already been sent to {MAX_COPIES} other phones; \
+                         forward the link instead"
+                    )));
+                }
+                vec![phone]
+            }
             None => self.receipt_phones(r).await?,
         };
         let estate = self.store.estate_by_id(r.estate_id).await?;

@@ -133,6 +133,22 @@ async fn receipts_and_evidence_from_the_door_to_a_dispute() {
         "no receipt SMS"
     );
 
+    // A son or daughter gets a copy; at most five other phones.
+    for k in 0..5 {
+        let n = app
+            .send_receipt_link(&r, Some(&format!("1390000000{k}")))
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    assert!(
+        app.send_receipt_link(&r, Some("13900000009"))
+            .await
+            .is_err(),
+        "a sixth copy is refused"
+    );
+    assert!(app.send_receipt_link(&r, Some("12")).await.is_err());
+
     // Verify by note, PDF and number; a changed byte is caught.
     let v = app.verify_receipt_note(&note).await.unwrap();
     assert_eq!(v.verdict, "valid", "{}", v.why);

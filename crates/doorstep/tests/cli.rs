@@ -1578,3 +1578,59 @@ fn ledger_check_passes_on_the_demo_and_merchant_settings_are_checked() {
     .fails();
     assert!(r.stderr().contains("--company"), "{}", r.stderr());
 }
+
+#[test]
+fn receipts_verify_and_the_evidence_log_checks_from_the_command_line() {
+    let dir = demo_copy();
+    // The demo's payments were recorded without a server: their receipts
+    // wait, numbered, until the receipt job (here, the command) signs them.
+    let issued = doorstep(dir.path(), &["receipt", "issue"]).ok().stdout();
+    let n: u64 = issued
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(0);
+    assert!(n > 0, "{issued}");
+    let v = doorstep(dir.path(), &["verify", "receipt", "1", "--json"])
+        .ok()
+        .json();
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["content"]["number"], 1, "{v}");
+    let human = doorstep(dir.path(), &["verify", "receipt", "No.2"])
+        .ok()
+        .stdout();
+    assert!(human.starts_with("VALID"), "{human}");
+    // A number never issued is invalid (exit 1), and says so.
+    let bad = doorstep(dir.path(), &["verify", "receipt", "99999999"]).fails();
+    assert!(bad.stdout().contains("INVALID"), "{}", bad.stdout());
+    // A signed note saved to a file verifies; one changed byte does not.
+    let note = v["receipt"]["note"].as_str().unwrap().to_string();
+    let f = dir.path().join("r1.note");
+    std::fs::write(&f, &note).unwrap();
+    doorstep(dir.path(), &["verify", "receipt", path_str(&f)]).ok();
+    let forged = note.replacen("\"number\":1,", "\"number\":7,", 1);
+    assert_ne!(forged, note);
+    std::fs::write(&f, &forged).unwrap();
+    let r = doorstep(dir.path(), &["verify", "receipt", path_str(&f)]).fails();
+    assert!(r.stdout().contains("INVALID"), "{}", r.stdout());
+    // Rotation keeps old receipts valid.
+    doorstep(dir.path(), &["receipt", "rotate-key", "--company", "1"]).ok();
+    let keys = doorstep(dir.path(), &["receipt", "keys", "--company", "1"])
+        .ok()
+        .stdout();
+    assert!(
+        keys.contains("active") && keys.contains("retired"),
+        "{keys}"
+    );
+    doorstep(dir.path(), &["verify", "receipt", "1"]).ok();
+    // The log: a checkpoint, then an intact audit.
+    let cp = doorstep(dir.path(), &["evidence", "checkpoint"])
+        .ok()
+        .stdout();
+    assert!(cp.contains("1 checkpoint"), "{cp}");
+    let check = doorstep(dir.path(), &["evidence", "check"]).ok().stdout();
+    assert!(check.contains("intact"), "{check}");
+    // A file that is not a bundle is refused with its name.
+    let r = doorstep(dir.path(), &["verify", "bundle", path_str(&f)]).fails();
+    assert!(r.stderr().contains("r1.note"), "{}", r.stderr());
+}

@@ -40,6 +40,9 @@ CREATE TABLE receipts (
     void_reason TEXT,
     voided_at BIGINT,
     void_leaf_index BIGINT,
+    -- Copies of the link sent to other phones (limited: anyone with the
+    -- link could otherwise text any number).
+    copies BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     UNIQUE (company_id, number),
     CHECK (status <> 'issued' OR (note IS NOT NULL AND sha256 IS NOT NULL))

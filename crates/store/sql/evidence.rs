@@ -638,6 +638,17 @@ pub(crate) async fn pending_receipts(pool: &Pool<Db>, limit: i64) -> StoreResult
     rows.iter().map(receipt_row).collect()
 }
 
+pub(crate) async fn take_receipt_copy(pool: &Pool<Db>, id: i64, max: i64) -> StoreResult<bool> {
+    let n = sqlx::query("UPDATE receipts SET copies = copies + 1 WHERE id = $1 AND copies < $2")
+        .bind(id)
+        .bind(max)
+        .execute(pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    Ok(n == 1)
+}
+
 pub(crate) async fn receipt_attempt_failed(
     pool: &Pool<Db>,
     id: i64,

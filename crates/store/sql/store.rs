@@ -1087,6 +1087,9 @@ impl Store for SqlStore {
     async fn issue_receipt(&self, r: &IssueReceipt) -> StoreResult<Receipt> {
         super::evidence::issue_receipt(&self.pool, r).await
     }
+    async fn take_receipt_copy(&self, id: i64, max: i64) -> StoreResult<bool> {
+        super::evidence::take_receipt_copy(&self.pool, id, max).await
+    }
     async fn receipt_attempt_failed(&self, id: i64, error: &str) -> StoreResult<()> {
         super::evidence::receipt_attempt_failed(&self.pool, id, error).await
     }

@@ -604,6 +604,9 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a receipt issued and appends the payment's evidence record, in
     /// one transaction. A receipt already issued is returned unchanged.
     async fn issue_receipt(&self, r: &IssueReceipt) -> StoreResult<Receipt>;
+    /// Counts one more copy of a receipt's link sent to another phone;
+    /// false (nothing counted) once `max` copies have been sent.
+    async fn take_receipt_copy(&self, id: i64, max: i64) -> StoreResult<bool>;
     /// Notes a failed signing attempt (the receipt stays pending).
     async fn receipt_attempt_failed(&self, id: i64, error: &str) -> StoreResult<()>;
     /// Appends a record to a company's evidence log; returns its index.

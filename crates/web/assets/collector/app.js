@@ -26,6 +26,7 @@
     change: ["找零 ", "Change "],
     cashOk: ["已收现金 {a}，找零 {c}，尚欠 {o}", "Cash {a} taken, change {c}, still owed {o}"],
     cashQueued: ["现金 {a} 已保存，待同步", "Cash {a} saved, will sync"],
+    receiptOk: ["电子收据 No.{n} 已发至业主手机，点此出示", "E-receipt No.{n} sent to the owner's phone; tap to show it"],
     cashLabel: ["现金 {a}", "Cash {a}"],
     qrNeedsNet: ["二维码收款需要网络，请改用现金或到有信号处", "QR payment needs the network: take cash, or move to where there is a signal"],
     qrTitle: ["{p}扫码支付 {a}", "{p}: scan to pay {a}"],
@@ -639,6 +640,14 @@
             applyAllocation(alloc);
             say(out, t("cashOk", { a: fmt(r.payment.amount), c: fmt(r.change), o: fmt(r.still_owed) }), "ok");
             out.setAttribute("data-payment", String(r.payment.id));
+            if (r.receipt && r.receipt.url) {
+              var rl = document.createElement("a");
+              rl.href = r.receipt.url;
+              rl.id = "receipt-link";
+              rl.className = "receipt-link";
+              rl.textContent = " " + t("receiptOk", { n: r.receipt.number });
+              out.appendChild(rl);
+            }
             $("cash-tendered").value = "";
             render();
             reload();
