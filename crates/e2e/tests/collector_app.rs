@@ -567,6 +567,15 @@ fn collector_checks_in_takes_cash_qr_and_offline_payments_that_sync_once() {
     d.wait_for_text("#cash-change", "¥100.00").unwrap();
     d.find("#cash-submit").unwrap().click().unwrap();
     d.wait_for_text("#cash-result", "已收现金 ¥100.00").unwrap();
+    // The e-receipt is issued at once: its link is there to show the owner.
+    d.wait_for_text("#cash-result", "电子收据 No.").unwrap();
+    let receipt_url = d
+        .find("#receipt-link")
+        .unwrap()
+        .attr("href")
+        .unwrap()
+        .expect("the receipt link");
+    assert!(receipt_url.contains("/r/"), "{receipt_url}");
     // The owner confirms exactly that amount with a signature.
     assert_eq!(text(&d, "#sign-amount"), "¥100.00");
     sign(&d);
@@ -741,6 +750,17 @@ fn collector_checks_in_takes_cash_qr_and_offline_payments_that_sync_once() {
     d.wait_for_text("#cash-h", "Cash").unwrap();
     d.wait_for_text("#net", "Online").unwrap();
     audit(&d, source, "stop (English)", &mut failures);
+
+    // The owner's receipt page, as the owner's phone opens it: valid, with
+    // the amount in capitals, the PDF and the invoice request.
+    // (In English here: the collector switched the language above.)
+    d.goto(&receipt_url).unwrap();
+    d.wait_for_text("main", "Valid").unwrap();
+    let page = text(&d, "main");
+    assert!(page.contains("壹佰元整"), "{page}");
+    assert!(page.contains("Request an invoice"), "{page}");
+    assert!(page.contains("Verified ✓"), "{page}");
+    audit(&d, source, "receipt (owner)", &mut failures);
 
     // The books balance.
     let report = srv

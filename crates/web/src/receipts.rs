@@ -355,7 +355,9 @@ fn content_block(l: Lang, c: &ReceiptContent) -> Markup {
                 dt { (l.pick("交款人", "Payer")) } dd { (c.payer) }
                 dt { (l.pick("房屋/车位", "Room / space")) } dd { (c.object) }
             }
-            div.table {
+            // A region that may scroll sideways on a narrow phone: focusable,
+            // so it can be scrolled from the keyboard, and named.
+            div.table tabindex="0" role="region" aria-label=(l.pick("收费明细", "Items")) {
                 table {
                     caption.muted style="text-align:left" { (l.pick("收费明细", "Items")) }
                     thead { tr {

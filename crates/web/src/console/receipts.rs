@@ -194,7 +194,7 @@ async fn list_page(
                 h2 { (l.pick("收据（最近 200 张）", "Receipts (newest 200)")) }
                 @if rows.is_empty() { p { (l.pick("还没有收据。", "No receipts yet.")) } }
                 @else {
-                    div.table { table #receipts {
+                    div.table tabindex="0" role="region" aria-label=(l.pick("收据", "Receipts")) { table #receipts {
                         thead { tr {
                             th scope="col" { (l.pick("编号", "No.")) }
                             th scope="col" { (l.pick("时间", "Time")) }
@@ -277,7 +277,7 @@ async fn list_page(
             }
             section {
                 h2 { (l.pick("收费项目税务信息", "Fee items: tax data")) }
-                div.table { table #fee-tax {
+                div.table tabindex="0" role="region" aria-label=(l.pick("收费项目税率", "Fee items' tax data")) { table #fee-tax {
                     thead { tr {
                         th scope="col" { (l.pick("收费项目", "Fee item")) }
                         th scope="col" { (l.pick("税收分类编码", "Tax classification code")) }
@@ -579,7 +579,7 @@ async fn invoices_page(
             @if list.is_empty() {
                 p { (l.pick("没有开票申请。", "No invoice requests.")) }
             } @else {
-                div.table { table #invoices {
+                div.table tabindex="0" role="region" aria-label=(l.pick("开票申请", "Invoice requests")) { table #invoices {
                     thead { tr {
                         th scope="col" { "#" }
                         th scope="col" { (l.pick("收据", "Receipt")) }
