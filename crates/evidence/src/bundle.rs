@@ -1085,7 +1085,7 @@ C2SP 签名注记格式）。验证步骤：
    SHA-256 必须等于对应记录中该字段（如 receipt_sha256）的值——只有这样的
    附件由签名日志担保；manifest.json 本身没有签名。
 
-自动验证：`doorstep verify 本文件.zip`（并提供公司公布的公钥），或运行下面的
+自动验证：`doorstep verify bundle 本文件.zip --key 公司公布的公钥`，或运行下面的
 Python 3 脚本（保存为 verify.py；安装 cryptography 后还会检查签名）：
     python3 verify.py 本文件.zip [公司公钥.txt]
 
@@ -1117,8 +1117,8 @@ To verify:
    receipt_sha256): only such attachments are vouched for by the signed log;
    manifest.json itself is not signed.
 
-Automatically: `doorstep verify THIS.zip` (given the company's published
-key), or run the Python 3 script below (save it as verify.py; with the
+Automatically: `doorstep verify bundle THIS.zip --key KEY` (the company's
+published key), or run the Python 3 script below (save it as verify.py; with the
 `cryptography` package installed it also checks the signature):
     python3 verify.py THIS.zip [company-key.txt]
 

@@ -17,6 +17,7 @@ use doorstep_app::demo::{
 use doorstep_paysim::Sim;
 use doorstep_store::Store;
 use serde_json::{Value, json};
+use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -387,6 +388,86 @@ fn scenario(s: Server) {
         Some(unsigned),
     );
     assert_eq!(st, 422);
+
+    // The cash has its e-receipt at once: it verifies as a PDF and by
+    // number, its evidence record is in the signed log, and the owner can
+    // ask for an invoice once.
+    assert_eq!(cash["receipt"]["status"], "issued", "{cash}");
+    let url = cash["receipt"]["url"].as_str().unwrap().to_string();
+    let token = url.rsplit("/r/").next().unwrap().to_string();
+    let rc = s.ok(
+        "GET",
+        &format!("/api/v1/payments/{pid}/receipt"),
+        &fin,
+        None,
+    );
+    let rid = rc["id"].as_i64().unwrap();
+    let leaf = rc["leaf_index"].as_i64().unwrap();
+    let pdf = {
+        let mut b = Vec::new();
+        ureq::get(&format!("{}/api/v1/receipts/{rid}/pdf?format=a5", s.base))
+            .set("Authorization", &format!("Bearer {fin}"))
+            .call()
+            .unwrap()
+            .into_reader()
+            .read_to_end(&mut b)
+            .unwrap();
+        b
+    };
+    assert!(pdf.starts_with(b"%PDF"));
+    let v: Value = ureq::post(&format!("{}/api/v1/receipts/verify", s.base))
+        .set("Content-Type", "application/pdf")
+        .send_bytes(&pdf)
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["content"]["total_fen"], 10000, "{v}");
+    let (st, v) = s.call(
+        "POST",
+        "/api/v1/receipts/verify",
+        None,
+        Some(json!({"company_id": rc["company_id"], "number": rc["number"]})),
+    );
+    assert_eq!((st, v["verdict"].as_str()), (200, Some("valid")), "{v}");
+    let proof = s.ok(
+        "GET",
+        &format!("/api/v1/evidence/records/{leaf}/proof"),
+        &fin,
+        None,
+    );
+    assert_eq!(proof["verified"], true, "{proof}");
+    assert_eq!(proof["kind"], "payment");
+    let cp = s.ok("GET", "/api/v1/evidence/checkpoint", &fin, None);
+    assert!(cp["size"].as_u64().unwrap() > leaf as u64, "{cp}");
+    let (st, v) = s.call(
+        "POST",
+        &format!("/api/v1/receipt-links/{token}/invoice"),
+        None,
+        Some(json!({"kind": "company", "title": "某某科技有限公司", "email": "a@example.com"})),
+    );
+    assert_eq!((st, v["field"].as_str()), (422, Some("tax_id")), "{v}");
+    let (st, v) = s.call(
+        "POST",
+        &format!("/api/v1/receipt-links/{token}/invoice"),
+        None,
+        Some(json!({"kind": "personal", "title": "张三", "email": "zs@example.com"})),
+    );
+    assert_eq!((st, v["status"].as_str()), (200, Some("requested")), "{v}");
+    let (st, v) = s.call(
+        "POST",
+        &format!("/api/v1/receipt-links/{token}/invoice"),
+        None,
+        Some(json!({"kind": "personal", "title": "张三", "phone": "13800138000"})),
+    );
+    assert_eq!(st, 409, "one request per payment line: {v}");
+    let queue = s.ok(
+        "GET",
+        "/api/v1/invoice-requests?status=requested",
+        &fin,
+        None,
+    );
+    assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
 
     // WeChat QR: paid at the simulator; the notification completes it.
     let qr = s.ok(
