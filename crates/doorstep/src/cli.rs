@@ -679,6 +679,9 @@ async fn demo(
     println!(
         "  Payment simulator (WeChat Pay + Alipay): {sim_base}/sim — scan a QR code there, or make a 付款码 at {sim_base}/sim/wallet"
     );
+    println!(
+        "  E-receipts:     {base}/console/{DEMO_ESTATE}/receipts (the history's receipts are signed in the background)\n  Verify one:     {base}/verify   Invoice queue: {base}/console/invoices"
+    );
     println!("Press Ctrl-C to stop.");
     doorstep_web::serve(listener, app.clone())
         .await

@@ -348,22 +348,28 @@ async fn prefs(headers: HeaderMap, Query(q): Query<PrefsQuery>) -> Response {
         .and_then(|r| r.find("/o").map(|i| r[i..].to_string()))
         .filter(|r| r.starts_with("/o"))
         .unwrap_or_else(|| "/o".into());
-    let mut res = Redirect::to(&back_to).into_response();
+    prefs_redirect(&back_to, q.big.as_deref(), q.lang.as_deref())
+}
+
+/// Redirects to `back` (a path of ours), setting the large-text and
+/// language cookies asked for (pages for owners share them).
+pub(crate) fn prefs_redirect(back: &str, big: Option<&str>, lang: Option<&str>) -> Response {
+    let mut res = Redirect::to(back).into_response();
     let mut set = |c: String| {
         if let Ok(v) = HeaderValue::from_str(&c) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
     };
-    if let Some(b) = q.big {
+    if let Some(b) = big {
         set(format!(
             "big={}; Path=/; SameSite=Lax; Max-Age=31536000",
             if b == "1" { 1 } else { 0 }
         ));
     }
-    if let Some(l) = q.lang {
+    if let Some(l) = lang {
         set(format!(
             "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
-            Lang::parse(&l).code()
+            Lang::parse(l).code()
         ));
     }
     res

@@ -212,25 +212,7 @@ async fn prefs(Query(q): Query<PrefsQuery>) -> Response {
                 && !b.chars().any(char::is_control)
         })
         .unwrap_or_else(|| "/verify".into());
-    let mut res = Redirect::to(&back).into_response();
-    let mut set = |c: String| {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    };
-    if let Some(b) = q.big {
-        set(format!(
-            "big={}; Path=/; SameSite=Lax; Max-Age=31536000",
-            if b == "1" { 1 } else { 0 }
-        ));
-    }
-    if let Some(l) = q.lang {
-        set(format!(
-            "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
-            Lang::parse(&l).code()
-        ));
-    }
-    res
+    crate::owner::prefs_redirect(&back, q.big.as_deref(), q.lang.as_deref())
 }
 
 fn yuan(fen: i64) -> String {
@@ -1038,6 +1020,26 @@ struct VerifyInputs {
     error: Option<(&'static str, String)>,
 }
 
+fn verify_response(
+    p: Prefs,
+    l: Lang,
+    status: StatusCode,
+    inp: &VerifyInputs,
+    verdict: Option<&ReceiptVerdict>,
+) -> Response {
+    let body = verify_body(l, inp, verdict);
+    (
+        status,
+        layout(
+            p,
+            l.pick("验证电子收据", "Verify an e-receipt"),
+            "/verify",
+            body,
+        ),
+    )
+        .into_response()
+}
+
 fn verify_body(l: Lang, inp: &VerifyInputs, v: Option<&ReceiptVerdict>) -> Markup {
     let err = inp.error.as_ref().map(|(f, m)| (*f, m.as_str()));
     html! {
@@ -1097,17 +1099,7 @@ async fn verify_page(
             }
         }
     }
-    let body = verify_body(l, &inp, verdict.as_ref());
-    (
-        status,
-        layout(
-            p,
-            l.pick("验证电子收据", "Verify an e-receipt"),
-            "/verify",
-            body,
-        ),
-    )
-        .into_response()
+    verify_response(p, l, status, &inp, verdict.as_ref())
 }
 
 async fn verify_upload(State(app): State<App>, headers: HeaderMap, mut mp: Multipart) -> Response {
@@ -1156,17 +1148,7 @@ async fn verify_upload(State(app): State<App>, headers: HeaderMap, mut mp: Multi
             (None, StatusCode::UNPROCESSABLE_ENTITY)
         }
     };
-    let body = verify_body(l, &inp, verdict.as_ref());
-    (
-        status,
-        layout(
-            p,
-            l.pick("验证电子收据", "Verify an e-receipt"),
-            "/verify",
-            body,
-        ),
-    )
-        .into_response()
+    verify_response(p, l, status, &inp, verdict.as_ref())
 }
 
 #[cfg(test)]
