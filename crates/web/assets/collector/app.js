@@ -351,8 +351,10 @@
     };
     // Keep every stop's page on the phone for the garage.
     // (Only once the worker controls this page: its fetches then pass through it.)
+    var prefetched = false;
     var prefetch = function () {
-      if (navigator.onLine === false) return;
+      if (prefetched || !navigator.serviceWorker.controller || navigator.onLine === false) return;
+      prefetched = true;
       (day.stops || []).forEach(function (s, i) {
         setTimeout(function () {
           fetch("/c/visit/" + s.booking.id, { credentials: "same-origin", headers: { "x-doorstep-prefetch": "1" } }).catch(function () {});
@@ -360,8 +362,16 @@
       });
     };
     if ("serviceWorker" in navigator) {
-      if (navigator.serviceWorker.controller) prefetch();
-      else navigator.serviceWorker.addEventListener("controllerchange", prefetch);
+      // Whichever comes first: already controlled, the worker claiming this
+      // page, or the worker being ready (checked again shortly after, in
+      // case the claim landed before this listener existed).
+      prefetch();
+      navigator.serviceWorker.addEventListener("controllerchange", prefetch);
+      navigator.serviceWorker.ready.then(function () {
+        prefetch();
+        setTimeout(prefetch, 1000);
+        setTimeout(prefetch, 4000);
+      });
     }
   }
 

@@ -78,7 +78,7 @@ function pageKey(url) {
   return u.href;
 }
 
-function pageNetworkFirst(req, url) {
+function pageNetworkFirst(req, url, event) {
   const key = pageKey(url);
   // A fresh request: the prefetch header must not reach the server as a
   // navigation, and credentials always go along.
@@ -89,10 +89,11 @@ function pageNetworkFirst(req, url) {
     if (good) {
       const copy = res.clone();
       const copy2 = /\/today$/.test(url.pathname) ? res.clone() : null;
-      caches.open(PAGE_CACHE).then(function (c) {
-        c.put(key, copy);
-        if (copy2) c.put(LAST_TODAY, copy2);
-      });
+      // Keep the worker alive until the copy is stored (a prefetched page
+      // must be in the cache before the phone goes underground).
+      event.waitUntil(caches.open(PAGE_CACHE).then(function (c) {
+        return Promise.all([c.put(key, copy), copy2 ? c.put(LAST_TODAY, copy2) : null]);
+      }));
     }
     return res;
   }).catch(function () {
@@ -144,7 +145,7 @@ self.addEventListener("fetch", function (event) {
   if (isAsset(url)) {
     event.respondWith(cacheFirst(req));
   } else if (isPage(req, url)) {
-    event.respondWith(pageNetworkFirst(req, url));
+    event.respondWith(pageNetworkFirst(req, url, event));
   } else if (isApiGet(url)) {
     event.respondWith(apiNetworkFirst(req));
   }
