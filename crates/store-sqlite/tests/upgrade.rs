@@ -1,6 +1,7 @@
 //! A database written before the journal existed (migrations 1–2: bills,
 //! a payment, a waived line) gains opening entries when migration 3 runs:
-//! the ledger check passes and the receivables are what the bills say.
+//! the ledger check passes and the receivables are what the bills say;
+//! migration 4 numbers a receipt for the old payment.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -67,4 +68,32 @@ async fn opening_entries_carry_the_old_bills_and_payments() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
+
+    // Migration 4 gives the old payment its receipt, numbered 1 and pending
+    // (signed by the receipt job), and the next payment takes number 2.
+    let r = store.receipt_of_payment(1).await.unwrap().unwrap();
+    assert_eq!((r.number, r.status.as_str()), (1, "pending"));
+    assert_eq!(r.token.len(), 32);
+    assert_eq!(store.pending_receipts(10).await.unwrap().len(), 1);
+    let facts = store.receipt_facts(1).await.unwrap();
+    assert_eq!(facts.amount, Fen(25300));
+    assert_eq!(facts.lines.len(), 2);
+    assert_eq!(facts.lines[0].tax_code, "3040801010000000000");
+    let p = store
+        .record_payment(&doorstep_store::NewPayment {
+            estate_id: 1,
+            objects: vec![(doorstep_domain::ObjectKind::Room, 1)],
+            line_ids: vec![],
+            amount: Fen(100),
+            method: "cash".into(),
+            paid_on: jiff::civil::date(2026, 3, 2),
+            at: 10,
+            recorded_by: Some(1),
+            idempotency_key: None,
+            booking_id: None,
+            offline: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.receipt_of_payment(p.id).await.unwrap().unwrap().number, 2);
 }
