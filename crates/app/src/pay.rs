@@ -205,6 +205,8 @@ pub struct PaymentView {
     pub qr_svg: Option<String>,
     /// In words, for the screen.
     pub state_zh: &'static str,
+    /// The e-receipt, once paid.
+    pub receipt: Option<crate::collect::ReceiptLink>,
 }
 
 /// Runs a blocking provider call off the async executor.
@@ -372,7 +374,7 @@ impl App {
             .await?;
         if c.code.is_some() || c.status != "open" {
             // The same client key again: the order exists already.
-            return self.payment_view(&c);
+            return self.payment_view(&c).await;
         }
         let order = QrOrder {
             out_trade_no: c.out_trade_no.clone(),
@@ -386,7 +388,7 @@ impl App {
         match created {
             Ok(q) => {
                 self.store.set_collection_code(c.id, &q.code, now()).await?;
-                self.payment_view(&self.store.collection(c.id).await?)
+                self.payment_view(&self.store.collection(c.id).await?).await
             }
             Err(e) => {
                 // Not created: nothing to close at the provider; free the lines.
@@ -427,7 +429,7 @@ impl App {
             .open_for_visit(user, booking_id, provider, &method, amount, client_key)
             .await?;
         if c.status != "open" || c.created_at < now() - 5 {
-            return self.payment_view(&c);
+            return self.payment_view(&c).await;
         }
         let order = CodeOrder {
             out_trade_no: c.out_trade_no.clone(),
@@ -459,7 +461,7 @@ impl App {
             status = self.query_status(&p, &c.out_trade_no).await?;
         }
         self.settle(&c, &p, status, true).await?;
-        self.payment_view(&self.store.collection(c.id).await?)
+        self.payment_view(&self.store.collection(c.id).await?).await
     }
 
     async fn query_status(&self, p: &Arc<dyn PayProvider>, no: &str) -> AppResult<TradeStatus> {
@@ -581,16 +583,16 @@ impl App {
                 // A failure here is not the collector's: the poller retries.
                 let _ = self.settle(&c, &p, s, false).await;
             }
-            return self.payment_view(&self.store.collection(c.id).await?);
+            return self.payment_view(&self.store.collection(c.id).await?).await;
         }
-        self.payment_view(&c)
+        self.payment_view(&c).await
     }
 
     /// The order's state as stored (no provider call): what the screen
     /// polls or is pushed.
     pub async fn payment_state(&self, user: &User, collection_id: i64) -> AppResult<PaymentView> {
         let c = self.collection_for(user, collection_id).await?;
-        self.payment_view(&c)
+        self.payment_view(&c).await
     }
 
     async fn collection_for(&self, user: &User, id: i64) -> AppResult<Collection> {
@@ -616,11 +618,24 @@ impl App {
             let p = self.provider_of(&m)?;
             self.close_at_provider(&c, &p).await?;
         }
-        self.payment_view(&self.store.collection(c.id).await?)
+        self.payment_view(&self.store.collection(c.id).await?).await
     }
 
     /// The view of a collection.
-    pub fn payment_view(&self, c: &Collection) -> AppResult<PaymentView> {
+    pub async fn payment_view(&self, c: &Collection) -> AppResult<PaymentView> {
+        let receipt = match c.payment_id {
+            Some(p) if c.status == "paid" => {
+                self.store
+                    .receipt_of_payment(p)
+                    .await?
+                    .map(|r| crate::collect::ReceiptLink {
+                        number: doorstep_receipt::number_display(r.number),
+                        url: self.receipt_url(&r),
+                        status: r.status,
+                    })
+            }
+            _ => None,
+        };
         let left = if c.status == "open" {
             (c.expires_at - now()).max(0)
         } else {
@@ -640,6 +655,7 @@ impl App {
                 "closed" => "已关闭",
                 _ => "支付失败",
             },
+            receipt,
             collection: c.clone(),
         })
     }

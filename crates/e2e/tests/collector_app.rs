@@ -207,7 +207,20 @@ fn wait_js(d: &Driver, script: &str, secs: u64, what: &str) -> Value {
         }
         std::thread::sleep(Duration::from_millis(150));
     }
-    panic!("waited {secs} s for {what}; last: {last}");
+    // What the page and its service worker look like, to say why.
+    let state = d
+        .execute(
+            "caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.keys()).then(rs => k + ': ' + rs.map(r => new URL(r.url).pathname).join(' '))))).then(x => { window.__diag = x.join(' | '); }); return JSON.stringify({url: location.pathname, controlled: !!(navigator.serviceWorker && navigator.serviceWorker.controller), swError: window.__swError || null, caches: window.__diag || null});",
+            vec![],
+        )
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    std::thread::sleep(Duration::from_millis(300));
+    let state2 = d
+        .execute("return window.__diag || null", vec![])
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    panic!("waited {secs} s for {what}; last: {last}; page: {state} {state2}");
 }
 
 /// Clicks what leads to another page and waits until that page has loaded.
@@ -365,6 +378,13 @@ fn pay_qr(d: &Driver, sim_base: &str, provider_button: &str, amount: &str) {
         "return document.getElementById('qr-state').textContent.indexOf('已支付') >= 0",
         25,
         "已支付 after the simulator paid",
+    );
+    // With the e-receipt's link to show the owner.
+    wait_js(
+        d,
+        "const a = document.querySelector('#qr-state a.receipt-link'); return a && a.href.indexOf('/r/') > 0 ? true : null;",
+        10,
+        "the receipt link on the paid QR screen",
     );
 }
 
@@ -570,7 +590,7 @@ fn collector_checks_in_takes_cash_qr_and_offline_payments_that_sync_once() {
     // The e-receipt is issued at once: its link is there to show the owner.
     d.wait_for_text("#cash-result", "电子收据 No.").unwrap();
     let receipt_url = d
-        .find("#receipt-link")
+        .find("#cash-result a.receipt-link")
         .unwrap()
         .attr("href")
         .unwrap()

@@ -95,5 +95,13 @@ async fn opening_entries_carry_the_old_bills_and_payments() {
         })
         .await
         .unwrap();
-    assert_eq!(store.receipt_of_payment(p.id).await.unwrap().unwrap().number, 2);
+    assert_eq!(
+        store
+            .receipt_of_payment(p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .number,
+        2
+    );
 }

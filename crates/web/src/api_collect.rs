@@ -250,6 +250,7 @@ async fn payment_events(
                     "seconds_left": view.seconds_left,
                     "payment_id": view.collection.payment_id,
                     "transaction_id": view.collection.transaction_id,
+                    "receipt": view.receipt,
                 }))
                 .unwrap_or_default();
                 return Some((Ok(Event::default().event("state").data(data)), st));

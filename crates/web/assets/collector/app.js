@@ -84,6 +84,17 @@
     el.className = cls || "";
   }
 
+  /** Appends the e-receipt's link (to show the owner) after a message. */
+  function receiptLink(el, r) {
+    if (!el || !r || !r.url) return;
+    var a = document.createElement("a");
+    a.href = r.url;
+    a.className = "receipt-link";
+    a.setAttribute("data-receipt", r.number);
+    a.textContent = " " + t("receiptOk", { n: r.number });
+    el.appendChild(a);
+  }
+
   // ---- money: integer fen ------------------------------------------------
 
   /** "1,234.5" / "¥12" / "12.30元" → fen (integer), or null. */
@@ -367,7 +378,10 @@
       // case the claim landed before this listener existed).
       prefetch();
       navigator.serviceWorker.addEventListener("controllerchange", prefetch);
-      navigator.serviceWorker.ready.then(function () {
+      navigator.serviceWorker.ready.then(function (reg) {
+        // A worker that activated while this page was still loading did not
+        // claim it: ask it to, so the stops are kept on this first visit.
+        if (!navigator.serviceWorker.controller && reg.active) reg.active.postMessage("claim");
         prefetch();
         setTimeout(prefetch, 1000);
         setTimeout(prefetch, 4000);
@@ -650,14 +664,7 @@
             applyAllocation(alloc);
             say(out, t("cashOk", { a: fmt(r.payment.amount), c: fmt(r.change), o: fmt(r.still_owed) }), "ok");
             out.setAttribute("data-payment", String(r.payment.id));
-            if (r.receipt && r.receipt.url) {
-              var rl = document.createElement("a");
-              rl.href = r.receipt.url;
-              rl.id = "receipt-link";
-              rl.className = "receipt-link";
-              rl.textContent = " " + t("receiptOk", { n: r.receipt.number });
-              out.appendChild(rl);
-            }
+            receiptLink(out, r.receipt);
             $("cash-tendered").value = "";
             render();
             reload();
@@ -688,6 +695,7 @@
       var st = $("qr-state");
       if (v.status === "paid") {
         say(st, t("paid") + " " + fmt(qr.amount), "big paid");
+        receiptLink(st, v.receipt);
         $("qr-svg").hidden = true;
         $("qr-cancel").hidden = true;
         say($("qr-countdown"), "");
@@ -854,6 +862,7 @@
           out.setAttribute("data-status", v.status);
           if (v.status === "paid") {
             say(out, t("paidAmount", { a: fmt(v.amount) }), "ok");
+            receiptLink(out, v.receipt);
             var alloc = allocate(v.amount);
             confirm = confirmOf(v.amount, alloc, v.payment_id); confirmFixed = true;
             applyAllocation(alloc);

@@ -39,6 +39,11 @@ self.addEventListener("activate", function (event) {
   );
 });
 
+// A page that loaded while this worker was activating asks to be claimed.
+self.addEventListener("message", function (event) {
+  if (event.data === "claim") event.waitUntil(self.clients.claim());
+});
+
 function isAsset(url) {
   return url.pathname.indexOf("/c/") === 0 && url.search.indexOf("?v=") === 0 &&
     /\.(js|css|webmanifest|svg)$/.test(url.pathname);
