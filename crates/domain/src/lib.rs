@@ -15,8 +15,10 @@ pub mod jcs;
 pub mod latefee;
 pub mod ledger;
 pub mod money;
+pub mod notice;
 pub mod period;
 pub mod phone;
+pub mod report;
 pub mod role;
 
 pub use allocate::{Allocation, LineAllocation, OpenLine, allocate};
