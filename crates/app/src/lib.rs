@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod export;
 pub mod import;
 pub mod invoice;
+pub mod notice;
 pub mod notify;
 pub mod owner;
 pub mod pay;

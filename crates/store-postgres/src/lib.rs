@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "evidence",
         include_str!("../migrations/0004_evidence.sql"),
     ),
+    (5, "notices", include_str!("../migrations/0005_notices.sql")),
 ];
 
 /// Connects to `url` and migrates. `schema`, if given, is created and used as

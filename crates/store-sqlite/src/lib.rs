@@ -84,6 +84,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "evidence",
         include_str!("../migrations/0004_evidence.sql"),
     ),
+    (5, "notices", include_str!("../migrations/0005_notices.sql")),
 ];
 
 /// Opens (creating if needed) the database file at `path` and migrates it.

@@ -1202,7 +1202,7 @@ pub(crate) async fn use_code(pool: &Pool<Db>, code_id: i64, now: i64) -> StoreRe
     Ok(n == 1)
 }
 
-async fn enqueue_tx(
+pub(crate) async fn enqueue_tx(
     tx: &mut Transaction<'static, Db>,
     m: &NewMessage,
     booking_id: Option<i64>,

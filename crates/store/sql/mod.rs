@@ -9,6 +9,7 @@ mod booking;
 mod collect;
 mod evidence;
 mod ledger;
+mod notice;
 mod objects;
 mod payments;
 mod store;

@@ -1177,6 +1177,40 @@ impl Store for SqlStore {
     async fn receipt_invoice_requests(&self, receipt_id: i64) -> StoreResult<Vec<InvoiceRequest>> {
         super::evidence::invoice_requests(&self.pool, 0, None, None, Some(receipt_id)).await
     }
+    async fn notice_settings(&self, estate_id: i64) -> StoreResult<NoticeSettings> {
+        super::notice::notice_settings(&self.pool, estate_id).await
+    }
+    async fn set_notice_settings(&self, estate_id: i64, s: &NoticeSettings) -> StoreResult<()> {
+        super::notice::set_notice_settings(&self.pool, estate_id, s).await
+    }
+    async fn record_notice(&self, n: &NewNotice) -> StoreResult<Notice> {
+        super::notice::record_notice(&self.pool, n).await
+    }
+    async fn notices(
+        &self,
+        estate_id: i64,
+        object: Option<(doorstep_domain::ObjectKind, i64)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notice>> {
+        super::notice::notices(&self.pool, estate_id, object, limit).await
+    }
+    async fn open_dispute(
+        &self,
+        estate_id: i64,
+        object: Option<(doorstep_domain::ObjectKind, i64)>,
+        owner: &str,
+        topic: &str,
+        by: Option<i64>,
+        at: i64,
+    ) -> StoreResult<Dispute> {
+        super::notice::open_dispute(&self.pool, estate_id, object, owner, topic, by, at).await
+    }
+    async fn close_dispute(&self, id: i64, outcome: &str, at: i64) -> StoreResult<Dispute> {
+        super::notice::close_dispute(&self.pool, id, outcome, at).await
+    }
+    async fn disputes(&self, estate_id: i64) -> StoreResult<Vec<Dispute>> {
+        super::notice::disputes(&self.pool, estate_id).await
+    }
     async fn set_invoice_outcome(
         &self,
         id: i64,

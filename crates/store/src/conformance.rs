@@ -7,9 +7,11 @@
 mod booking;
 mod collect;
 mod evidence;
+mod notice;
 pub use booking::*;
 pub use collect::*;
 pub use evidence::*;
+pub use notice::*;
 
 use crate::*;
 use doorstep_domain::{
@@ -34,7 +36,7 @@ macro_rules! conformance_tests {
             collections_hold_lines_and_pay_once, racing_collectors_hold_a_line_once,
             ledger_balances_through_cash_custody, job_leases_expire,
             receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
-            one_invoice_request_per_payment_line);
+            one_invoice_request_per_payment_line, notices_once_a_day_with_their_message);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -11,12 +11,14 @@ mod collect;
 pub mod conformance;
 mod evidence;
 mod ledger_check;
+mod notice;
 mod types;
 
 pub use booking::*;
 pub use collect::*;
 pub use evidence::*;
 pub use ledger_check::{LedgerReport, check_ledger};
+pub use notice::*;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -678,4 +680,35 @@ pub trait Store: Send + Sync + 'static {
     /// Records an invoice request's outcome (a failed request frees its lines).
     async fn set_invoice_outcome(&self, id: i64, o: &InvoiceOutcome)
     -> StoreResult<InvoiceRequest>;
+
+    // --- notices and disputes ---
+    /// An estate's notice settings (defaults if never set).
+    async fn notice_settings(&self, estate_id: i64) -> StoreResult<NoticeSettings>;
+    /// Sets them.
+    async fn set_notice_settings(&self, estate_id: i64, s: &NoticeSettings) -> StoreResult<()>;
+    /// Records a notice and queues its message, in one transaction; a second
+    /// notice for the same room/space, channel and recipient on the same
+    /// local day is refused (Conflict).
+    async fn record_notice(&self, n: &NewNotice) -> StoreResult<Notice>;
+    /// Notices of an estate, newest first, optionally about one room/space.
+    async fn notices(
+        &self,
+        estate_id: i64,
+        object: Option<(doorstep_domain::ObjectKind, i64)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notice>>;
+    /// Opens a dispute or complaint.
+    async fn open_dispute(
+        &self,
+        estate_id: i64,
+        object: Option<(doorstep_domain::ObjectKind, i64)>,
+        owner: &str,
+        topic: &str,
+        by: Option<i64>,
+        at: i64,
+    ) -> StoreResult<Dispute>;
+    /// Closes one with its outcome.
+    async fn close_dispute(&self, id: i64, outcome: &str, at: i64) -> StoreResult<Dispute>;
+    /// An estate's disputes, newest first.
+    async fn disputes(&self, estate_id: i64) -> StoreResult<Vec<Dispute>>;
 }

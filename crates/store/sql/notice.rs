@@ -1,0 +1,261 @@
+//! Notice settings, notices (with their outbox message) and disputes.
+
+use super::{col, db_err, write_tx};
+use crate::Db;
+use doorstep_domain::{DomainError, ObjectKind};
+use doorstep_store::*;
+use sqlx::Pool;
+
+type Row = <Db as sqlx::Database>::Row;
+
+fn kind_code(k: ObjectKind) -> &'static str {
+    k.code()
+}
+
+fn hhmm(field: &'static str, s: &str) -> StoreResult<String> {
+    let t = s.trim();
+    let ok = t.len() == 5
+        && t.as_bytes()[2] == b':'
+        && t[..2].parse::<u8>().is_ok_and(|h| h < 24)
+        && t[3..].parse::<u8>().is_ok_and(|m| m < 60);
+    if !ok {
+        return Err(DomainError::invalid(field, format!("a time is HH:MM, got {s:?}")).into());
+    }
+    Ok(t.to_string())
+}
+
+pub(crate) async fn notice_settings(
+    pool: &Pool<Db>,
+    estate_id: i64,
+) -> StoreResult<NoticeSettings> {
+    let r = sqlx::query("SELECT * FROM notice_settings WHERE estate_id = $1")
+        .bind(estate_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    let Some(r) = r else {
+        return Ok(NoticeSettings::default());
+    };
+    Ok(NoticeSettings {
+        contract_basis: col(&r, "contract_basis")?,
+        office_phone: col(&r, "office_phone")?,
+        quiet_from: col(&r, "quiet_from")?,
+        quiet_until: col(&r, "quiet_until")?,
+        min_days: col(&r, "min_days")?,
+        max_per_month: col(&r, "max_per_month")?,
+    })
+}
+
+pub(crate) async fn set_notice_settings(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    s: &NoticeSettings,
+) -> StoreResult<()> {
+    let from = hhmm("quiet_from", &s.quiet_from)?;
+    let until = hhmm("quiet_until", &s.quiet_until)?;
+    if !(1..=90).contains(&s.min_days) {
+        return Err(DomainError::invalid("min_days", "between 1 and 90 days").into());
+    }
+    if !(1..=10).contains(&s.max_per_month) {
+        return Err(DomainError::invalid("max_per_month", "between 1 and 10").into());
+    }
+    if s.contract_basis.chars().count() > 100 || s.office_phone.chars().count() > 40 {
+        return Err(DomainError::invalid(
+            "contract_basis",
+            "the contract clause is at most 100 characters, the phone 40",
+        )
+        .into());
+    }
+    sqlx::query("INSERT INTO notice_settings (estate_id, contract_basis, office_phone, quiet_from, quiet_until, min_days, max_per_month) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (estate_id) DO UPDATE SET contract_basis = $2, office_phone = $3, quiet_from = $4, quiet_until = $5, min_days = $6, max_per_month = $7")
+        .bind(estate_id)
+        .bind(s.contract_basis.trim())
+        .bind(s.office_phone.trim())
+        .bind(from)
+        .bind(until)
+        .bind(s.min_days)
+        .bind(s.max_per_month)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+const NOTICE_COLS: &str = "n.id, n.estate_id, n.object_kind, n.object_id, n.channel, n.recipient, n.body, n.amount_fen, n.message_id, n.created_by, n.created_at, n.due_at, o.sent_at, o.cancelled_at";
+
+fn notice_row(r: &Row) -> StoreResult<Notice> {
+    Ok(Notice {
+        id: col(r, "id")?,
+        estate_id: col(r, "estate_id")?,
+        object_kind: col(r, "object_kind")?,
+        object_id: col(r, "object_id")?,
+        channel: col(r, "channel")?,
+        recipient: col(r, "recipient")?,
+        body: col(r, "body")?,
+        amount: doorstep_domain::Fen(col(r, "amount_fen")?),
+        message_id: col(r, "message_id")?,
+        created_by: col(r, "created_by")?,
+        created_at: col(r, "created_at")?,
+        due_at: col(r, "due_at")?,
+        sent_at: col(r, "sent_at")?,
+        cancelled_at: col(r, "cancelled_at")?,
+    })
+}
+
+pub(crate) async fn record_notice(pool: &Pool<Db>, n: &NewNotice) -> StoreResult<Notice> {
+    if !["sms", "wechat", "print"].contains(&n.channel.as_str()) {
+        return Err(DomainError::invalid("channel", "sms, wechat or print").into());
+    }
+    if n.amount.0 <= 0 {
+        return Err(DomainError::invalid("amount", "a notice asks for more than 0").into());
+    }
+    let mut tx = write_tx(pool).await?;
+    let message_id = if n.queue && n.channel != "print" {
+        Some(
+            super::booking::enqueue_tx(
+                &mut tx,
+                &NewMessage {
+                    estate_id: Some(n.estate_id),
+                    channel: n.channel.clone(),
+                    recipient: n.recipient.clone(),
+                    kind: "overdue".into(),
+                    body: n.body.clone(),
+                    due_at: n.due_at,
+                },
+                None,
+                n.at,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let r = sqlx::query("INSERT INTO notices (estate_id, object_kind, object_id, channel, recipient, body, amount_fen, message_id, local_day, created_by, created_at, due_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id")
+        .bind(n.estate_id)
+        .bind(kind_code(n.object.0))
+        .bind(n.object.1)
+        .bind(&n.channel)
+        .bind(&n.recipient)
+        .bind(&n.body)
+        .bind(n.amount.0)
+        .bind(message_id)
+        .bind(&n.local_day)
+        .bind(n.created_by)
+        .bind(n.at)
+        .bind(n.due_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(
+                "this room or space already had a notice by this channel to this recipient today"
+                    .into(),
+            ),
+            other => other,
+        })?;
+    let id: i64 = col(&r, "id")?;
+    let row = sqlx::query(&format!(
+        "SELECT {NOTICE_COLS} FROM notices n LEFT JOIN outbox o ON o.id = n.message_id WHERE n.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let out = notice_row(&row)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(out)
+}
+
+pub(crate) async fn notices(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    object: Option<(ObjectKind, i64)>,
+    limit: i64,
+) -> StoreResult<Vec<Notice>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {NOTICE_COLS} FROM notices n LEFT JOIN outbox o ON o.id = n.message_id \
+         WHERE n.estate_id = $1 AND ($2 IS NULL OR (n.object_kind = $2 AND n.object_id = $3)) ORDER BY n.id DESC LIMIT $4"
+    ))
+    .bind(estate_id)
+    .bind(object.map(|o| kind_code(o.0)))
+    .bind(object.map(|o| o.1))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(notice_row).collect()
+}
+
+fn dispute_row(r: &Row) -> StoreResult<Dispute> {
+    let kind: Option<String> = col(r, "object_kind")?;
+    let id: Option<i64> = col(r, "object_id")?;
+    Ok(Dispute {
+        id: col(r, "id")?,
+        estate_id: col(r, "estate_id")?,
+        object: kind.zip(id),
+        owner: col(r, "owner")?,
+        topic: col(r, "topic")?,
+        outcome: col(r, "outcome")?,
+        status: col(r, "status")?,
+        created_at: col(r, "created_at")?,
+        closed_at: col(r, "closed_at")?,
+    })
+}
+
+pub(crate) async fn open_dispute(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    object: Option<(ObjectKind, i64)>,
+    owner: &str,
+    topic: &str,
+    by: Option<i64>,
+    at: i64,
+) -> StoreResult<Dispute> {
+    if owner.trim().is_empty() || owner.chars().count() > 100 {
+        return Err(DomainError::invalid("owner", "who raised it (1–100 characters)").into());
+    }
+    if topic.trim().is_empty() || topic.chars().count() > 500 {
+        return Err(DomainError::invalid("topic", "what it is about (1–500 characters)").into());
+    }
+    let r = sqlx::query("INSERT INTO disputes (estate_id, object_kind, object_id, owner, topic, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *")
+        .bind(estate_id)
+        .bind(object.map(|o| kind_code(o.0)))
+        .bind(object.map(|o| o.1))
+        .bind(owner.trim())
+        .bind(topic.trim())
+        .bind(by)
+        .bind(at)
+        .fetch_one(pool)
+        .await
+        .map_err(db_err)?;
+    dispute_row(&r)
+}
+
+pub(crate) async fn close_dispute(
+    pool: &Pool<Db>,
+    id: i64,
+    outcome: &str,
+    at: i64,
+) -> StoreResult<Dispute> {
+    if outcome.trim().is_empty() || outcome.chars().count() > 500 {
+        return Err(DomainError::invalid("outcome", "how it ended (1–500 characters)").into());
+    }
+    let r = sqlx::query("UPDATE disputes SET status = 'closed', outcome = $2, closed_at = $3 WHERE id = $1 AND status = 'open' RETURNING *")
+        .bind(id)
+        .bind(outcome.trim())
+        .bind(at)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::Conflict(format!("dispute {id} is not open (or does not exist)")))?;
+    dispute_row(&r)
+}
+
+pub(crate) async fn disputes(pool: &Pool<Db>, estate_id: i64) -> StoreResult<Vec<Dispute>> {
+    let rows = sqlx::query("SELECT * FROM disputes WHERE estate_id = $1 ORDER BY id DESC")
+        .bind(estate_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    rows.iter().map(dispute_row).collect()
+}

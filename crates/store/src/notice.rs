@@ -1,0 +1,118 @@
+//! Records of issue 7: notice settings, notices, disputes.
+
+use doorstep_domain::{Fen, ObjectKind};
+use serde::Serialize;
+
+/// How an estate sends overdue notices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeSettings {
+    /// The contract clause late fees rest on (empty: none recorded).
+    pub contract_basis: String,
+    /// The fee office's phone.
+    pub office_phone: String,
+    /// Quiet hours start, local `HH:MM`.
+    pub quiet_from: String,
+    /// Quiet hours end, local `HH:MM`.
+    pub quiet_until: String,
+    /// Days between two notices to one room or space.
+    pub min_days: i64,
+    /// Notices to one room or space per month.
+    pub max_per_month: i64,
+}
+
+impl Default for NoticeSettings {
+    fn default() -> Self {
+        NoticeSettings {
+            contract_basis: String::new(),
+            office_phone: String::new(),
+            quiet_from: "21:00".into(),
+            quiet_until: "08:00".into(),
+            min_days: 7,
+            max_per_month: 2,
+        }
+    }
+}
+
+/// A notice to record (and its message to queue, in the same transaction).
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    /// Estate.
+    pub estate_id: i64,
+    /// The room or space.
+    pub object: (ObjectKind, i64),
+    /// `sms`, `wechat`, `print`.
+    pub channel: String,
+    /// Phone (or `print`).
+    pub recipient: String,
+    /// The text.
+    pub body: String,
+    /// What it asks for.
+    pub amount: Fen,
+    /// The local day (`YYYY-MM-DD`): one notice per object, channel and
+    /// recipient per day.
+    pub local_day: String,
+    /// Staff who sent it.
+    pub created_by: Option<i64>,
+    /// Unix seconds.
+    pub at: i64,
+    /// When the message may go (after quiet hours), unix seconds.
+    pub due_at: i64,
+    /// Queue the text in the outbox (not for printed notices).
+    pub queue: bool,
+}
+
+/// A notice as recorded, with its delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    /// Id.
+    pub id: i64,
+    /// Estate.
+    pub estate_id: i64,
+    /// `room` / `space`.
+    pub object_kind: String,
+    /// Its id.
+    pub object_id: i64,
+    /// Channel.
+    pub channel: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Text.
+    pub body: String,
+    /// Amount asked.
+    pub amount: Fen,
+    /// Outbox message.
+    pub message_id: Option<i64>,
+    /// Staff.
+    pub created_by: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// When it may go.
+    pub due_at: i64,
+    /// When the gateway took it (delivered), if it did.
+    pub sent_at: Option<i64>,
+    /// Withdrawn before it went.
+    pub cancelled_at: Option<i64>,
+}
+
+/// A dispute or complaint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dispute {
+    /// Id.
+    pub id: i64,
+    /// Estate.
+    pub estate_id: i64,
+    /// Room or space, if any.
+    pub object: Option<(String, i64)>,
+    /// The owner (name or how to reach them).
+    pub owner: String,
+    /// What it is about.
+    pub topic: String,
+    /// How it ended.
+    pub outcome: String,
+    /// `open` / `closed`.
+    pub status: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub closed_at: Option<i64>,
+}
