@@ -6,6 +6,7 @@ mod api;
 mod api_booking;
 mod api_collect;
 mod api_evidence;
+mod api_reports;
 mod collector;
 mod console;
 mod error;
@@ -35,7 +36,8 @@ pub fn router(app: App) -> Router {
             api::router()
                 .merge(api_booking::router())
                 .merge(api_collect::router())
-                .merge(api_evidence::router()),
+                .merge(api_evidence::router())
+                .merge(api_reports::router()),
         )
         .merge(api_collect::notify_router())
         .merge(console::router())

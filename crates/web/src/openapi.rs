@@ -733,6 +733,55 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "A company's verifier keys. Public",
         false,
     ),
+    (
+        "post",
+        "/estates/{code}/notices",
+        "sendOverdueNotices",
+        "Send overdue notices (SMS or WeChat template message, through the outbox) to the owners of rooms/spaces with arrears: quiet hours hold them until morning, a room is not dunned again within the estate's days or beyond its monthly ceiling (listed as held, with when), only that room's amounts, late fees with their contract basis",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/notices",
+        "listNotices",
+        "Notices sent: who (room/space, recipient), what, when, channel, and whether delivered (sent_at)",
+        false,
+    ),
+    (
+        "get",
+        "/estates/{code}/notice-settings",
+        "getNoticeSettings",
+        "The estate's notice settings: contract clause, office phone, quiet hours, days between notices, monthly ceiling",
+        false,
+    ),
+    (
+        "put",
+        "/estates/{code}/notice-settings",
+        "setNoticeSettings",
+        "Set them (finance)",
+        true,
+    ),
+    (
+        "post",
+        "/estates/{code}/disputes",
+        "openDispute",
+        "Log a dispute or complaint (owner, topic, optional room or space)",
+        true,
+    ),
+    (
+        "get",
+        "/estates/{code}/disputes",
+        "listDisputes",
+        "The disputes and complaints log",
+        false,
+    ),
+    (
+        "post",
+        "/estates/{code}/disputes/{id}/close",
+        "closeDispute",
+        "Close a dispute with its outcome",
+        true,
+    ),
 ];
 
 fn params(path: &str, id: &str) -> Vec<Value> {
@@ -1071,6 +1120,23 @@ fn request_schema(id: &str) -> Value {
                 "cash_limit": {"type": "string", "example": "2000.00"}, "cash_limit_hours": int}),
         ),
         "voidReceipt" => obj(&["reason"], json!({"reason": text})),
+        "sendOverdueNotices" => obj(
+            &[],
+            json!({"channel": {"type": "string", "enum": ["sms", "wechat"], "default": "sms"},
+                "as_of": {"type": "string", "format": "date"}, "min_owed": {"type": "string", "example": "100.00"},
+                "rooms": {"type": "array", "items": int}, "spaces": {"type": "array", "items": int}}),
+        ),
+        "setNoticeSettings" => obj(
+            &[],
+            json!({"contract_basis": {"type": "string", "example": "《物业服务合同》第十二条"}, "office_phone": text,
+                "quiet_from": {"type": "string", "example": "21:00"}, "quiet_until": {"type": "string", "example": "08:00"},
+                "min_days": int, "max_per_month": int}),
+        ),
+        "openDispute" => obj(
+            &["owner", "topic"],
+            json!({"owner": text, "topic": text, "room": int, "space": int}),
+        ),
+        "closeDispute" => obj(&["outcome"], json!({"outcome": text})),
         "verifyReceipt" => obj(
             &[],
             json!({"note": {"type": "string", "description": "the signed receipt note"}, "company_id": int, "number": int}),
@@ -1216,6 +1282,8 @@ mod tests {
             "getEvidenceProof",
             "getCheckpoint",
             "exportEvidence",
+            "sendOverdueNotices",
+            "listNotices",
         ] {
             assert!(ids.iter().any(|i| i == needed), "{needed}");
         }

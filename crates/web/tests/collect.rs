@@ -469,6 +469,61 @@ fn scenario(s: Server) {
     );
     assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
 
+    // Overdue notices through the API: settings, a run, the record.
+    let (st, v) = s.call(
+        "PUT",
+        "/api/v1/estates/sample/notice-settings",
+        Some(&fin),
+        Some(json!({"contract_basis": "《物业服务合同》第十二条", "quiet_from": "9pm"})),
+    );
+    assert_eq!((st, v["field"].as_str()), (422, Some("quiet_from")), "{v}");
+    s.ok(
+        "PUT",
+        "/api/v1/estates/sample/notice-settings",
+        &fin,
+        Some(
+            json!({"contract_basis": "《物业服务合同》第十二条", "office_phone": "0591-88880000"}),
+        ),
+    );
+    let (st, _) = s.call(
+        "POST",
+        "/api/v1/estates/sample/notices",
+        Some(&c),
+        Some(json!({})),
+    );
+    assert_eq!(st, 403, "collectors do not dun");
+    let run = s.ok(
+        "POST",
+        "/api/v1/estates/sample/notices",
+        &fin,
+        Some(json!({})),
+    );
+    let queued = run["queued"].as_array().unwrap().len();
+    let held = run["held"].as_array().unwrap().len();
+    assert!(queued + held > 0, "{run}");
+    let again = s.ok(
+        "POST",
+        "/api/v1/estates/sample/notices",
+        &fin,
+        Some(json!({})),
+    );
+    assert!(again["queued"].as_array().unwrap().is_empty(), "{again}");
+    let list = s.ok("GET", "/api/v1/estates/sample/notices", &fin, None);
+    assert_eq!(list.as_array().unwrap().len(), queued, "{list}");
+    let d = s.ok(
+        "POST",
+        "/api/v1/estates/sample/disputes",
+        &fin,
+        Some(json!({"owner": "张三", "topic": "面积有异议"})),
+    );
+    let did = d["id"].as_i64().unwrap();
+    s.ok(
+        "POST",
+        &format!("/api/v1/estates/sample/disputes/{did}/close"),
+        &fin,
+        Some(json!({"outcome": "已复核"})),
+    );
+
     // WeChat QR: paid at the simulator; the notification completes it.
     let qr = s.ok(
         "POST",

@@ -1,0 +1,146 @@
+//! Overdue notices and the disputes log in the JSON API (issue 7).
+
+use crate::api::{ApiResult, to_json};
+use crate::error::Body;
+use crate::session::Staff;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use doorstep_app::App;
+use doorstep_app::notice::SendNotices;
+use doorstep_domain::{DomainError, ObjectKind};
+use doorstep_store::NoticeSettings;
+use serde::Deserialize;
+
+/// The routes (merged into `/api/v1`).
+pub fn router() -> Router<App> {
+    Router::new()
+        .route(
+            "/estates/{code}/notices",
+            post(send_overdue_notices).get(list_notices),
+        )
+        .route(
+            "/estates/{code}/notice-settings",
+            get(get_notice_settings).put(set_notice_settings),
+        )
+        .route(
+            "/estates/{code}/disputes",
+            post(open_dispute).get(list_disputes),
+        )
+        .route("/estates/{code}/disputes/{id}/close", post(close_dispute))
+}
+
+async fn send_overdue_notices(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+    Body(b): Body<SendNotices>,
+) -> ApiResult {
+    to_json(&app.send_overdue_notices(&user, &code, &b).await?)
+}
+
+#[derive(Deserialize)]
+struct LimitQuery {
+    limit: Option<i64>,
+}
+
+async fn list_notices(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+    Query(q): Query<LimitQuery>,
+) -> ApiResult {
+    to_json(&app.notices(&user, &code, q.limit.unwrap_or(200)).await?)
+}
+
+async fn get_notice_settings(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+) -> ApiResult {
+    to_json(&app.notice_settings(&user, &code).await?)
+}
+
+#[derive(Deserialize)]
+struct SettingsBody {
+    #[serde(default)]
+    contract_basis: String,
+    #[serde(default)]
+    office_phone: String,
+    quiet_from: Option<String>,
+    quiet_until: Option<String>,
+    min_days: Option<i64>,
+    max_per_month: Option<i64>,
+}
+
+async fn set_notice_settings(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+    Body(b): Body<SettingsBody>,
+) -> ApiResult {
+    let d = NoticeSettings::default();
+    let s = NoticeSettings {
+        contract_basis: b.contract_basis,
+        office_phone: b.office_phone,
+        quiet_from: b.quiet_from.unwrap_or(d.quiet_from),
+        quiet_until: b.quiet_until.unwrap_or(d.quiet_until),
+        min_days: b.min_days.unwrap_or(d.min_days),
+        max_per_month: b.max_per_month.unwrap_or(d.max_per_month),
+    };
+    to_json(&app.set_notice_settings(&user, &code, &s).await?)
+}
+
+#[derive(Deserialize)]
+struct DisputeBody {
+    owner: String,
+    topic: String,
+    room: Option<i64>,
+    space: Option<i64>,
+}
+
+async fn open_dispute(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+    Body(b): Body<DisputeBody>,
+) -> ApiResult {
+    let object = match (b.room, b.space) {
+        (Some(r), None) => Some((ObjectKind::Room, r)),
+        (None, Some(s)) => Some((ObjectKind::Space, s)),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(doorstep_app::AppError::Invalid(DomainError::invalid(
+                "room",
+                "name a room or a space, not both",
+            ))
+            .into());
+        }
+    };
+    to_json(
+        &app.open_dispute(&user, &code, object, &b.owner, &b.topic)
+            .await?,
+    )
+}
+
+async fn list_disputes(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+) -> ApiResult {
+    to_json(&app.disputes(&user, &code).await?)
+}
+
+#[derive(Deserialize)]
+struct CloseBody {
+    outcome: String,
+}
+
+async fn close_dispute(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path((code, id)): Path<(String, i64)>,
+    Body(b): Body<CloseBody>,
+) -> ApiResult {
+    to_json(&app.close_dispute(&user, &code, id, &b.outcome).await?)
+}
