@@ -19,6 +19,7 @@ pub mod notify;
 pub mod owner;
 pub mod pay;
 pub mod receipt;
+pub mod report;
 
 use doorstep_domain::{Date, DomainError, Permission};
 use doorstep_store::{Estate, Store, StoreError, User};

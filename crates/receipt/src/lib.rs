@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod font;
 mod layout;
+pub mod notice;
 mod pdf;
 mod seal;
 mod sheet;
@@ -23,4 +24,5 @@ pub use content::{
     method_label, number_display, open, receipt_hash, yuan_grouped,
 };
 pub use error::ReceiptError;
+pub use notice::{NoticeDoc, render_notices};
 pub use pdf::{Extras, Layout, extract_note, render};

@@ -82,7 +82,8 @@ pub(crate) fn layout(
         .collect())
 }
 
-fn shift(mut op: Op, dy: f32) -> Op {
+/// `op` moved down by `dy`.
+pub(crate) fn shift(mut op: Op, dy: f32) -> Op {
     match &mut op {
         Op::Text { y, .. } | Op::Fill { y, .. } | Op::Frame { y, .. } | Op::Qr { y, .. } => {
             *y += dy

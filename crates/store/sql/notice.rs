@@ -259,3 +259,72 @@ pub(crate) async fn disputes(pool: &Pool<Db>, estate_id: i64) -> StoreResult<Vec
         .map_err(db_err)?;
     rows.iter().map(dispute_row).collect()
 }
+
+pub(crate) async fn report_lines(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    up_to: &str,
+) -> StoreResult<Vec<ReportLine>> {
+    let rows = sqlx::query(
+        "SELECT l.id, l.object_kind, l.object_id, f.name AS item, l.period, l.amount_fen, l.status, l.paid_principal_fen, b.name AS building \
+         FROM bill_lines l JOIN fee_items f ON f.id = l.fee_item_id \
+         LEFT JOIN rooms r ON l.object_kind = 'room' AND r.id = l.object_id \
+         LEFT JOIN buildings b ON b.id = r.building_id \
+         WHERE l.estate_id = $1 AND l.period <= $2 ORDER BY l.id",
+    )
+    .bind(estate_id)
+    .bind(up_to)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let pays = sqlx::query(
+        "SELECT a.line_id, p.paid_on, a.principal_fen FROM payment_allocations a JOIN payments p ON p.id = a.payment_id \
+         JOIN bill_lines l ON l.id = a.line_id WHERE l.estate_id = $1 AND l.period <= $2 AND p.status = 'posted' AND a.principal_fen > 0",
+    )
+    .bind(estate_id)
+    .bind(up_to)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let mut paid: std::collections::HashMap<
+        i64,
+        Vec<(doorstep_domain::Date, doorstep_domain::Fen)>,
+    > = std::collections::HashMap::new();
+    for p in &pays {
+        let on: String = col(p, "paid_on")?;
+        paid.entry(col(p, "line_id")?).or_default().push((
+            super::parse_date(&on)?,
+            doorstep_domain::Fen(col(p, "principal_fen")?),
+        ));
+    }
+    rows.iter()
+        .map(|r| {
+            let id: i64 = col(r, "id")?;
+            let kind: String = col(r, "object_kind")?;
+            let amount = doorstep_domain::Fen(col(r, "amount_fen")?);
+            let status: String = col(r, "status")?;
+            let waived = if status == "waived" {
+                amount - doorstep_domain::Fen(col(r, "paid_principal_fen")?)
+            } else {
+                doorstep_domain::Fen::ZERO
+            };
+            Ok(ReportLine {
+                line_id: id,
+                object: (
+                    if kind == "room" {
+                        ObjectKind::Room
+                    } else {
+                        ObjectKind::Space
+                    },
+                    col(r, "object_id")?,
+                ),
+                building: col(r, "building")?,
+                item: col(r, "item")?,
+                period: col(r, "period")?,
+                amount,
+                waived,
+                paid: paid.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}

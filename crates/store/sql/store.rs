@@ -1208,6 +1208,9 @@ impl Store for SqlStore {
     async fn close_dispute(&self, id: i64, outcome: &str, at: i64) -> StoreResult<Dispute> {
         super::notice::close_dispute(&self.pool, id, outcome, at).await
     }
+    async fn report_lines(&self, estate_id: i64, up_to: &str) -> StoreResult<Vec<ReportLine>> {
+        super::notice::report_lines(&self.pool, estate_id, up_to).await
+    }
     async fn disputes(&self, estate_id: i64) -> StoreResult<Vec<Dispute>> {
         super::notice::disputes(&self.pool, estate_id).await
     }

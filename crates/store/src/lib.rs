@@ -711,4 +711,8 @@ pub trait Store: Send + Sync + 'static {
     async fn close_dispute(&self, id: i64, outcome: &str, at: i64) -> StoreResult<Dispute>;
     /// An estate's disputes, newest first.
     async fn disputes(&self, estate_id: i64) -> StoreResult<Vec<Dispute>>;
+    /// Every bill line of an estate up to `period` (inclusive) with the
+    /// principal its posted payments paid, by day: the facts of the
+    /// collection report.
+    async fn report_lines(&self, estate_id: i64, up_to: &str) -> StoreResult<Vec<ReportLine>>;
 }

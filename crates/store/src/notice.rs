@@ -116,3 +116,24 @@ pub struct Dispute {
     /// Unix seconds.
     pub closed_at: Option<i64>,
 }
+
+/// A bill line with its payments, for the management reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLine {
+    /// Bill line.
+    pub line_id: i64,
+    /// Room or space.
+    pub object: (ObjectKind, i64),
+    /// The room's building (`None` for parking spaces).
+    pub building: Option<String>,
+    /// Fee item name.
+    pub item: String,
+    /// Period, `2026-11`.
+    pub period: String,
+    /// Billed amount.
+    pub amount: Fen,
+    /// Waived (the line's unpaid rest, when waived).
+    pub waived: Fen,
+    /// Principal paid by posted payments, by day.
+    pub paid: Vec<(doorstep_domain::Date, Fen)>,
+}

@@ -28,6 +28,10 @@ pub fn router() -> Router<App> {
             post(open_dispute).get(list_disputes),
         )
         .route("/estates/{code}/disputes/{id}/close", post(close_dispute))
+        .route(
+            "/estates/{code}/reports/collection",
+            get(get_collection_report),
+        )
 }
 
 async fn send_overdue_notices(
@@ -143,4 +147,45 @@ async fn close_dispute(
     Body(b): Body<CloseBody>,
 ) -> ApiResult {
     to_json(&app.close_dispute(&user, &code, id, &b.outcome).await?)
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    period: String,
+    as_of: Option<String>,
+    format: Option<String>,
+}
+
+/// The collection report as JSON, or `format=xlsx` for Excel.
+async fn get_collection_report(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<axum::response::Response, crate::WebError> {
+    use axum::response::IntoResponse;
+    let r = app
+        .collection_report(&user, &code, &q.period, q.as_of.as_deref())
+        .await?;
+    if q.format.as_deref() == Some("xlsx") {
+        let bytes = doorstep_app::report::collection_xlsx(&r)?;
+        return Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"collection-{code}-{}.xlsx\"",
+                        r.period
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    Ok(to_json(&r)?.into_response())
 }

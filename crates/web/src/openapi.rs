@@ -782,6 +782,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "Close a dispute with its outcome",
         true,
     ),
+    (
+        "get",
+        "/estates/{code}/reports/collection",
+        "getCollectionReport",
+        "The collection rate (收缴率 = received ÷ receivable) of a period as of a day, current period and arrears apart, by estate, building and fee item; format=xlsx exports it (exportReport) with Chinese headers",
+        false,
+    ),
 ];
 
 fn params(path: &str, id: &str) -> Vec<Value> {
@@ -840,6 +847,23 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 "format",
                 json!({"type": "string", "enum": ["json", "xlsx"]}),
                 "xlsx: the Excel export with Chinese headers",
+            ));
+        }
+        "getCollectionReport" => {
+            out.push(query(
+                "period",
+                json!({"type": "string", "example": "2026-11"}),
+                "the period (required)",
+            ));
+            out.push(query(
+                "as_of",
+                json!({"type": "string", "format": "date"}),
+                "as of this day (default: today or the period's end)",
+            ));
+            out.push(query(
+                "format",
+                json!({"type": "string", "enum": ["json", "xlsx"]}),
+                "xlsx: the Excel export",
             ));
         }
         "getConsistencyProof" => {

@@ -524,6 +524,36 @@ fn scenario(s: Server) {
         Some(json!({"outcome": "已复核"})),
     );
 
+    // The collection report: the cash above is in this month's figures.
+    let month = &jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date()
+        .to_string()[..7];
+    let rep = s.ok(
+        "GET",
+        &format!("/api/v1/estates/sample/reports/collection?period={month}"),
+        &fin,
+        None,
+    );
+    let got = rep["total"]["current"]["received"].as_i64().unwrap()
+        + rep["total"]["arrears"]["received"].as_i64().unwrap();
+    // Late fees are income when paid, not receivable: only the principal counts.
+    let principal: i64 = cash["payment"]["allocation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["principal"].as_i64().unwrap())
+        .sum();
+    assert!(principal > 0, "{cash}");
+    assert_eq!(got, principal, "the cash above, this month: {rep}");
+    let (st, v) = s.call(
+        "GET",
+        "/api/v1/estates/sample/reports/collection?period=2026-13",
+        Some(&fin),
+        None,
+    );
+    assert_eq!((st, v["field"].as_str()), (422, Some("period")), "{v}");
+
     // WeChat QR: paid at the simulator; the notification completes it.
     let qr = s.ok(
         "POST",
