@@ -170,11 +170,10 @@ pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
             .write_string_with_format(1, c as u16, *h, &bold)
             .map_err(x)?;
     }
-    let mut row = 2u32;
     let groups = std::iter::once(("小区", &r.total))
         .chain(r.by_building.iter().map(|b| ("楼栋", b)))
         .chain(r.by_item.iter().map(|b| ("收费项目", b)));
-    for (dim, g) in groups {
+    for (row, (dim, g)) in (2u32..).zip(groups) {
         sheet.write_string(row, 0, dim).map_err(x)?;
         sheet.write_string(row, 1, &g.name).map_err(x)?;
         for (c, v) in [
@@ -190,7 +189,6 @@ pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
         sheet.write_string(row, 4, &g.current.percent).map_err(x)?;
         sheet.write_string(row, 7, &g.arrears.percent).map_err(x)?;
         sheet.write_string(row, 8, &g.overall.percent).map_err(x)?;
-        row += 1;
     }
     sheet.set_column_width(1, 24).map_err(x)?;
     wb.save_to_buffer().map_err(x)
