@@ -193,3 +193,122 @@ pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
     sheet.set_column_width(1, 24).map_err(x)?;
     wb.save_to_buffer().map_err(x)
 }
+
+/// Visit figures as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitRow {
+    /// Who (the estate, or a collector).
+    pub name: String,
+    /// Visits made.
+    pub visits: i64,
+    /// Share at night (slot from 19:00).
+    pub night: Rate,
+    /// Share at weekends and holidays.
+    pub weekend: Rate,
+    /// Arrived within the booked slot.
+    pub on_time: Rate,
+    /// Average minutes from check-in to the outcome.
+    pub average_minutes: Option<i64>,
+    /// Visits per collector per session (evening), as a ratio.
+    pub per_session: Rate,
+    /// Households served per collector per month, as a ratio.
+    pub households_per_collector_month: Rate,
+}
+
+fn visit_row(name: String, f: &doorstep_domain::report::VisitFigures) -> VisitRow {
+    VisitRow {
+        name,
+        visits: f.visits,
+        night: f.night.into(),
+        weekend: f.weekend.into(),
+        on_time: f.on_time.into(),
+        average_minutes: f.average_minutes(),
+        per_session: f.per_session.into(),
+        households_per_collector_month: f.households_per_collector_month.into(),
+    }
+}
+
+/// The visit report of an estate for days `from..=to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitReport {
+    /// Estate code.
+    pub estate: String,
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// Everyone.
+    pub total: VisitRow,
+    /// Per collector.
+    pub by_collector: Vec<VisitRow>,
+}
+
+impl App {
+    /// Night and weekend share, on-time arrivals, minutes per visit, visits
+    /// per session and households per collector-month, from the bookings
+    /// with an outcome and their check-ins.
+    pub async fn visit_report(
+        &self,
+        user: &User,
+        code: &str,
+        from: &str,
+        to: &str,
+    ) -> AppResult<VisitReport> {
+        let estate = self.estate_for(user, code, Permission::ReadBills).await?;
+        let from = parse_date("from", from)?;
+        let to = parse_date("to", to)?;
+        if to < from {
+            return Err(
+                doorstep_domain::DomainError::invalid("to", "must not be before from").into(),
+            );
+        }
+        let tz = crate::estate_tz(&estate);
+        let rows = self
+            .store
+            .visit_rows(estate.id, &from.to_string(), &to.to_string())
+            .await?;
+        let local = |t: i64| {
+            jiff::Timestamp::from_second(t)
+                .ok()
+                .map(|x| x.to_zoned(tz.clone()).datetime())
+        };
+        let facts: Vec<(String, doorstep_domain::report::VisitFacts)> = rows
+            .iter()
+            .filter_map(|r| {
+                let day: jiff::civil::Date = r.day.parse().ok()?;
+                let start: jiff::civil::Time = r.slot_start.parse().ok()?;
+                let end: jiff::civil::Time = r.slot_end.parse().ok()?;
+                Some((
+                    r.collector.clone(),
+                    doorstep_domain::report::VisitFacts {
+                        collector_id: r.collector_id,
+                        slot_start: day.to_datetime(start),
+                        slot_end: day.to_datetime(end),
+                        arrived: r.arrived_at.and_then(local),
+                        finished: r.finished_at.and_then(local),
+                        households: r.households,
+                        holiday: false,
+                    },
+                ))
+            })
+            .collect();
+        let all: Vec<_> = facts.iter().map(|(_, f)| f.clone()).collect();
+        let mut by: BTreeMap<String, Vec<doorstep_domain::report::VisitFacts>> = BTreeMap::new();
+        for (name, f) in facts {
+            by.entry(name).or_default().push(f);
+        }
+        Ok(VisitReport {
+            estate: estate.code.clone(),
+            from: from.to_string(),
+            to: to.to_string(),
+            total: visit_row(
+                estate.name.clone(),
+                &doorstep_domain::report::visit_figures(&all),
+            ),
+            by_collector: by
+                .into_iter()
+                .map(|(n, v)| visit_row(n, &doorstep_domain::report::visit_figures(&v)))
+                .collect(),
+        })
+    }
+}

@@ -133,6 +133,56 @@ async fn receipts_and_evidence_from_the_door_to_a_dispute() {
         "no receipt SMS"
     );
 
+    // The visit ends; the visit report counts it exactly: one visit, at
+    // night (a 19:00 slot), on a weekday, checked in before the slot (so
+    // not "on time"), one household, one session.
+    app.record_visit(
+        &collector,
+        b.booking.id,
+        doorstep_domain::VisitResult::Paid,
+        "",
+    )
+    .await
+    .unwrap();
+    let rep = app
+        .visit_report(&fin, "sample", &day.to_string(), &day.to_string())
+        .await
+        .unwrap();
+    assert_eq!(rep.total.visits, 1, "{rep:?}");
+    assert_eq!(
+        (rep.total.night.received, rep.total.night.receivable),
+        (1, 1)
+    );
+    assert_eq!(
+        (rep.total.weekend.received, rep.total.weekend.receivable),
+        (0, 1)
+    );
+    assert_eq!(
+        (rep.total.on_time.received, rep.total.on_time.receivable),
+        (0, 1)
+    );
+    assert_eq!(
+        (
+            rep.total.per_session.received,
+            rep.total.per_session.receivable
+        ),
+        (1, 1)
+    );
+    assert_eq!(rep.total.households_per_collector_month.received, 1);
+    assert_eq!(rep.by_collector.len(), 1);
+    assert_eq!(rep.by_collector[0].name, collector.display_name);
+    let checkin_at = app.store.checkins(b.booking.id).await.unwrap()[0].recorded_at;
+    let done_at = app.store.booking(b.booking.id).await.unwrap().updated_at;
+    assert_eq!(
+        rep.total.average_minutes,
+        Some(((done_at - checkin_at) + 30) / 60)
+    );
+    assert!(
+        app.visit_report(&fin, "sample", "2026-02-10", "2026-02-01")
+            .await
+            .is_err()
+    );
+
     // A son or daughter gets a copy; at most five other phones.
     for k in 0..5 {
         let n = app

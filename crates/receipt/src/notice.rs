@@ -252,11 +252,7 @@ impl Table {
 }
 
 /// Lays out one notice on as many pages of `spec` as it needs.
-fn layout_notice(
-    face: &Face,
-    n: &NoticeInput,
-    spec: &Spec,
-) -> Result<Vec<PageOps>, ReceiptError> {
+fn layout_notice(face: &Face, n: &NoticeInput, spec: &Spec) -> Result<Vec<PageOps>, ReceiptError> {
     if n.lines.is_empty() {
         return Err(ReceiptError::Render(format!(
             "the notice for {} has no overdue lines",
@@ -337,7 +333,8 @@ fn layout_notice(
             break;
         };
         let dy = page.y;
-        page.ops.extend(seg.ops.iter().cloned().map(|op| shift(op, dy)));
+        page.ops
+            .extend(seg.ops.iter().cloned().map(|op| shift(op, dy)));
         page.y += seg.height;
         page.fresh = false;
     }
@@ -487,7 +484,7 @@ fn paragraph(cx: &Ctx, text: &str, indent: bool) -> Vec<Seg> {
     } else {
         text.to_string()
     };
-    let lines = cx.face.wrap(&text, st.size, cx.width());
+    let lines = wrap_letter(cx.face, &text, st.size, cx.width());
     let count = lines.len();
     lines
         .into_iter()
@@ -499,6 +496,92 @@ fn paragraph(cx: &Ctx, text: &str, indent: bool) -> Vec<Seg> {
             Seg::new(pen, leading + gap)
         })
         .collect()
+}
+
+/// Characters that must not start a line (as in [`Face::wrap`]).
+const NO_LINE_START: &str = "，。、；：！？）》」』】〕,.;:!?)]}%";
+
+/// Whether `c` belongs to a number or Latin word that should not be split.
+fn wordish(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '.'
+}
+
+/// [`Face::wrap`] for the letter, with two more rules: no closing
+/// punctuation at a line start even after another one (`…分）。`), and no
+/// break inside a number or Latin word that follows CJK text
+/// (`截至2026年`): the characters before such a break move to the next
+/// line and the rest is wrapped again.
+fn wrap_letter(face: &Face, text: &str, size: f32, width: f32) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        let lines = face.wrap(rest, size, width);
+        // Wrapping only drops whitespace: count the rest's other characters
+        // to find where each line starts in it.
+        let mut consumed = 0;
+        let mut fix = None;
+        for i in 1..lines.len() {
+            consumed += non_space(&lines[i - 1]);
+            let (prev, next) = (&lines[i - 1], &lines[i]);
+            let at = offset(rest, consumed);
+            let mid_word = next.starts_with(wordish)
+                && prev.ends_with(wordish)
+                && !rest[at..].starts_with(char::is_whitespace);
+            let punct = next.starts_with(|c| NO_LINE_START.contains(c));
+            if !(mid_word || punct) {
+                continue;
+            }
+            let mut prev: Vec<char> = prev.chars().collect();
+            let mut carry = Vec::new();
+            if mid_word {
+                // The number or word run at the end of the previous line.
+                let run = prev.iter().rev().take_while(|c| wordish(**c)).count();
+                if run < prev.len() {
+                    carry = prev.split_off(prev.len() - run);
+                }
+            }
+            if punct {
+                // The character the punctuation follows, and any closing
+                // punctuation before it.
+                while prev.len() > 1 && carry.first().is_none_or(|c| NO_LINE_START.contains(*c))
+                {
+                    if let Some(c) = prev.pop() {
+                        carry.insert(0, c);
+                    }
+                }
+            }
+            if !carry.is_empty() {
+                let moved: String = carry.into_iter().collect();
+                let from = offset(rest, consumed - non_space(&moved));
+                fix = Some((i, prev.into_iter().collect::<String>(), from));
+                break;
+            }
+        }
+        let Some((i, prev, from)) = fix else {
+            out.extend(lines);
+            return out;
+        };
+        out.extend(lines[..i - 1].iter().cloned());
+        out.push(prev.trim_end().to_string());
+        rest = rest[from..].trim_start();
+    }
+}
+
+/// Characters of `s` other than whitespace.
+fn non_space(s: &str) -> usize {
+    s.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// The byte index in `s` just after its first `n` characters other than
+/// whitespace.
+fn offset(s: &str, n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    s.char_indices()
+        .filter(|(_, c)| !c.is_whitespace())
+        .nth(n - 1)
+        .map_or(s.len(), |(i, c)| i + c.len_utf8())
 }
 
 /// The table's header row, with the table caption above it on the first
@@ -513,7 +596,14 @@ fn table_head(cx: &Ctx, t: &Table, caption: bool) -> Seg {
         let st = Style::new(s.body).bold();
         pen.line(l, r - l, y + st.ascent(), "欠费明细", st, Align::Left);
         let unit = Style::new(s.small).color(GREY);
-        pen.line(l, r - l, y + st.ascent(), "金额单位：元", unit, Align::Right);
+        pen.line(
+            l,
+            r - l,
+            y + st.ascent(),
+            "金额单位：元",
+            unit,
+            Align::Right,
+        );
         y += para_height(1, st) + s.body * 0.25;
     }
     let st = Style::new(s.table).bold();
@@ -680,9 +770,23 @@ fn closing(cx: &Ctx, n: &NoticeInput, signoff: &str) -> Result<Seg, ReceiptError
         let tw = w * 0.5 - s.qr - quiet;
         let cap = Style::new(s.small * 1.1);
         let mut ty = y + s.qr * 0.15;
-        ty += pen.para(tx, tw, ty, QR_CAPTION, cap, Align::Left, 3) + s.small * 0.5;
+        // On two lines where it does not fit one, broken between clauses.
+        let caption = if cx.face.width(QR_CAPTION, cap.size, 0.0) <= tw {
+            QR_CAPTION.to_string()
+        } else {
+            QR_CAPTION.replacen("缴费或", "缴费\n或", 1)
+        };
+        ty += pen.para(tx, tw, ty, &caption, cap, Align::Left, 4) + s.small * 0.5;
         let phone = format!("咨询电话：{}", n.office_phone);
-        ty += pen.para(tx, tw, ty, &phone, Style::new(s.small).color(GREY), Align::Left, 2);
+        ty += pen.para(
+            tx,
+            tw,
+            ty,
+            &phone,
+            Style::new(s.small).color(GREY),
+            Align::Left,
+            2,
+        );
         left_bottom = (y + s.qr + quiet).max(ty);
     }
 
@@ -805,6 +909,33 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn letter_lines_keep_numbers_and_punctuation_together() {
+        let face = Face::get().unwrap();
+        // Closing punctuation after closing punctuation does not start a line.
+        let text = "一二三四五六七八（九十）。";
+        let lines = wrap_letter(face, text, 10.0, 110.0);
+        assert_eq!(lines.concat(), text);
+        for l in &lines[1..] {
+            assert!(!l.starts_with(|c| NO_LINE_START.contains(c)), "{lines:?}");
+        }
+        // A date is not split after CJK text.
+        let lines = wrap_letter(face, "您好，经核对截至2026年11月27日止", 10.0, 85.0);
+        assert!(lines.iter().any(|l| l.contains("2026年")), "{lines:?}");
+        assert_eq!(lines.concat(), "您好，经核对截至2026年11月27日止");
+        // Latin words keep the space between them.
+        let text = "请拨打 0591-88888888 or visit https://pay.example.com/abc 谢谢";
+        let lines = wrap_letter(face, text, 10.0, 70.0);
+        assert_eq!(lines.join(" ").replace("谢谢", ""), text.replace("谢谢", ""), "{lines:?}");
+        for text in ["长".repeat(300), "1234567890".repeat(30), "）".repeat(50)] {
+            let lines = wrap_letter(face, &text, 10.0, 60.0);
+            assert_eq!(lines.concat(), text);
+            for l in &lines {
+                assert!(face.width(l, 10.0, 0.0) <= 60.0, "{l}");
             }
         }
     }

@@ -50,7 +50,13 @@ fn batch() -> Vec<NoticeInput> {
                 "223.75元 × 0.05%/日 × 40 天（自 2026-10-16 起算，按《物业服务合同》第十二条）",
             ),
             line("物业服务费", "2026-10", 22375, 0, ""),
-            line("车位管理费", "2026-10", 15000, 120, "150.00元 × 0.05%/日 × 16 天"),
+            line(
+                "车位管理费",
+                "2026-10",
+                15000,
+                120,
+                "150.00元 × 0.05%/日 × 16 天",
+            ),
         ],
         Some(BASIS),
     );
@@ -62,7 +68,13 @@ fn batch() -> Vec<NoticeInput> {
         ],
         None,
     );
-    let items = ["物业服务费", "车位管理费", "公摊水电费", "电梯运行费", "二次供水费"];
+    let items = [
+        "物业服务费",
+        "车位管理费",
+        "公摊水电费",
+        "电梯运行费",
+        "二次供水费",
+    ];
     let long = notice(
         "车位 B-023",
         (0..40)
@@ -95,10 +107,11 @@ fn render(ns: &[NoticeInput], layout: Layout) -> Vec<u8> {
     pdf
 }
 
-/// Page objects in the PDF (krilla writes `/Type /Page` uncompressed).
+/// Page objects in the PDF (krilla writes the page dictionaries
+/// uncompressed, as `/Type/Page`).
 fn page_objects(pdf: &[u8]) -> usize {
-    let text = String::from_utf8_lossy(pdf);
-    text.matches("/Type /Page").count() - text.matches("/Type /Pages").count()
+    let text = String::from_utf8_lossy(pdf).replace("/Type /", "/Type/");
+    text.matches("/Type/Page").count() - text.matches("/Type/Pages").count()
 }
 
 #[test]
@@ -107,7 +120,11 @@ fn notices_render_on_a4_and_a5_deterministically() {
     for layout in [Layout::A4, Layout::A5] {
         let pdf = render(&ns, layout);
         assert!(pdf.starts_with(b"%PDF-"), "{layout:?}");
-        assert!(page_objects(&pdf) >= 4, "{layout:?}: {}", page_objects(&pdf));
+        assert!(
+            page_objects(&pdf) >= 4,
+            "{layout:?}: {}",
+            page_objects(&pdf)
+        );
         assert_eq!(render(&ns, layout), pdf, "{layout:?}");
     }
 }
@@ -249,7 +266,10 @@ fn poppler_sees_each_notice_on_its_own_pages() {
                 "欠费本金".into(),
             ];
             for w in &want {
-                assert!(flat.contains(w.as_str()), "{layout:?} #{i}: {w} not in\n{text}");
+                assert!(
+                    flat.contains(w.as_str()),
+                    "{layout:?} #{i}: {w} not in\n{text}"
+                );
             }
             for l in &n.lines {
                 assert!(flat.contains(&l.period), "{layout:?} #{i}: {}", l.period);
@@ -268,9 +288,7 @@ fn poppler_sees_each_notice_on_its_own_pages() {
                 1 => assert!(!flat.contains("违约金"), "{layout:?}:\n{text}"),
                 _ => {
                     assert!(flat.contains("第1页/共"), "{text}");
-                    for p in 1..=12 {
-                        assert!(flat.contains(&format!("2026-{p:02}")), "{text}");
-                    }
+                    assert!(flat.contains("2023-01~2026-04"), "{text}");
                 }
             }
             // Polite: no threats.

@@ -328,3 +328,39 @@ pub(crate) async fn report_lines(
         })
         .collect()
 }
+
+pub(crate) async fn visit_rows(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    from: &str,
+    to: &str,
+) -> StoreResult<Vec<VisitRow>> {
+    let rows = sqlx::query(
+        "SELECT b.id, b.collector_id, u.display_name, b.day, b.slot_start, b.slot_end, b.updated_at, \
+         (SELECT MIN(c.recorded_at) FROM checkins c WHERE c.booking_id = b.id) AS arrived_at, \
+         (SELECT COUNT(*) FROM booking_targets t WHERE t.booking_id = b.id) AS households \
+         FROM bookings b JOIN users u ON u.id = b.collector_id \
+         WHERE b.estate_id = $1 AND b.day >= $2 AND b.day <= $3 AND b.visit_result IS NOT NULL ORDER BY b.day, b.slot_start, b.id",
+    )
+    .bind(estate_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(VisitRow {
+                booking_id: col(r, "id")?,
+                collector_id: col(r, "collector_id")?,
+                collector: col(r, "display_name")?,
+                day: col(r, "day")?,
+                slot_start: col(r, "slot_start")?,
+                slot_end: col(r, "slot_end")?,
+                arrived_at: col(r, "arrived_at")?,
+                finished_at: Some(col(r, "updated_at")?),
+                households: col(r, "households")?,
+            })
+        })
+        .collect()
+}

@@ -1208,6 +1208,9 @@ impl Store for SqlStore {
     async fn close_dispute(&self, id: i64, outcome: &str, at: i64) -> StoreResult<Dispute> {
         super::notice::close_dispute(&self.pool, id, outcome, at).await
     }
+    async fn visit_rows(&self, estate_id: i64, from: &str, to: &str) -> StoreResult<Vec<VisitRow>> {
+        super::notice::visit_rows(&self.pool, estate_id, from, to).await
+    }
     async fn report_lines(&self, estate_id: i64, up_to: &str) -> StoreResult<Vec<ReportLine>> {
         super::notice::report_lines(&self.pool, estate_id, up_to).await
     }

@@ -715,4 +715,7 @@ pub trait Store: Send + Sync + 'static {
     /// principal its posted payments paid, by day: the facts of the
     /// collection report.
     async fn report_lines(&self, estate_id: i64, up_to: &str) -> StoreResult<Vec<ReportLine>>;
+    /// Visits with an outcome on days `from..=to` (local `YYYY-MM-DD`):
+    /// collector, slot, first check-in, outcome time, households.
+    async fn visit_rows(&self, estate_id: i64, from: &str, to: &str) -> StoreResult<Vec<VisitRow>>;
 }

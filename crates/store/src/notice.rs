@@ -137,3 +137,26 @@ pub struct ReportLine {
     /// Principal paid by posted payments, by day.
     pub paid: Vec<(doorstep_domain::Date, Fen)>,
 }
+
+/// A visit made (or attempted), for the visit report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitRow {
+    /// Booking.
+    pub booking_id: i64,
+    /// Collector.
+    pub collector_id: i64,
+    /// Collector's name.
+    pub collector: String,
+    /// Local day `YYYY-MM-DD`.
+    pub day: String,
+    /// Slot start, local `HH:MM`.
+    pub slot_start: String,
+    /// Slot end, local `HH:MM`.
+    pub slot_end: String,
+    /// First check-in, unix seconds.
+    pub arrived_at: Option<i64>,
+    /// When the outcome was recorded, unix seconds.
+    pub finished_at: Option<i64>,
+    /// Rooms and spaces visited.
+    pub households: i64,
+}

@@ -32,6 +32,7 @@ pub fn router() -> Router<App> {
             "/estates/{code}/reports/collection",
             get(get_collection_report),
         )
+        .route("/estates/{code}/reports/visits", get(get_visit_report))
 }
 
 async fn send_overdue_notices(
@@ -188,4 +189,19 @@ async fn get_collection_report(
             .into_response());
     }
     Ok(to_json(&r)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct VisitQuery {
+    from: String,
+    to: String,
+}
+
+async fn get_visit_report(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+    Query(q): Query<VisitQuery>,
+) -> ApiResult {
+    to_json(&app.visit_report(&user, &code, &q.from, &q.to).await?)
 }

@@ -789,6 +789,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "The collection rate (收缴率 = received ÷ receivable) of a period as of a day, current period and arrears apart, by estate, building and fee item; format=xlsx exports it (exportReport) with Chinese headers",
         false,
     ),
+    (
+        "get",
+        "/estates/{code}/reports/visits",
+        "getVisitReport",
+        "Visits from..to: share at night (slot from 19:00) and at weekends, arrivals within the booked slot, average minutes per visit, visits per collector per session, households per collector per month; in total and per collector",
+        false,
+    ),
 ];
 
 fn params(path: &str, id: &str) -> Vec<Value> {
@@ -864,6 +871,18 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 "format",
                 json!({"type": "string", "enum": ["json", "xlsx"]}),
                 "xlsx: the Excel export",
+            ));
+        }
+        "getVisitReport" => {
+            out.push(query(
+                "from",
+                json!({"type": "string", "format": "date"}),
+                "first day (required)",
+            ));
+            out.push(query(
+                "to",
+                json!({"type": "string", "format": "date"}),
+                "last day (required)",
             ));
         }
         "getConsistencyProof" => {
@@ -1308,6 +1327,8 @@ mod tests {
             "exportEvidence",
             "sendOverdueNotices",
             "listNotices",
+            "getCollectionReport",
+            "getVisitReport",
         ] {
             assert!(ids.iter().any(|i| i == needed), "{needed}");
         }
