@@ -117,60 +117,19 @@ impl App {
                 .unwrap_or_default()
         };
         let now_local = local(at);
-        let arrears = self.arrears(&estate, as_of, "").await?;
-        // Group by room/space; disputed lines are not dunned.
-        let mut by_object: BTreeMap<(u8, i64), Vec<&crate::arrears::ArrearsRow>> = BTreeMap::new();
-        for r in arrears.rows.iter().filter(|r| !r.disputed) {
-            let k = match r.object_kind {
-                ObjectKind::Room => 0,
-                ObjectKind::Space => 1,
-            };
-            let wanted = (req.rooms.is_empty() && req.spaces.is_empty())
-                || (k == 0 && req.rooms.contains(&r.object_id))
-                || (k == 1 && req.spaces.contains(&r.object_id));
-            if wanted {
-                by_object.entry((k, r.object_id)).or_default().push(r);
-            }
-        }
+        let company = self.store.company(estate.company_id).await?;
         let mut run = NoticeRun::default();
-        let link = format!("{}/o", self.pay.public_url.trim_end_matches('/'));
-        for ((k, id), rows) in by_object {
-            let kind = if k == 0 {
-                ObjectKind::Room
-            } else {
-                ObjectKind::Space
-            };
-            let label = rows[0].object.clone();
-            let input = NoticeInput {
-                company: String::new(),
-                estate: estate.name.clone(),
-                object: label.clone(),
-                lines: rows
-                    .iter()
-                    .map(|r| NoticeLine {
-                        item: r.fee_item.clone(),
-                        period: r.period.to_string(),
-                        principal: r.principal_owed,
-                        late_fee: r.late_fee_owed,
-                        late_fee_text: r.late_fee_text.clone(),
-                    })
-                    .collect(),
-                contract_basis: (!settings.contract_basis.is_empty())
-                    .then(|| settings.contract_basis.clone()),
-                link: link.clone(),
-                office_phone: if settings.office_phone.is_empty() {
-                    estate.office.clone()
-                } else {
-                    settings.office_phone.clone()
-                },
-                date: as_of,
-            };
+        for t in self
+            .notice_targets(&estate, &company.name, &settings, as_of, req)
+            .await?
+        {
+            let (kind, id) = t.object;
+            let label = t.input.object.clone();
+            let input = t.input;
             if input.total() < min {
                 continue;
             }
-            let mut phones: Vec<String> = rows.iter().flat_map(|r| r.phones.clone()).collect();
-            phones.sort();
-            phones.dedup();
+            let phones = t.phones;
             if phones.is_empty() {
                 run.no_phone.push(label);
                 continue;
@@ -305,5 +264,148 @@ impl App {
     pub async fn disputes(&self, user: &User, code: &str) -> AppResult<Vec<Dispute>> {
         let estate = self.estate_for(user, code, Permission::ReadBills).await?;
         Ok(self.store.disputes(estate.id).await?)
+    }
+}
+
+/// A room or space with arrears and the notice about it.
+pub struct NoticeTarget {
+    /// The room or space.
+    pub object: (ObjectKind, i64),
+    /// Its owners' phones.
+    pub phones: Vec<String>,
+    /// What the notice says.
+    pub input: NoticeInput,
+}
+
+impl App {
+    /// The rooms/spaces with arrears as of `as_of` (disputed lines left
+    /// out), each with the notice about it and its owners' phones.
+    pub async fn notice_targets(
+        &self,
+        estate: &doorstep_store::Estate,
+        company: &str,
+        settings: &NoticeSettings,
+        as_of: jiff::civil::Date,
+        req: &SendNotices,
+    ) -> AppResult<Vec<NoticeTarget>> {
+        let arrears = self.arrears(estate, as_of, "").await?;
+        let mut by_object: BTreeMap<(u8, i64), Vec<&crate::arrears::ArrearsRow>> = BTreeMap::new();
+        for r in arrears.rows.iter().filter(|r| !r.disputed) {
+            let k = match r.object_kind {
+                ObjectKind::Room => 0,
+                ObjectKind::Space => 1,
+            };
+            let wanted = (req.rooms.is_empty() && req.spaces.is_empty())
+                || (k == 0 && req.rooms.contains(&r.object_id))
+                || (k == 1 && req.spaces.contains(&r.object_id));
+            if wanted {
+                by_object.entry((k, r.object_id)).or_default().push(r);
+            }
+        }
+        let link = format!("{}/o", self.pay.public_url.trim_end_matches('/'));
+        let mut out = Vec::new();
+        for ((k, id), rows) in by_object {
+            let kind = if k == 0 {
+                ObjectKind::Room
+            } else {
+                ObjectKind::Space
+            };
+            let mut phones: Vec<String> = rows.iter().flat_map(|r| r.phones.clone()).collect();
+            phones.sort();
+            phones.dedup();
+            out.push(NoticeTarget {
+                object: (kind, id),
+                phones,
+                input: NoticeInput {
+                    company: company.to_string(),
+                    estate: estate.name.clone(),
+                    object: rows[0].object.clone(),
+                    lines: rows
+                        .iter()
+                        .map(|r| NoticeLine {
+                            item: r.fee_item.clone(),
+                            period: r.period.to_string(),
+                            principal: r.principal_owed,
+                            late_fee: r.late_fee_owed,
+                            late_fee_text: r.late_fee_text.clone(),
+                        })
+                        .collect(),
+                    contract_basis: (!settings.contract_basis.is_empty())
+                        .then(|| settings.contract_basis.clone()),
+                    link: link.clone(),
+                    office_phone: if settings.office_phone.is_empty() {
+                        estate.office.clone()
+                    } else {
+                        settings.office_phone.clone()
+                    },
+                    date: as_of,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Printable notices to post at the door: one page (or more) per room or
+    /// space with arrears, in one PDF; each is recorded as a `print` notice.
+    pub async fn print_notices(
+        &self,
+        user: &User,
+        code: &str,
+        req: &SendNotices,
+        layout: &str,
+    ) -> AppResult<Vec<u8>> {
+        let estate = self.estate_for(user, code, Permission::Treasury).await?;
+        let layout = match crate::receipt::parse_layout(layout)? {
+            doorstep_receipt::Layout::Thermal80 => {
+                return Err(DomainError::invalid("format", "notices print on A4 or A5").into());
+            }
+            l => l,
+        };
+        let as_of = match req.as_of.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => parse_date("as_of", s)?,
+            None => today(&estate),
+        };
+        let settings = self.store.notice_settings(estate.id).await?;
+        let company = self.store.company(estate.company_id).await?;
+        let targets = self
+            .notice_targets(&estate, &company.name, &settings, as_of, req)
+            .await?;
+        if targets.is_empty() {
+            return Err(AppError::NotFound("arrears to print a notice for".into()));
+        }
+        let at = now();
+        let day = jiff::Timestamp::from_second(at)
+            .map(|t| t.to_zoned(estate_tz(&estate)).date().to_string())
+            .unwrap_or_default();
+        for t in &targets {
+            let r = self
+                .store
+                .record_notice(&NewNotice {
+                    estate_id: estate.id,
+                    object: t.object,
+                    channel: "print".into(),
+                    recipient: "print".into(),
+                    body: t.input.letter().join("\n"),
+                    amount: t.input.total(),
+                    local_day: day.clone(),
+                    created_by: Some(user.id),
+                    at,
+                    due_at: at,
+                    queue: false,
+                })
+                .await;
+            // Printed again the same day: the first print is the record.
+            if let Err(e) = r
+                && !matches!(e, doorstep_store::StoreError::Conflict(_))
+            {
+                return Err(e.into());
+            }
+        }
+        let docs: Vec<doorstep_receipt::notice::NoticeDoc> = targets
+            .iter()
+            .map(|t| doorstep_receipt::notice::NoticeDoc { notice: &t.input })
+            .collect();
+        doorstep_receipt::notice::render_notices(&docs, layout)
+            .map_err(|e| AppError::Storage(format!("rendering notices: {e}")))
     }
 }

@@ -243,6 +243,43 @@ async fn notices_are_polite_private_quiet_at_night_and_not_too_frequent() {
         .unwrap_err();
     assert!(e.to_string().contains("channel"), "{e}");
 
+    // Printable notices for the door: a PDF, one page or more per room,
+    // each recorded; A4 or A5 only.
+    let pdf = app
+        .print_notices(
+            &fin,
+            "sample",
+            &SendNotices {
+                as_of: Some("2026-06-10".into()),
+                ..Default::default()
+            },
+            "a5",
+        )
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let printed = app.notices(&fin, "sample", 500).await.unwrap();
+    assert!(
+        printed.iter().filter(|n| n.channel == "print").count() >= 3,
+        "{printed:?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .filter(|n| n.channel == "print")
+            .all(|n| n.message_id.is_none() && n.body.contains("无需提供房产证件"))
+    );
+    let e = app
+        .print_notices(&fin, "sample", &SendNotices::default(), "80mm")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("format"), "{e}");
+    assert!(
+        app.print_notices(&collector, "sample", &SendNotices::default(), "a4")
+            .await
+            .is_err()
+    );
+
     // Disputes: a simple log.
     let dsp = app
         .open_dispute(

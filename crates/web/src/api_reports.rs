@@ -33,6 +33,7 @@ pub fn router() -> Router<App> {
             get(get_collection_report),
         )
         .route("/estates/{code}/reports/visits", get(get_visit_report))
+        .route("/estates/{code}/notices/print", get(print_notices))
 }
 
 async fn send_overdue_notices(
@@ -204,4 +205,45 @@ async fn get_visit_report(
     Query(q): Query<VisitQuery>,
 ) -> ApiResult {
     to_json(&app.visit_report(&user, &code, &q.from, &q.to).await?)
+}
+
+#[derive(Deserialize)]
+struct PrintQuery {
+    format: Option<String>,
+    as_of: Option<String>,
+    room: Option<i64>,
+    space: Option<i64>,
+}
+
+/// Printable notices (PDF, one page or more per room/space) to post at the door.
+async fn print_notices(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(code): Path<String>,
+    Query(q): Query<PrintQuery>,
+) -> Result<axum::response::Response, crate::WebError> {
+    use axum::response::IntoResponse;
+    let req = SendNotices {
+        as_of: q.as_of,
+        rooms: q.room.into_iter().collect(),
+        spaces: q.space.into_iter().collect(),
+        ..Default::default()
+    };
+    let pdf = app
+        .print_notices(&user, &code, &req, q.format.as_deref().unwrap_or("a4"))
+        .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"notices-{code}.pdf\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
 }

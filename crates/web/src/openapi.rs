@@ -796,6 +796,13 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "Visits from..to: share at night (slot from 19:00) and at weekends, arrivals within the booked slot, average minutes per visit, visits per collector per session, households per collector per month; in total and per collector",
         false,
     ),
+    (
+        "get",
+        "/estates/{code}/notices/print",
+        "printNotices",
+        "Printable overdue notices (PDF, A4 or A5): one per room/space with arrears (or the room/space asked for), with the amounts, each late fee's calculation and contract basis, and a QR code to the owner's page (no certificate number needed); each is recorded as a print notice",
+        false,
+    ),
 ];
 
 fn params(path: &str, id: &str) -> Vec<Value> {
@@ -871,6 +878,24 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 "format",
                 json!({"type": "string", "enum": ["json", "xlsx"]}),
                 "xlsx: the Excel export",
+            ));
+        }
+        "printNotices" => {
+            out.push(query(
+                "format",
+                json!({"type": "string", "enum": ["a4", "a5"], "default": "a4"}),
+                "paper",
+            ));
+            out.push(query(
+                "as_of",
+                json!({"type": "string", "format": "date"}),
+                "arrears as of this day",
+            ));
+            out.push(query("room", json!({"type": "integer"}), "only this room"));
+            out.push(query(
+                "space",
+                json!({"type": "integer"}),
+                "only this space",
             ));
         }
         "getVisitReport" => {
