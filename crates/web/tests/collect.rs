@@ -554,6 +554,23 @@ fn scenario(s: Server) {
     );
     assert_eq!((st, v["field"].as_str()), (422, Some("period")), "{v}");
 
+    // The dashboard: server-rendered charts with the same figures.
+    let (st, page) = s.call("GET", "/console/sample/dashboard", Some(&fin), None);
+    assert_eq!(st, 200);
+    let page = page.as_str().unwrap().to_string();
+    assert!(page.contains("<svg"), "charts");
+    assert!(
+        page.contains(&format!(
+            "id=\"rate-overall\">{}",
+            rep["total"]["overall"]["percent"].as_str().unwrap()
+        )),
+        "the report's overall rate"
+    );
+    assert!(
+        page.contains("id=\"disputes-open\">0"),
+        "the dispute above is closed"
+    );
+
     // WeChat QR: paid at the simulator; the notification completes it.
     let qr = s.ok(
         "POST",

@@ -4,6 +4,7 @@
 mod arrears;
 mod bookings;
 mod cash;
+mod dashboard;
 mod dispatch;
 mod estates;
 mod fees;
@@ -39,6 +40,7 @@ pub fn router() -> Router<App> {
         .merge(bookings::router())
         .merge(dispatch::router())
         .merge(cash::router())
+        .merge(dashboard::router())
         .merge(receipts::router())
 }
 
@@ -147,6 +149,7 @@ pub fn page(
                             a href={"/console/" (code) "/dispatch"} { (l.pick("派单", "Dispatch")) }
                             a href={"/console/" (code) "/itinerary"} { (l.pick("行程", "Itinerary")) }
                             a href={"/console/" (code) "/visit-settings"} { (l.pick("上门设置", "Visit settings")) }
+                            a href={"/console/" (code) "/dashboard"} { (l.pick("经营看板", "Dashboard")) }
                             a href={"/console/" (code) "/cash"} { (l.pick("现金与对账", "Cash")) }
                             a href={"/console/" (code) "/receipts"} { (l.pick("收据与存证", "Receipts")) }
                             a href={"/console/invoices?estate=" (code)} { (l.pick("开票申请", "Invoices")) }
