@@ -123,6 +123,25 @@ fn console_pages_have_no_serious_accessibility_violations() {
         &mut failures,
     );
 
+    d.goto(&format!("{base}/console/sample/dashboard?period=2026-02"))
+        .unwrap();
+    d.wait_for_text("#collection", "2026-02").unwrap();
+    audit(
+        &d,
+        &source,
+        "dashboard (/console/sample/dashboard?period=2026-02)",
+        &mut failures,
+    );
+
+    d.goto(&format!("{base}/console/sample/receipts")).unwrap();
+    d.wait_for_text("main", "收据").unwrap();
+    audit(
+        &d,
+        &source,
+        "receipts (/console/sample/receipts)",
+        &mut failures,
+    );
+
     assert!(
         failures.is_empty(),
         "serious or critical accessibility violations:\n\n{}",
