@@ -267,6 +267,14 @@ impl App {
             .store
             .visit_rows(estate.id, &from.to_string(), &to.to_string())
             .await?;
+        // Holidays count with weekends; make-up working days do not.
+        let rules = self.store.day_rules(estate.id, from, to).await?;
+        let rule_of = |d: jiff::civil::Date| {
+            rules
+                .iter()
+                .find(|(day, _, _)| *day == d)
+                .map(|(_, r, _)| r.clone())
+        };
         let local = |t: i64| {
             jiff::Timestamp::from_second(t)
                 .ok()
@@ -287,7 +295,8 @@ impl App {
                         arrived: r.arrived_at.and_then(local),
                         finished: r.finished_at.and_then(local),
                         households: r.households,
-                        holiday: false,
+                        holiday: matches!(rule_of(day), Some(doorstep_domain::DayRule::Holiday)),
+                        workday: matches!(rule_of(day), Some(doorstep_domain::DayRule::Workday)),
                     },
                 ))
             })
@@ -311,4 +320,67 @@ impl App {
                 .collect(),
         })
     }
+}
+
+/// Column headers of the visit report export.
+pub const VISIT_HEADERS: [&str; 8] = [
+    "收费员",
+    "上门次数",
+    "晚间占比",
+    "周末节假日占比",
+    "准时到达率",
+    "平均每户分钟",
+    "每班次上门数",
+    "每人每月服务户数",
+];
+
+/// The visit report as an .xlsx workbook with Chinese headers.
+pub fn visit_xlsx(r: &VisitReport) -> AppResult<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let x = |e: rust_xlsxwriter::XlsxError| crate::AppError::Storage(format!("writing xlsx: {e}"));
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("上门统计").map_err(x)?;
+    let bold = Format::new().set_bold();
+    let ratio = |r: &Rate| -> f64 {
+        if r.receivable > 0 {
+            r.received as f64 / r.receivable as f64
+        } else {
+            0.0
+        }
+    };
+    sheet
+        .write_string_with_format(
+            0,
+            0,
+            format!("{} 上门统计 {} ~ {}", r.total.name, r.from, r.to),
+            &bold,
+        )
+        .map_err(x)?;
+    for (c, h) in VISIT_HEADERS.iter().enumerate() {
+        sheet
+            .write_string_with_format(1, c as u16, *h, &bold)
+            .map_err(x)?;
+    }
+    let two = Format::new().set_num_format("0.00");
+    let rows = std::iter::once(&r.total).chain(r.by_collector.iter());
+    for (row, v) in (2u32..).zip(rows) {
+        sheet.write_string(row, 0, &v.name).map_err(x)?;
+        sheet.write_number(row, 1, v.visits as f64).map_err(x)?;
+        sheet.write_string(row, 2, &v.night.percent).map_err(x)?;
+        sheet.write_string(row, 3, &v.weekend.percent).map_err(x)?;
+        sheet.write_string(row, 4, &v.on_time.percent).map_err(x)?;
+        match v.average_minutes {
+            Some(m) => sheet.write_number(row, 5, m as f64).map_err(x)?,
+            None => sheet.write_string(row, 5, "—").map_err(x)?,
+        };
+        sheet
+            .write_number_with_format(row, 6, ratio(&v.per_session), &two)
+            .map_err(x)?;
+        sheet
+            .write_number_with_format(row, 7, ratio(&v.households_per_collector_month), &two)
+            .map_err(x)?;
+    }
+    sheet.set_column_width(0, 20).map_err(x)?;
+    wb.save_to_buffer().map_err(x)
 }

@@ -182,6 +182,26 @@ async fn receipts_and_evidence_from_the_door_to_a_dispute() {
             .await
             .is_err()
     );
+    let xlsx = doorstep_app::report::visit_xlsx(&rep).unwrap();
+    assert!(xlsx.starts_with(b"PK"), "an xlsx (zip) file");
+    // Declared a public holiday afterwards, the day counts with weekends.
+    app.store
+        .set_day_rule(
+            r_estate_id(&app).await,
+            day,
+            Some(&doorstep_domain::DayRule::Holiday),
+            "节日",
+        )
+        .await
+        .unwrap();
+    let rep = app
+        .visit_report(&fin, "sample", &day.to_string(), &day.to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        (rep.total.weekend.received, rep.total.weekend.receivable),
+        (1, 1)
+    );
 
     // A son or daughter gets a copy; at most five other phones.
     for k in 0..5 {
@@ -493,4 +513,13 @@ async fn receipts_and_evidence_from_the_door_to_a_dispute() {
         f.iter().any(|x| x.contains("#1") && x.contains("missing")),
         "deletion not named: {f:?}"
     );
+}
+
+async fn r_estate_id(app: &App) -> i64 {
+    app.store
+        .estate_by_code("sample")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }

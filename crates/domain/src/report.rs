@@ -150,6 +150,9 @@ pub struct VisitFacts {
     pub households: i64,
     /// A public holiday (counts with weekends).
     pub holiday: bool,
+    /// A make-up working day (调休) on a Saturday or Sunday: a working day,
+    /// not counted with weekends.
+    pub workday: bool,
 }
 
 /// Visit figures.
@@ -194,7 +197,8 @@ pub fn visit_figures(visits: &[VisitFacts]) -> VisitFigures {
         if v.slot_start.hour() >= NIGHT_FROM_HOUR {
             f.night.num += 1;
         }
-        if v.holiday || matches!(v.slot_start.weekday(), Weekday::Saturday | Weekday::Sunday) {
+        let weekend_day = matches!(v.slot_start.weekday(), Weekday::Saturday | Weekday::Sunday);
+        if v.holiday || (weekend_day && !v.workday) {
             f.weekend.num += 1;
         }
         if arrived >= v.slot_start && arrived <= v.slot_end {
@@ -362,6 +366,7 @@ mod tests {
                 }),
                 households: hh,
                 holiday: false,
+                workday: false,
             };
         let visits = vec![
             v(1, fri, 18, Some((18, 10)), 12, 1), // on time, not night
@@ -385,5 +390,9 @@ mod tests {
         let mut h = visits[0].clone();
         h.holiday = true;
         assert_eq!(visit_figures(&[h]).weekend, Ratio { num: 1, den: 1 });
+        // A make-up working day on a Saturday does not.
+        let mut w = visits[2].clone();
+        w.workday = true;
+        assert_eq!(visit_figures(&[w]).weekend, Ratio { num: 0, den: 1 });
     }
 }

@@ -196,15 +196,39 @@ async fn get_collection_report(
 struct VisitQuery {
     from: String,
     to: String,
+    format: Option<String>,
 }
 
+/// The visit report as JSON, or `format=xlsx` for Excel.
 async fn get_visit_report(
     State(app): State<App>,
     Staff(user): Staff,
     Path(code): Path<String>,
     Query(q): Query<VisitQuery>,
-) -> ApiResult {
-    to_json(&app.visit_report(&user, &code, &q.from, &q.to).await?)
+) -> Result<axum::response::Response, crate::WebError> {
+    use axum::response::IntoResponse;
+    let r = app.visit_report(&user, &code, &q.from, &q.to).await?;
+    if q.format.as_deref() == Some("xlsx") {
+        let bytes = doorstep_app::report::visit_xlsx(&r)?;
+        return Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"visits-{code}-{}-{}.xlsx\"",
+                        r.from, r.to
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    Ok(to_json(&r)?.into_response())
 }
 
 #[derive(Deserialize)]

@@ -909,6 +909,11 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 json!({"type": "string", "format": "date"}),
                 "last day (required)",
             ));
+            out.push(query(
+                "format",
+                json!({"type": "string", "enum": ["json", "xlsx"]}),
+                "xlsx: the Excel export",
+            ));
         }
         "getConsistencyProof" => {
             out.push(query("from", json!({"type": "integer"}), "older tree size"));
