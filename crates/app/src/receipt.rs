@@ -75,18 +75,7 @@ fn local_rfc3339(at: i64, tz: &str) -> String {
     let tz = jiff::tz::TimeZone::get(tz)
         .unwrap_or_else(|_| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
     match jiff::Timestamp::from_second(at) {
-        Ok(t) => {
-            let z = t.to_zoned(tz);
-            let off = z.offset().seconds();
-            let sign = if off < 0 { '-' } else { '+' };
-            let off = off.abs();
-            format!(
-                "{}{sign}{:02}:{:02}",
-                z.strftime("%Y-%m-%dT%H:%M:%S"),
-                off / 3600,
-                off % 3600 / 60
-            )
-        }
+        Ok(t) => t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         Err(_) => at.to_string(),
     }
 }

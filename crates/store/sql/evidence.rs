@@ -58,18 +58,7 @@ pub(crate) async fn booking_objects(
 }
 
 fn object_kind(s: &str) -> StoreResult<ObjectKind> {
-    match s {
-        "room" => Ok(ObjectKind::Room),
-        "space" => Ok(ObjectKind::Space),
-        _ => Err(StoreError::Database(format!("bad object kind {s:?}"))),
-    }
-}
-
-fn kind_code(k: ObjectKind) -> &'static str {
-    match k {
-        ObjectKind::Room => "room",
-        ObjectKind::Space => "space",
-    }
+    ObjectKind::from_code(s).map_err(|e| StoreError::Database(format!("stored object kind: {e}")))
 }
 
 async fn fetch_nodes(
@@ -189,7 +178,7 @@ pub(crate) async fn append_in(
         .iter()
         .flat_map(|(i, e)| {
             let mut objs = e.objects.clone();
-            objs.sort_by_key(|(k, id)| (kind_code(*k), *id));
+            objs.sort_by_key(|(k, id)| (k.code(), *id));
             objs.dedup();
             objs.into_iter().map(move |(k, id)| (*i, k, id))
         })
@@ -199,7 +188,7 @@ pub(crate) async fn append_in(
             "INSERT INTO evidence_subjects (object_kind, object_id, company_id, idx) ",
         );
         qb.push_values(chunk, |mut b, (i, k, id)| {
-            b.push_bind(kind_code(*k))
+            b.push_bind(k.code())
                 .push_bind(*id)
                 .push_bind(company_id)
                 .push_bind(*i as i64);
@@ -314,7 +303,7 @@ pub(crate) async fn evidence_about(
     }
     for (k, id) in objects {
         qb.push(" OR idx IN (SELECT idx FROM evidence_subjects WHERE object_kind = ");
-        qb.push_bind(kind_code(*k));
+        qb.push_bind(k.code());
         qb.push(" AND object_id = ");
         qb.push_bind(*id);
         qb.push(" AND company_id = ");
@@ -552,23 +541,19 @@ pub(crate) async fn open_receipt(
     Ok(())
 }
 
-async fn receipt_where(
-    pool: &Pool<Db>,
-    cond: &str,
-    a: i64,
-    b: Option<i64>,
-) -> StoreResult<Option<Receipt>> {
-    let r = sqlx::query(&format!("SELECT {RECEIPT_COLS} FROM receipts WHERE {cond}"))
-        .bind(a)
-        .bind(b)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?;
+/// The receipt matching `cond`, whose placeholders take `binds` in order.
+async fn receipt_where(pool: &Pool<Db>, cond: &str, binds: &[i64]) -> StoreResult<Option<Receipt>> {
+    let sql = format!("SELECT {RECEIPT_COLS} FROM receipts WHERE {cond}");
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let r = q.fetch_optional(pool).await.map_err(db_err)?;
     r.as_ref().map(receipt_row).transpose()
 }
 
 pub(crate) async fn receipt(pool: &Pool<Db>, id: i64) -> StoreResult<Receipt> {
-    receipt_where(pool, "id = $1 AND ($2 IS NULL OR TRUE)", id, None)
+    receipt_where(pool, "id = $1", &[id])
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("receipt {id}")))
 }
@@ -592,8 +577,7 @@ pub(crate) async fn receipt_by_number(
     receipt_where(
         pool,
         "company_id = $1 AND number = $2",
-        company_id,
-        Some(number),
+        &[company_id, number],
     )
     .await
 }
@@ -602,13 +586,7 @@ pub(crate) async fn receipt_of_payment(
     pool: &Pool<Db>,
     payment_id: i64,
 ) -> StoreResult<Option<Receipt>> {
-    receipt_where(
-        pool,
-        "payment_id = $1 AND ($2 IS NULL OR TRUE)",
-        payment_id,
-        None,
-    )
-    .await
+    receipt_where(pool, "payment_id = $1", &[payment_id]).await
 }
 
 pub(crate) async fn receipts(

@@ -8,10 +8,6 @@ use sqlx::Pool;
 
 type Row = <Db as sqlx::Database>::Row;
 
-fn kind_code(k: ObjectKind) -> &'static str {
-    k.code()
-}
-
 fn hhmm(field: &'static str, s: &str) -> StoreResult<String> {
     let t = s.trim();
     let ok = t.len() == 5
@@ -133,7 +129,7 @@ pub(crate) async fn record_notice(pool: &Pool<Db>, n: &NewNotice) -> StoreResult
     let r = sqlx::query("INSERT INTO notices (estate_id, object_kind, object_id, channel, recipient, body, amount_fen, message_id, local_day, created_by, created_at, due_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id")
         .bind(n.estate_id)
-        .bind(kind_code(n.object.0))
+        .bind(n.object.0.code())
         .bind(n.object.1)
         .bind(&n.channel)
         .bind(&n.recipient)
@@ -177,7 +173,7 @@ pub(crate) async fn notices(
          WHERE n.estate_id = $1 AND ($2 IS NULL OR (n.object_kind = $2 AND n.object_id = $3)) ORDER BY n.id DESC LIMIT $4"
     ))
     .bind(estate_id)
-    .bind(object.map(|o| kind_code(o.0)))
+    .bind(object.map(|o| o.0.code()))
     .bind(object.map(|o| o.1))
     .bind(limit)
     .fetch_all(pool)
@@ -219,7 +215,7 @@ pub(crate) async fn open_dispute(
     }
     let r = sqlx::query("INSERT INTO disputes (estate_id, object_kind, object_id, owner, topic, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *")
         .bind(estate_id)
-        .bind(object.map(|o| kind_code(o.0)))
+        .bind(object.map(|o| o.0.code()))
         .bind(object.map(|o| o.1))
         .bind(owner.trim())
         .bind(topic.trim())
@@ -311,11 +307,8 @@ pub(crate) async fn report_lines(
             Ok(ReportLine {
                 line_id: id,
                 object: (
-                    if kind == "room" {
-                        ObjectKind::Room
-                    } else {
-                        ObjectKind::Space
-                    },
+                    ObjectKind::from_code(&kind)
+                        .map_err(|e| StoreError::Database(format!("stored object kind: {e}")))?,
                     col(r, "object_id")?,
                 ),
                 building: col(r, "building")?,

@@ -218,20 +218,7 @@ async fn list_invoice_requests(
         .await?;
     if q.format.as_deref() == Some("xlsx") {
         let bytes = doorstep_app::invoice::queue_xlsx(&list)?;
-        return Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"invoice-requests.xlsx\"",
-                ),
-            ],
-            bytes,
-        )
-            .into_response());
+        return Ok(crate::download(bytes, crate::XLSX, "invoice-requests.xlsx"));
     }
     Ok(to_json(&list)?.into_response())
 }
@@ -413,17 +400,11 @@ async fn export_evidence(
         q.room.iter().map(|i| (ObjectKind::Room, *i)).collect();
     objects.extend(q.space.iter().map(|i| (ObjectKind::Space, *i)));
     let zip = app.export_evidence(&user, &code, &objects).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"evidence-{code}.zip\""),
-            ),
-        ],
+    Ok(crate::download(
         zip,
-    )
-        .into_response())
+        "application/zip",
+        &format!("evidence-{code}.zip"),
+    ))
 }
 
 /// `room=1&room=2&space=3` (repeated keys, which serde_urlencoded does not

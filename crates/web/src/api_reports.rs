@@ -171,23 +171,11 @@ async fn get_collection_report(
         .await?;
     if q.format.as_deref() == Some("xlsx") {
         let bytes = doorstep_app::report::collection_xlsx(&r)?;
-        return Ok((
-            [
-                (
-                    axum::http::header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-                ),
-                (
-                    axum::http::header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"collection-{code}-{}.xlsx\"",
-                        r.period
-                    ),
-                ),
-            ],
+        return Ok(crate::download(
             bytes,
-        )
-            .into_response());
+            crate::XLSX,
+            &format!("collection-{code}-{}.xlsx", r.period),
+        ));
     }
     Ok(to_json(&r)?.into_response())
 }
@@ -210,23 +198,11 @@ async fn get_visit_report(
     let r = app.visit_report(&user, &code, &q.from, &q.to).await?;
     if q.format.as_deref() == Some("xlsx") {
         let bytes = doorstep_app::report::visit_xlsx(&r)?;
-        return Ok((
-            [
-                (
-                    axum::http::header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-                ),
-                (
-                    axum::http::header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"visits-{code}-{}-{}.xlsx\"",
-                        r.from, r.to
-                    ),
-                ),
-            ],
+        return Ok(crate::download(
             bytes,
-        )
-            .into_response());
+            crate::XLSX,
+            &format!("visits-{code}-{}-{}.xlsx", r.from, r.to),
+        ));
     }
     Ok(to_json(&r)?.into_response())
 }

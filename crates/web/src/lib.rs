@@ -21,6 +21,32 @@ use axum::routing::get;
 use doorstep_app::App;
 
 pub use error::WebError;
+
+/// The content type of .xlsx workbooks.
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file to save: its type, and its name in ASCII and in UTF-8 (Chinese
+/// names survive every browser); never cached.
+pub(crate) fn download(bytes: Vec<u8>, mime: &'static str, name: &str) -> axum::response::Response {
+    use axum::http::header;
+    let disposition = format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        name.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
+            "_"
+        ),
+        console::enc(name)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
 pub use openapi::openapi_document;
 
 /// The whole HTTP application.

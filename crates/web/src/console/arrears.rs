@@ -3,8 +3,8 @@
 use super::{ConsoleUser, Flash, back, enc, page, render};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+
+use axum::response::Response;
 use axum::routing::{get, post};
 use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::{Lang, Permission};
@@ -139,25 +139,6 @@ async fn export(
     app.arrears(&e, as_of, &p.q).await
 }
 
-fn download(bytes: Vec<u8>, mime: &'static str, name: String) -> Response {
-    let disposition = format!(
-        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        name.replace(
-            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
-            "_"
-        ),
-        enc(&name)
-    );
-    (
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 async fn export_csv(
     State(app): State<App>,
     cu: ConsoleUser,
@@ -168,7 +149,11 @@ async fn export_csv(
         .await
         .and_then(|a| Ok((doorstep_app::export::arrears_csv(&a)?, a.as_of)))
     {
-        Ok((b, d)) => download(b, "text/csv; charset=utf-8", format!("{code}-欠费-{d}.csv")),
+        Ok((b, d)) => crate::download(
+            b,
+            "text/csv; charset=utf-8",
+            &format!("{code}-欠费-{d}.csv"),
+        ),
         Err(e) => super::error_page(cu.lang, &e),
     }
 }
@@ -183,11 +168,7 @@ async fn export_xlsx(
         .await
         .and_then(|a| Ok((doorstep_app::export::arrears_xlsx(&a)?, a.as_of)))
     {
-        Ok((b, d)) => download(
-            b,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            format!("{code}-欠费-{d}.xlsx"),
-        ),
+        Ok((b, d)) => crate::download(b, crate::XLSX, &format!("{code}-欠费-{d}.xlsx")),
         Err(e) => super::error_page(cu.lang, &e),
     }
 }

@@ -8,7 +8,7 @@ use super::bookings::{at_local, back_or, done};
 use super::{ConsoleUser, Flash, enc, error_page, page, render};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use doorstep_app::{App, AppError, require, today};
@@ -117,18 +117,6 @@ fn clean(back: Option<&str>) -> Option<&str> {
 fn web_link(u: &str) -> bool {
     let u = u.trim().to_ascii_lowercase();
     u.starts_with("https://") || u.starts_with("http://")
-}
-
-/// A file download.
-fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
-    let mut res = bytes.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 // --- an estate's receipts ---
@@ -428,7 +416,7 @@ async fn export_evidence(
     }
     .await;
     match r {
-        Ok((e, zip)) => download(
+        Ok((e, zip)) => crate::download(
             zip,
             "application/zip",
             &format!("evidence-{}-{}.zip", e.code, today(&e)),
@@ -629,11 +617,7 @@ async fn invoices_xlsx(
                     jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
                 )
                 .date();
-            download(
-                bytes,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                &format!("invoices-{day}.xlsx"),
-            )
+            crate::download(bytes, crate::XLSX, &format!("invoices-{day}.xlsx"))
         }
         Err(e) => error_page(cu.lang, &e),
     }
