@@ -149,4 +149,129 @@ async fn collection_rates_are_exact() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("period"), "{e}");
+
+    // Mid-month: what was paid after the day is taken back out (the 15
+    // February payment is not in the figures as of 12 February).
+    let mid = app
+        .collection_report(&fin, "sample", "2026-02", Some("2026-02-12"))
+        .await
+        .unwrap();
+    assert_eq!(mid.total.current.received, 0);
+    assert_eq!(mid.total.arrears.received, arrears_paid);
+    // The previous period as of its last day: January's bills, nothing
+    // paid on them in January.
+    let prev = r.previous.as_ref().unwrap();
+    assert_eq!(
+        (prev.current.receivable, prev.current.received),
+        (jan_due, 0)
+    );
+    // The trend: each period as of its last day; February's point is the
+    // report as of 28 February.
+    let feb = r.trend.iter().find(|t| t.period == "2026-02").unwrap();
+    assert_eq!(feb.as_of, "2026-02-28");
+    assert_eq!(
+        (&feb.current, &feb.arrears, &feb.overall),
+        (&r.total.current, &r.total.arrears, &r.total.overall)
+    );
+    assert!(r.trend.iter().any(|t| t.period == "2026-01"));
+    assert!(r.trend.windows(2).all(|w| w[0].period < w[1].period));
+
+    // The company: every estate together and one by one.
+    let c = app
+        .company_report(&fin, "2026-02", Some("2026-02-28"))
+        .await
+        .unwrap();
+    let mine = c.by_estate.iter().find(|e| e.code == "sample").unwrap();
+    assert_eq!(mine.collection.current, r.total.current);
+    assert_eq!(mine.collection.arrears, r.total.arrears);
+    let sum = |f: &dyn Fn(&doorstep_app::report::EstateFigures) -> i64| -> i64 {
+        c.by_estate.iter().map(f).sum()
+    };
+    assert_eq!(
+        c.total.current.receivable,
+        sum(&|e| e.collection.current.receivable)
+    );
+    assert_eq!(
+        c.total.overall.received,
+        sum(&|e| e.collection.overall.received)
+    );
+    assert_eq!(
+        c.trend
+            .iter()
+            .find(|t| t.period == "2026-02")
+            .unwrap()
+            .overall,
+        c.total.overall
+    );
+
+    // Cash held: the three cash payments finance recorded (principal and
+    // late fee), from the ledger's running balances.
+    let cash_in = owed.0 + 10_000 + 100;
+    assert_eq!(r.operations.cash_held, Some(cash_in));
+    assert_eq!(r.operations.collectors_holding, Some(1));
+    assert_eq!(c.operations.cash_held, Some(cash_in));
+    // Disputes opened and closed in a period, open now.
+    let d1 = app
+        .open_dispute(&fin, "sample", None, "王女士", "电梯费分摊有异议")
+        .await
+        .unwrap();
+    app.open_dispute(&fin, "sample", None, "李先生", "车位费")
+        .await
+        .unwrap();
+    app.close_dispute(&fin, "sample", d1.id, "已解释分摊办法，业主认可")
+        .await
+        .unwrap();
+    let this_month = doorstep_app::today(&store.estate_by_code("sample").await.unwrap().unwrap())
+        .to_string()[..7]
+        .to_string();
+    let now = app
+        .collection_report(&fin, "sample", &this_month, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            now.operations.disputes_opened,
+            now.operations.disputes_closed,
+            now.operations.disputes_open
+        ),
+        (2, 1, 1)
+    );
+    let then = app
+        .collection_report(&fin, "sample", "2026-02", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            then.operations.disputes_opened,
+            then.operations.disputes_open
+        ),
+        (0, 1)
+    );
+    // A dispatcher sees the rates and the disputes but no cash figures;
+    // s-other (another estate) sees only their own estate in the company.
+    let disp = app
+        .login("s-dispatcher", SAMPLE_PASSWORD)
+        .await
+        .unwrap()
+        .user;
+    let rep = app
+        .collection_report(&disp, "sample", &this_month, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (rep.operations.cash_held, rep.operations.disputes_open),
+        (None, 1)
+    );
+    assert_eq!(
+        app.company_report(&disp, "2026-02", None)
+            .await
+            .unwrap()
+            .operations
+            .cash_held,
+        None
+    );
+    let other = app.login("s-other", SAMPLE_PASSWORD).await.unwrap().user;
+    let theirs = app.company_report(&other, "2026-02", None).await.unwrap();
+    assert!(theirs.by_estate.iter().all(|e| e.code != "sample"));
+    assert_ne!(theirs.total.current.receivable, c.total.current.receivable);
 }

@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_evidence.sql"),
     ),
     (5, "notices", include_str!("../migrations/0005_notices.sql")),
+    (
+        6,
+        "report_totals",
+        include_str!("../migrations/0006_report_totals.sql"),
+    ),
 ];
 
 /// Connects to `url` and migrates. `schema`, if given, is created and used as

@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_evidence.sql"),
     ),
     (5, "notices", include_str!("../migrations/0005_notices.sql")),
+    (
+        6,
+        "report_totals",
+        include_str!("../migrations/0006_report_totals.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) the database file at `path` and migrates it.

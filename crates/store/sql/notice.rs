@@ -2,6 +2,7 @@
 
 use super::{col, db_err, write_tx};
 use crate::Db;
+type DbRow = <Db as sqlx::Database>::Row;
 use doorstep_domain::{DomainError, ObjectKind};
 use doorstep_store::*;
 use sqlx::Pool;
@@ -319,6 +320,132 @@ pub(crate) async fn report_lines(
                 paid: paid.remove(&id).unwrap_or_default(),
             })
         })
+        .collect()
+}
+
+fn total_row(r: &DbRow) -> StoreResult<TotalRow> {
+    Ok(TotalRow {
+        estate_id: col(r, "estate_id")?,
+        dim: col(r, "dim")?,
+        key: col(r, "key")?,
+        period: col(r, "period")?,
+        paid_month: col(r, "paid_month")?,
+        fen: col(r, "fen")?,
+    })
+}
+
+/// The estates a scope covers, and the groups it reads.
+fn scope_filter(scope: ReportScope, estate_col: &str, dim_col: &str) -> (String, i64) {
+    match scope {
+        ReportScope::Estate(id) => (format!("{estate_col} = $1"), id),
+        ReportScope::Company(id) => (
+            format!(
+                "{dim_col} = 0 AND {estate_col} IN (SELECT id FROM estates WHERE company_id = $1)"
+            ),
+            id,
+        ),
+    }
+}
+
+pub(crate) async fn report_totals(
+    pool: &Pool<Db>,
+    scope: ReportScope,
+) -> StoreResult<Vec<TotalRow>> {
+    let (filter, id) = scope_filter(scope, "estate_id", "dim");
+    sqlx::query(&format!(
+        "SELECT estate_id, CAST(dim AS BIGINT) AS dim, key, period, CAST(NULL AS TEXT) AS paid_month, due_fen AS fen FROM report_due WHERE {filter} \
+         UNION ALL SELECT estate_id, CAST(dim AS BIGINT) AS dim, key, line_period AS period, paid_month, paid_fen AS fen FROM report_paid WHERE {filter}"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(total_row)
+    .collect()
+}
+
+pub(crate) async fn report_paid_between(
+    pool: &Pool<Db>,
+    scope: ReportScope,
+    after: &str,
+    until: &str,
+) -> StoreResult<Vec<TotalRow>> {
+    let (filter, id) = scope_filter(scope, "p.estate_id", "d.dim");
+    sqlx::query(&format!(
+        "SELECT l.estate_id, CAST(d.dim AS BIGINT) AS dim, \
+         CAST(CASE d.dim WHEN 0 THEN 0 WHEN 1 THEN COALESCE(r.building_id, 0) ELSE l.fee_item_id END AS BIGINT) AS key, \
+         l.period, substr(p.paid_on, 1, 7) AS paid_month, CAST(SUM(a.principal_fen) AS BIGINT) AS fen \
+         FROM payments p JOIN payment_allocations a ON a.payment_id = p.id JOIN bill_lines l ON l.id = a.line_id \
+         CROSS JOIN (SELECT 0 AS dim UNION ALL SELECT 1 UNION ALL SELECT 2) d \
+         LEFT JOIN rooms r ON l.object_kind = 'room' AND r.id = l.object_id \
+         WHERE {filter} AND p.paid_on > $2 AND p.paid_on <= $3 AND p.status = 'posted' AND a.principal_fen <> 0 \
+         GROUP BY l.estate_id, d.dim, 3, l.period, 5"
+    ))
+    .bind(id)
+    .bind(after)
+    .bind(until)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(total_row)
+    .collect()
+}
+
+pub(crate) async fn operations_figures(
+    pool: &Pool<Db>,
+    scope: ReportScope,
+    from: i64,
+    to: i64,
+) -> StoreResult<Vec<OperationsRow>> {
+    let (filter, id) = match scope {
+        ReportScope::Estate(id) => ("e.id = $1", id),
+        ReportScope::Company(id) => ("e.company_id = $1", id),
+    };
+    // Cash accounts are `cash:<user>`: a key range of the balances.
+    sqlx::query(&format!(
+        "SELECT e.id AS estate_id, \
+         CAST(COALESCE((SELECT SUM(b.balance_fen) FROM ledger_balances b WHERE b.estate_id = e.id AND b.account >= 'cash:' AND b.account < 'cash;'), 0) AS BIGINT) AS cash_held, \
+         (SELECT COUNT(*) FROM ledger_balances b WHERE b.estate_id = e.id AND b.account >= 'cash:' AND b.account < 'cash;' AND b.balance_fen <> 0) AS holding, \
+         (SELECT COUNT(*) FROM shifts s WHERE s.estate_id = e.id AND s.status = 'closed') AS handovers, \
+         (SELECT COUNT(*) FROM disputes d WHERE d.estate_id = e.id AND d.created_at >= $2 AND d.created_at < $3) AS opened, \
+         (SELECT COUNT(*) FROM disputes d WHERE d.estate_id = e.id AND d.closed_at >= $2 AND d.closed_at < $3) AS closed, \
+         (SELECT COUNT(*) FROM disputes d WHERE d.estate_id = e.id AND d.status = 'open') AS open_now \
+         FROM estates e WHERE {filter} ORDER BY e.id"
+    ))
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        Ok(OperationsRow {
+            estate_id: col(r, "estate_id")?,
+            cash_held: col(r, "cash_held")?,
+            collectors_holding: col(r, "holding")?,
+            handovers_pending: col(r, "handovers")?,
+            disputes_opened: col(r, "opened")?,
+            disputes_closed: col(r, "closed")?,
+            disputes_open: col(r, "open_now")?,
+        })
+    })
+    .collect()
+}
+
+pub(crate) async fn ledger_balances(
+    pool: &Pool<Db>,
+    estate_id: Option<i64>,
+) -> StoreResult<Vec<(i64, String, i64)>> {
+    sqlx::query("SELECT estate_id, account, balance_fen FROM ledger_balances WHERE ($1 IS NULL OR estate_id = $1) ORDER BY estate_id, account")
+        .bind(estate_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| Ok((col(r, "estate_id")?, col(r, "account")?, col(r, "balance_fen")?)))
         .collect()
 }
 

@@ -1211,6 +1211,31 @@ impl Store for SqlStore {
     async fn visit_rows(&self, estate_id: i64, from: &str, to: &str) -> StoreResult<Vec<VisitRow>> {
         super::notice::visit_rows(&self.pool, estate_id, from, to).await
     }
+    async fn operations_figures(
+        &self,
+        scope: ReportScope,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<OperationsRow>> {
+        super::notice::operations_figures(&self.pool, scope, from, to).await
+    }
+    async fn ledger_balances(
+        &self,
+        estate_id: Option<i64>,
+    ) -> StoreResult<Vec<(i64, String, i64)>> {
+        super::notice::ledger_balances(&self.pool, estate_id).await
+    }
+    async fn report_totals(&self, scope: ReportScope) -> StoreResult<Vec<TotalRow>> {
+        super::notice::report_totals(&self.pool, scope).await
+    }
+    async fn report_paid_between(
+        &self,
+        scope: ReportScope,
+        after: &str,
+        until: &str,
+    ) -> StoreResult<Vec<TotalRow>> {
+        super::notice::report_paid_between(&self.pool, scope, after, until).await
+    }
     async fn report_lines(&self, estate_id: i64, up_to: &str) -> StoreResult<Vec<ReportLine>> {
         super::notice::report_lines(&self.pool, estate_id, up_to).await
     }

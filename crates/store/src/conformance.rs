@@ -36,7 +36,8 @@ macro_rules! conformance_tests {
             collections_hold_lines_and_pay_once, racing_collectors_hold_a_line_once,
             ledger_balances_through_cash_custody, job_leases_expire,
             receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
-            one_invoice_request_per_payment_line, notices_once_a_day_with_their_message);
+            one_invoice_request_per_payment_line, notices_once_a_day_with_their_message,
+            report_totals_follow_every_write);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

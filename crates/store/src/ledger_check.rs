@@ -140,6 +140,41 @@ pub async fn check_ledger(s: &dyn Store, estate_id: Option<i64>) -> StoreResult<
         }
     }
 
+    // The running balances kept with each posting agree with the postings.
+    let mut summed: std::collections::BTreeMap<(i64, &str), i64> = Default::default();
+    for e in &journal {
+        for p in &e.postings {
+            *summed.entry((e.estate_id, p.account.as_str())).or_default() += p.debit.0 - p.credit.0;
+        }
+    }
+    let kept = s.ledger_balances(estate_id).await?;
+    let mut kept_map: std::collections::BTreeMap<(i64, &str), i64> = Default::default();
+    for (estate, account, fen) in &kept {
+        kept_map.insert((*estate, account.as_str()), *fen);
+    }
+    for (key, fen) in &summed {
+        let have = kept_map.get(key).copied().unwrap_or(0);
+        if have != *fen {
+            report.problems.push(format!(
+                "account {} of estate {}: the kept balance is {} but its postings sum to {}",
+                key.1,
+                key.0,
+                Fen(have),
+                Fen(*fen)
+            ));
+        }
+    }
+    for (key, fen) in &kept_map {
+        if *fen != 0 && !summed.contains_key(key) {
+            report.problems.push(format!(
+                "account {} of estate {}: a kept balance of {} without postings",
+                key.1,
+                key.0,
+                Fen(*fen)
+            ));
+        }
+    }
+
     let ledger = balances(all.iter());
     report.accounts = ledger.len();
     let expectations = s.receivable_expectations(estate_id).await?;

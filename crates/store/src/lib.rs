@@ -715,6 +715,31 @@ pub trait Store: Send + Sync + 'static {
     /// principal its posted payments paid, by day: the facts of the
     /// collection report.
     async fn report_lines(&self, estate_id: i64, up_to: &str) -> StoreResult<Vec<ReportLine>>;
+    /// The running totals of a scope (kept by the database's triggers with
+    /// every line, payment, waiver and void): every group of one estate,
+    /// or the estate rows of every estate of a company.
+    async fn report_totals(&self, scope: ReportScope) -> StoreResult<Vec<TotalRow>>;
+    /// Principal paid by posted payments dated after `after` up to `until`
+    /// (local days), grouped like [`Store::report_totals`]' paid rows.
+    async fn report_paid_between(
+        &self,
+        scope: ReportScope,
+        after: &str,
+        until: &str,
+    ) -> StoreResult<Vec<TotalRow>>;
+    /// Per estate of a scope: cash held by collectors (from the ledger's
+    /// balances), handovers pending, disputes opened and closed in
+    /// `from..to` (unix seconds) and open now.
+    async fn operations_figures(
+        &self,
+        scope: ReportScope,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<OperationsRow>>;
+    /// The running balance of every ledger account, per estate (kept with
+    /// each posting): `(estate, account, balance)`.
+    async fn ledger_balances(&self, estate_id: Option<i64>)
+    -> StoreResult<Vec<(i64, String, i64)>>;
     /// Visits with an outcome on days `from..=to` (local `YYYY-MM-DD`):
     /// collector, slot, first check-in, outcome time, households.
     async fn visit_rows(&self, estate_id: i64, from: &str, to: &str) -> StoreResult<Vec<VisitRow>>;

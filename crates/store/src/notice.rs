@@ -160,3 +160,56 @@ pub struct VisitRow {
     /// Rooms and spaces visited.
     pub households: i64,
 }
+
+/// Which estates a report sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportScope {
+    /// One estate: the estate, each building and each fee item.
+    Estate(i64),
+    /// Every estate of a company, each as a whole.
+    Company(i64),
+}
+
+/// Grouping of a running total: the whole estate (key 0).
+pub const DIM_ESTATE: i64 = 0;
+/// A building (key: building id; 0 for parking spaces).
+pub const DIM_BUILDING: i64 = 1;
+/// A fee item (key: fee item id).
+pub const DIM_ITEM: i64 = 2;
+
+/// One running total behind the collection report: due per period
+/// (`paid_month` none), or principal paid per line period and month paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalRow {
+    /// Estate.
+    pub estate_id: i64,
+    /// [`DIM_ESTATE`], [`DIM_BUILDING`] or [`DIM_ITEM`].
+    pub dim: i64,
+    /// Building or fee item id (0 for the estate, or for parking spaces).
+    pub key: i64,
+    /// Billing period of the lines, `2026-11`.
+    pub period: String,
+    /// Month paid, `2026-11`; none for a due amount.
+    pub paid_month: Option<String>,
+    /// Fen.
+    pub fen: i64,
+}
+
+/// Cash, custody and dispute figures of one estate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OperationsRow {
+    /// Estate.
+    pub estate_id: i64,
+    /// Cash held by collectors now (fen), from the ledger's balances.
+    pub cash_held: i64,
+    /// Collectors holding cash.
+    pub collectors_holding: i64,
+    /// Shifts closed and waiting for their handover.
+    pub handovers_pending: i64,
+    /// Disputes and complaints opened in the window.
+    pub disputes_opened: i64,
+    /// Closed in the window.
+    pub disputes_closed: i64,
+    /// Open now.
+    pub disputes_open: i64,
+}

@@ -2,7 +2,8 @@
 
 use super::billed_estate;
 use crate::*;
-use doorstep_domain::{Fen, ObjectKind};
+use doorstep_domain::{Date, Fen, ObjectKind, Period};
+use jiff::civil::date;
 use std::sync::Arc;
 
 /// A notice and its outbox message are written together; one notice per
@@ -119,4 +120,240 @@ pub async fn notices_once_a_day_with_their_message(s: Arc<dyn Store>) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.disputes(e.id).await.unwrap().len(), 1);
+}
+
+/// The figures of the collection rate for every group of `e`, from the
+/// running totals and, independently, from every line and payment; they
+/// must agree for each period and as-of day.
+async fn totals_agree_with_lines(s: &Arc<dyn Store>, e: &Estate, days: &[Date]) {
+    use doorstep_domain::report::{LineFacts, Totals, collection, collection_from_totals};
+    let buildings: std::collections::HashMap<String, i64> = s
+        .list_buildings(e.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.name, b.id))
+        .collect();
+    let items: std::collections::HashMap<String, i64> = s
+        .list_fee_items(e.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.spec.name, f.id))
+        .collect();
+    let lines = s.report_lines(e.id, "9999-12").await.unwrap();
+    let totals = s.report_totals(ReportScope::Estate(e.id)).await.unwrap();
+    let company = s
+        .report_totals(ReportScope::Company(e.company_id))
+        .await
+        .unwrap();
+    let mut estate_rows: Vec<_> = totals
+        .iter()
+        .filter(|t| t.dim == DIM_ESTATE)
+        .cloned()
+        .collect();
+    let mut company_rows: Vec<_> = company
+        .iter()
+        .filter(|t| t.estate_id == e.id)
+        .cloned()
+        .collect();
+    estate_rows.sort_by(|a, b| (&a.period, &a.paid_month).cmp(&(&b.period, &b.paid_month)));
+    company_rows.sort_by(|a, b| (&a.period, &a.paid_month).cmp(&(&b.period, &b.paid_month)));
+    assert_eq!(
+        estate_rows, company_rows,
+        "a company's rows are its estates' own"
+    );
+    let p = |s: &str| Period::parse(s).unwrap();
+    let mut groups: Vec<(i64, i64)> = vec![(DIM_ESTATE, 0)];
+    groups.extend(buildings.values().map(|b| (DIM_BUILDING, *b)));
+    groups.push((DIM_BUILDING, 0));
+    groups.extend(items.values().map(|i| (DIM_ITEM, *i)));
+    for &as_of in days {
+        let month = Period::of(as_of);
+        let until = month.day(31).to_string();
+        let after = s
+            .report_paid_between(ReportScope::Estate(e.id), &as_of.to_string(), &until)
+            .await
+            .unwrap();
+        for &(dim, key) in &groups {
+            let mut t = Totals::default();
+            for r in totals.iter().filter(|r| r.dim == dim && r.key == key) {
+                match &r.paid_month {
+                    None => t.add_due(p(&r.period), r.fen),
+                    Some(m) => t.add_paid(p(&r.period), p(m), r.fen),
+                }
+            }
+            for r in after.iter().filter(|r| r.dim == dim && r.key == key) {
+                t.add_after(p(&r.period), r.fen);
+            }
+            let facts: Vec<LineFacts> = lines
+                .iter()
+                .filter(|l| match dim {
+                    DIM_ESTATE => true,
+                    DIM_BUILDING => l.building.as_ref().map_or(0, |b| buildings[b]) == key,
+                    _ => items[&l.item] == key,
+                })
+                .map(|l| LineFacts {
+                    period: p(&l.period),
+                    amount: l.amount,
+                    waived: l.waived,
+                    paid: l.paid.clone(),
+                })
+                .collect();
+            for period in ["2026-01", "2026-02", "2026-03", "2026-04"] {
+                assert_eq!(
+                    collection_from_totals(&t, p(period), as_of),
+                    collection(&facts, p(period), as_of),
+                    "group ({dim}, {key}), {period} as of {as_of}"
+                );
+            }
+        }
+    }
+}
+
+/// The running totals behind the reports follow billing, payments,
+/// waivers and voids in the same transaction, on every backend: at each
+/// step they give exactly the figures computed from the lines themselves.
+pub async fn report_totals_follow_every_write(s: Arc<dyn Store>) {
+    let (e, fin, r, sp) = billed_estate(&s).await;
+    let other = s
+        .create_room(
+            e.id,
+            &RoomInput {
+                building: "5".into(),
+                entrance: String::new(),
+                floor: 1,
+                number: "101".into(),
+                area: doorstep_domain::Area::parse("100").unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    let days = [
+        date(2026, 1, 31),
+        date(2026, 2, 10),
+        date(2026, 2, 28),
+        date(2026, 3, 4),
+        date(2026, 3, 31),
+        date(2026, 4, 15),
+    ];
+    for period in ["2026-01", "2026-02", "2026-03"] {
+        super::bill(&s, e.id, Period::parse(period).unwrap()).await;
+    }
+    totals_agree_with_lines(&s, &e, &days).await;
+    let pay = |object: (ObjectKind, i64), amount: i64, on: Date, key: &str| NewPayment {
+        estate_id: e.id,
+        objects: vec![object],
+        line_ids: vec![],
+        amount: Fen(amount),
+        method: "cash".into(),
+        paid_on: on,
+        at: 1_000,
+        recorded_by: Some(fin.id),
+        idempotency_key: Some(key.into()),
+        booking_id: None,
+        offline: false,
+    };
+    s.record_payment(&pay(
+        (ObjectKind::Room, r.id),
+        10_000,
+        date(2026, 1, 20),
+        "a",
+    ))
+    .await
+    .unwrap();
+    s.record_payment(&pay(
+        (ObjectKind::Space, sp.id),
+        40_000,
+        date(2026, 2, 15),
+        "b",
+    ))
+    .await
+    .unwrap();
+    let late = s
+        .record_payment(&pay(
+            (ObjectKind::Room, other.id),
+            30_000,
+            date(2026, 3, 5),
+            "c",
+        ))
+        .await
+        .unwrap();
+    s.record_payment(&pay(
+        (ObjectKind::Room, r.id),
+        5_000,
+        date(2026, 3, 20),
+        "d",
+    ))
+    .await
+    .unwrap();
+    totals_agree_with_lines(&s, &e, &days).await;
+    let figures = s.report_totals(ReportScope::Estate(e.id)).await.unwrap();
+    let paid: i64 = figures
+        .iter()
+        .filter(|t| t.dim == DIM_ESTATE && t.paid_month.is_some())
+        .map(|t| t.fen)
+        .sum();
+    let principal: i64 = s
+        .report_lines(e.id, "9999-12")
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|l| l.paid.iter().map(|(_, f)| f.0))
+        .sum();
+    assert!(paid > 0 && paid == principal, "{paid} vs {principal}");
+    // A partly paid line waived: only what was paid stays due.
+    let lines = s
+        .bill_lines(&LineQuery {
+            estate_id: e.id,
+            objects: vec![(ObjectKind::Room, r.id)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let partly = lines
+        .iter()
+        .find(|l| l.status == LineStatus::PartlyPaid)
+        .expect("a partly paid line");
+    s.waive_line(
+        partly.id,
+        &StaffAct {
+            user_id: fin.id,
+            reason: "业主家中变故".into(),
+            at: 2_000,
+        },
+    )
+    .await
+    .unwrap();
+    totals_agree_with_lines(&s, &e, &days).await;
+    // A payment voided (by a second person) leaves the totals.
+    let boss = s
+        .create_user(&NewUser {
+            company_id: e.company_id,
+            username: "boss".into(),
+            display_name: "经理".into(),
+            password_hash: "x".into(),
+            role: doorstep_domain::Role::Admin,
+            estate_ids: vec![],
+        })
+        .await
+        .unwrap();
+    let rev = s
+        .request_reversal(late.id, "void", "录错房号", fin.id, 3_000)
+        .await
+        .unwrap();
+    s.decide_reversal(rev.id, true, boss.id, None, 3_001)
+        .await
+        .unwrap();
+    totals_agree_with_lines(&s, &e, &days).await;
+    // The void's rows are gone from the month it was paid in.
+    let march: i64 = s
+        .report_totals(ReportScope::Estate(e.id))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|t| t.dim == DIM_ESTATE && t.paid_month.as_deref() == Some("2026-03"))
+        .map(|t| t.fen)
+        .sum();
+    assert_eq!(march, 5_000, "only the 20 March payment is left in March");
 }
