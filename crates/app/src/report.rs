@@ -581,7 +581,198 @@ pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
         sheet.write_string(row, 8, &g.overall.percent).map_err(x)?;
     }
     sheet.set_column_width(1, 24).map_err(x)?;
+    trend_sheet(&mut wb, &r.trend)?;
+    operations_sheet(
+        &mut wb,
+        &[(r.total.name.as_str(), &r.operations)],
+        &r.period,
+    )?;
     wb.save_to_buffer().map_err(x)
+}
+
+fn xerr(e: rust_xlsxwriter::XlsxError) -> crate::AppError {
+    crate::AppError::Storage(format!("writing xlsx: {e}"))
+}
+
+/// Column headers of the trend sheet.
+pub const TREND_HEADERS: [&str; 8] = [
+    "账期",
+    "截至",
+    "本期应收(元)",
+    "本期实收(元)",
+    "本期收缴率",
+    "往期收回(元)",
+    "清欠率",
+    "综合收缴率",
+];
+
+fn trend_sheet(wb: &mut rust_xlsxwriter::Workbook, trend: &[TrendPoint]) -> AppResult<()> {
+    use rust_xlsxwriter::Format;
+    let sheet = wb.add_worksheet();
+    sheet.set_name("趋势").map_err(xerr)?;
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    for (c, h) in TREND_HEADERS.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(xerr)?;
+    }
+    for (row, t) in (1u32..).zip(trend) {
+        sheet.write_string(row, 0, &t.period).map_err(xerr)?;
+        sheet.write_string(row, 1, &t.as_of).map_err(xerr)?;
+        for (c, v) in [
+            (2u16, t.current.receivable),
+            (3, t.current.received),
+            (5, t.arrears.received),
+        ] {
+            sheet
+                .write_number_with_format(row, c, v as f64 / 100.0, &money)
+                .map_err(xerr)?;
+        }
+        sheet
+            .write_string(row, 4, &t.current.percent)
+            .map_err(xerr)?;
+        sheet
+            .write_string(row, 6, &t.arrears.percent)
+            .map_err(xerr)?;
+        sheet
+            .write_string(row, 7, &t.overall.percent)
+            .map_err(xerr)?;
+    }
+    sheet.set_column_width(1, 12).map_err(xerr)?;
+    Ok(())
+}
+
+/// Column headers of the cash and disputes sheet.
+pub const OPERATIONS_HEADERS: [&str; 8] = [
+    "名称",
+    "收费员手上现金(元)",
+    "持有现金人数",
+    "待交接班次",
+    "对账差异(未结)",
+    "本期新增争议",
+    "本期结案",
+    "未结争议",
+];
+
+fn operations_sheet(
+    wb: &mut rust_xlsxwriter::Workbook,
+    rows: &[(&str, &Operations)],
+    period: &str,
+) -> AppResult<()> {
+    use rust_xlsxwriter::Format;
+    let sheet = wb.add_worksheet();
+    sheet.set_name("资金与争议").map_err(xerr)?;
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    sheet
+        .write_string_with_format(
+            0,
+            0,
+            format!("现金与交接为当前数；争议按账期 {period} 统计"),
+            &bold,
+        )
+        .map_err(xerr)?;
+    for (c, h) in OPERATIONS_HEADERS.iter().enumerate() {
+        sheet
+            .write_string_with_format(1, c as u16, *h, &bold)
+            .map_err(xerr)?;
+    }
+    for (row, (name, o)) in (2u32..).zip(rows) {
+        sheet.write_string(row, 0, *name).map_err(xerr)?;
+        match o.cash_held {
+            Some(f) => sheet.write_number_with_format(row, 1, f as f64 / 100.0, &money),
+            None => sheet.write_string(row, 1, "—"),
+        }
+        .map_err(xerr)?;
+        for (c, v) in [(2u16, o.collectors_holding), (3, o.handovers_pending)] {
+            match v {
+                Some(n) => sheet.write_number(row, c, n as f64),
+                None => sheet.write_string(row, c, "—"),
+            }
+            .map_err(xerr)?;
+        }
+        for (c, v) in [
+            (4u16, o.mismatches_open),
+            (5, o.disputes_opened),
+            (6, o.disputes_closed),
+            (7, o.disputes_open),
+        ] {
+            sheet.write_number(row, c, v as f64).map_err(xerr)?;
+        }
+    }
+    sheet.set_column_width(0, 24).map_err(xerr)?;
+    sheet.set_column_width(1, 18).map_err(xerr)?;
+    Ok(())
+}
+
+/// The company report as an .xlsx workbook: each estate's rates (lowest
+/// first) with the previous period, the trend, and cash and disputes.
+pub fn company_xlsx(r: &CompanyReport) -> AppResult<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("各小区收缴率").map_err(xerr)?;
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    sheet
+        .write_string_with_format(
+            0,
+            0,
+            format!("{} 收缴率 {}（截至 {}）", r.company, r.period, r.as_of),
+            &bold,
+        )
+        .map_err(xerr)?;
+    let mut headers = vec!["小区代码"];
+    headers.extend(COLLECTION_HEADERS.iter().skip(1));
+    headers.push("上期综合收缴率");
+    for (c, h) in headers.iter().enumerate() {
+        sheet
+            .write_string_with_format(1, c as u16, *h, &bold)
+            .map_err(xerr)?;
+    }
+    let rows = std::iter::once(("", &r.total, r.previous.as_ref())).chain(
+        r.by_estate
+            .iter()
+            .map(|e| (e.code.as_str(), &e.collection, e.previous.as_ref())),
+    );
+    for (row, (code, g, prev)) in (2u32..).zip(rows) {
+        sheet.write_string(row, 0, code).map_err(xerr)?;
+        sheet.write_string(row, 1, &g.name).map_err(xerr)?;
+        for (c, v) in [
+            (2u16, g.current.receivable),
+            (3, g.current.received),
+            (5, g.arrears.receivable),
+            (6, g.arrears.received),
+        ] {
+            sheet
+                .write_number_with_format(row, c, v as f64 / 100.0, &money)
+                .map_err(xerr)?;
+        }
+        sheet
+            .write_string(row, 4, &g.current.percent)
+            .map_err(xerr)?;
+        sheet
+            .write_string(row, 7, &g.arrears.percent)
+            .map_err(xerr)?;
+        sheet
+            .write_string(row, 8, &g.overall.percent)
+            .map_err(xerr)?;
+        sheet
+            .write_string(row, 9, prev.map_or("—", |p| p.overall.percent.as_str()))
+            .map_err(xerr)?;
+    }
+    sheet.set_column_width(1, 24).map_err(xerr)?;
+    trend_sheet(&mut wb, &r.trend)?;
+    let ops: Vec<(&str, &Operations)> = std::iter::once((r.company.as_str(), &r.operations))
+        .chain(
+            r.by_estate
+                .iter()
+                .map(|e| (e.collection.name.as_str(), &e.operations)),
+        )
+        .collect();
+    operations_sheet(&mut wb, &ops, &r.period)?;
+    wb.save_to_buffer().map_err(xerr)
 }
 
 /// Visit figures as shown.

@@ -133,6 +133,16 @@ fn console_pages_have_no_serious_accessibility_violations() {
         &mut failures,
     );
 
+    d.goto(&format!("{base}/console/dashboard?period=2026-02"))
+        .unwrap();
+    d.wait_for_text("#collection", "2026-02").unwrap();
+    audit(
+        &d,
+        &source,
+        "company dashboard (/console/dashboard?period=2026-02)",
+        &mut failures,
+    );
+
     d.goto(&format!("{base}/console/sample/receipts")).unwrap();
     d.wait_for_text("main", "收据").unwrap();
     audit(

@@ -33,6 +33,8 @@ pub fn router() -> Router<App> {
             get(get_collection_report),
         )
         .route("/estates/{code}/reports/visits", get(get_visit_report))
+        .route("/reports/company", get(get_company_report))
+        .route("/reports/export", get(export_report))
         .route("/estates/{code}/notices/print", get(print_notices))
 }
 
@@ -178,6 +180,66 @@ async fn get_collection_report(
         ));
     }
     Ok(to_json(&r)?.into_response())
+}
+
+/// The company report (every estate the caller may see) as JSON, or
+/// `format=xlsx` for Excel.
+async fn get_company_report(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Query(q): Query<ReportQuery>,
+) -> Result<axum::response::Response, crate::WebError> {
+    use axum::response::IntoResponse;
+    let r = app
+        .company_report(&user, &q.period, q.as_of.as_deref())
+        .await?;
+    if q.format.as_deref() == Some("xlsx") {
+        return company_download(&r);
+    }
+    Ok(to_json(&r)?.into_response())
+}
+
+fn company_download(
+    r: &doorstep_app::report::CompanyReport,
+) -> Result<axum::response::Response, crate::WebError> {
+    Ok(crate::download(
+        doorstep_app::report::company_xlsx(r)?,
+        crate::XLSX,
+        &format!("collection-company-{}.xlsx", r.period),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    estate: Option<String>,
+    period: String,
+    as_of: Option<String>,
+}
+
+/// exportReport: the collection report of one estate (`estate=`) or of
+/// the whole company as an Excel workbook with Chinese headers: rates,
+/// the twelve-period trend, cash and disputes.
+async fn export_report(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Query(q): Query<ExportQuery>,
+) -> Result<axum::response::Response, crate::WebError> {
+    match q.estate.as_deref().filter(|e| !e.trim().is_empty()) {
+        Some(code) => {
+            let r = app
+                .collection_report(&user, code, &q.period, q.as_of.as_deref())
+                .await?;
+            Ok(crate::download(
+                doorstep_app::report::collection_xlsx(&r)?,
+                crate::XLSX,
+                &format!("collection-{code}-{}.xlsx", r.period),
+            ))
+        }
+        None => company_download(
+            &app.company_report(&user, &q.period, q.as_of.as_deref())
+                .await?,
+        ),
+    }
 }
 
 #[derive(Deserialize)]

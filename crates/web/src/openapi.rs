@@ -786,7 +786,21 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "get",
         "/estates/{code}/reports/collection",
         "getCollectionReport",
-        "The collection rate (收缴率 = received ÷ receivable) of a period as of a day, current period and arrears apart, by estate, building and fee item; format=xlsx exports it (exportReport) with Chinese headers",
+        "The collection rate (收缴率 = received ÷ receivable) of a period as of a day, current period and arrears apart, by estate, building and fee item; the previous period, the last twelve periods, cash held, handovers pending, reconciliation mismatches and disputes opened/closed in the period; format=xlsx for Excel",
+        false,
+    ),
+    (
+        "get",
+        "/reports/company",
+        "getCompanyReport",
+        "The company-wide collection rate of a period: all estates the caller may see together and one by one (lowest rate first) with their previous period, the twelve-period trend, cash and disputes; format=xlsx for Excel",
+        false,
+    ),
+    (
+        "get",
+        "/reports/export",
+        "exportReport",
+        "The collection report of one estate (estate=code) or of the whole company as an Excel workbook (.xlsx) with Chinese headers: rates, trend, cash and disputes",
         false,
     ),
     (
@@ -863,7 +877,14 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 "xlsx: the Excel export with Chinese headers",
             ));
         }
-        "getCollectionReport" => {
+        "getCollectionReport" | "getCompanyReport" | "exportReport" => {
+            if id == "exportReport" {
+                out.push(query(
+                    "estate",
+                    json!({"type": "string"}),
+                    "an estate's code; without it, the whole company",
+                ));
+            }
             out.push(query(
                 "period",
                 json!({"type": "string", "example": "2026-11"}),
@@ -874,11 +895,13 @@ fn params(path: &str, id: &str) -> Vec<Value> {
                 json!({"type": "string", "format": "date"}),
                 "as of this day (default: today or the period's end)",
             ));
-            out.push(query(
-                "format",
-                json!({"type": "string", "enum": ["json", "xlsx"]}),
-                "xlsx: the Excel export",
-            ));
+            if id != "exportReport" {
+                out.push(query(
+                    "format",
+                    json!({"type": "string", "enum": ["json", "xlsx"]}),
+                    "xlsx: the Excel export",
+                ));
+            }
         }
         "printNotices" => {
             out.push(query(

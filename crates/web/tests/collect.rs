@@ -571,6 +571,108 @@ fn scenario(s: Server) {
         "the dispute above is closed"
     );
 
+    // The report's cash and disputes this month: the dispute above was
+    // opened and closed; finance sees the cash collectors hold.
+    let ops = &rep["operations"];
+    assert_eq!(
+        (
+            ops["disputes_opened"].as_i64(),
+            ops["disputes_closed"].as_i64(),
+            ops["disputes_open"].as_i64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{rep}"
+    );
+    assert!(ops["cash_held"].as_i64().unwrap() > 0, "{rep}");
+    assert!(
+        rep["trend"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["period"] == *month),
+        "{rep}"
+    );
+    // The company: the estates together; this estate's row is its report.
+    let company = s.ok(
+        "GET",
+        &format!("/api/v1/reports/company?period={month}"),
+        &fin,
+        None,
+    );
+    let mine = company["by_estate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["code"] == "sample")
+        .unwrap()
+        .clone();
+    assert_eq!(mine["overall"], rep["total"]["overall"], "{company}");
+    let estates_sum: i64 = company["by_estate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["current"]["receivable"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        company["total"]["current"]["receivable"].as_i64(),
+        Some(estates_sum)
+    );
+    let (st, page) = s.call(
+        "GET",
+        &format!("/console/dashboard?period={month}"),
+        Some(&fin),
+        None,
+    );
+    assert_eq!(st, 200);
+    let page = page.as_str().unwrap().to_string();
+    assert!(
+        page.contains(&format!(
+            "id=\"rate-overall\">{}",
+            company["total"]["overall"]["percent"].as_str().unwrap()
+        )),
+        "the company's overall rate"
+    );
+    assert!(
+        page.contains("/console/sample/dashboard"),
+        "links each estate"
+    );
+    // exportReport: an Excel workbook with Chinese headers, for the estate
+    // and for the company.
+    for (query, first_sheet) in [("estate=sample&", "收缴率"), ("", "各小区收缴率")] {
+        let resp = ureq::get(&format!(
+            "{}/api/v1/reports/export?{query}period={month}",
+            s.base
+        ))
+        .set("Authorization", &format!("Bearer {fin}"))
+        .call()
+        .unwrap();
+        assert!(resp.content_type().contains("spreadsheetml"), "{query}");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).unwrap();
+        use calamine::Reader;
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let names = wb.sheet_names().to_vec();
+        assert_eq!(
+            names,
+            vec![first_sheet.to_string(), "趋势".into(), "资金与争议".into()]
+        );
+        let sheet = wb.worksheet_range(first_sheet).unwrap();
+        let headers: Vec<String> = (0..9)
+            .map(|c| {
+                sheet
+                    .get_value((1, c))
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert!(headers.contains(&"本期收缴率".to_string()), "{headers:?}");
+        let ops = wb.worksheet_range("资金与争议").unwrap();
+        assert_eq!(
+            ops.get_value((1, 5)).map(|v| v.to_string()).as_deref(),
+            Some("本期新增争议")
+        );
+    }
+
     // WeChat QR: paid at the simulator; the notification completes it.
     let qr = s.ok(
         "POST",

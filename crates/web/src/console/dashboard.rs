@@ -1,22 +1,30 @@
-//! The management dashboard (issue 7, first version): the period's
+//! The management dashboards (issue 7): for an estate, the period's
 //! collection rate (current period and arrears apart) by building and fee
-//! item, the last 30 days' visit figures by collector, cash held now,
-//! handovers pending, reconciliation mismatches and disputes — charts drawn
-//! on the server as SVG (no JavaScript), each with the numbers as text.
+//! item, against the previous period and over twelve periods, the last 30
+//! days' visit figures by collector, cash held now, handovers pending,
+//! reconciliation mismatches and disputes; for the company, every estate
+//! (lowest rate first) with the same totals. Charts are drawn on the
+//! server as SVG (no JavaScript), each with the numbers as text. Every
+//! figure comes from the reports (`doorstep_app::report`), which read the
+//! running totals the database keeps.
 
 use super::{ConsoleUser, Flash, error_page, page};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use doorstep_app::report::Rate;
+use doorstep_app::report::{Operations, TrendPoint};
 use doorstep_app::{App, AppError, today};
-use doorstep_domain::{Lang, Permission};
+use doorstep_domain::{Fen, Lang, Permission};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 /// Routes.
 pub fn router() -> Router<App> {
-    Router::new().route("/console/{code}/dashboard", get(dashboard))
+    Router::new()
+        .route("/console/{code}/dashboard", get(dashboard))
+        .route("/console/dashboard", get(company_dashboard))
 }
 
 #[derive(Deserialize)]
@@ -47,6 +55,170 @@ fn bars(l: Lang, title: &str, rows: &[(String, Option<i64>, String)]) -> Markup 
     }
 }
 
+/// A rate against the previous period: `▲ 1.25` percentage points.
+fn delta(l: Lang, now: &Rate, before: Option<&Rate>) -> Markup {
+    let (Some(a), Some(b)) = (now.basis_points, before.and_then(|p| p.basis_points)) else {
+        return html! {};
+    };
+    let d = a - b;
+    let (sign, word) = match d.signum() {
+        1 => ("▲", l.pick("较上期升", "up on the previous period")),
+        -1 => ("▼", l.pick("较上期降", "down on the previous period")),
+        _ => ("＝", l.pick("与上期持平", "as in the previous period")),
+    };
+    html! {
+        span.delta title=(word) aria-label=(format!("{word} {}.{:02}", d.abs() / 100, d.abs() % 100)) {
+            " " (sign) (format!("{}.{:02}", d.abs() / 100, d.abs() % 100))
+        }
+    }
+}
+
+/// The overall rate of each period as columns, with the rate under each.
+fn trend_chart(l: Lang, title: &str, trend: &[TrendPoint]) -> Markup {
+    let n = trend.len().max(1) as i64;
+    let w = 340 / n;
+    html! {
+        figure.chart {
+            figcaption { (title) }
+            svg viewBox="0 0 340 150" width="100%" role="img" aria-label=(title) {
+                title { (title) }
+                line x1="0" y1="110" x2="340" y2="110" stroke="#999" {}
+                @for (i, t) in trend.iter().enumerate() {
+                    @let x = i as i64 * w;
+                    @let h = t.overall.basis_points.unwrap_or(0).clamp(0, 10_000) * 100 / 10_000;
+                    rect x=(x + 3) y=(110 - h) width=(w - 6) height=(h) fill="#0047b3" {
+                        title { (t.period) " " (t.overall.percent) }
+                    }
+                    text x=(x + w / 2) y="126" font-size="10" text-anchor="middle" fill="#111" { (&t.period[5..]) }
+                    text x=(x + w / 2) y="142" font-size="9" text-anchor="middle" fill="#111" {
+                        (t.overall.basis_points.map(|b| format!("{}", (b + 50) / 100)).unwrap_or_else(|| "—".into()))
+                    }
+                }
+            }
+            @if trend.is_empty() { p.muted { (l.pick("暂无数据", "No data yet")) } }
+            p.muted { (l.pick("每期截至期末（本期截至今天）的综合收缴率，%", "Overall rate of each period as of its last day (this period: today), %")) }
+        }
+    }
+}
+
+/// Cash, custody, reconciliation and disputes.
+fn operations(l: Lang, o: &Operations) -> Markup {
+    html! {
+        @if let Some(cash) = o.cash_held {
+            p { (l.pick("收费员手上现金", "Cash held by collectors")) ": " strong #cash-held { (Fen(cash).to_string()) }
+                " (" (o.collectors_holding.unwrap_or(0)) " " (l.pick("人", "collectors")) ")" }
+        }
+        @if let Some(h) = o.handovers_pending {
+            p { (l.pick("待交接班次", "Handovers pending")) ": " strong #handovers { (h) } }
+        }
+        p { (l.pick("对账差异（最近一次）", "Reconciliation mismatches (latest)")) ": " strong #mismatches { (o.mismatches_open) } }
+        p { (l.pick("本期新增争议/投诉", "Disputes opened this period")) ": " strong #disputes-opened { (o.disputes_opened) }
+            " · " (l.pick("本期结案", "closed")) ": " strong #disputes-closed { (o.disputes_closed) }
+            " · " (l.pick("未结", "open now")) ": " strong #disputes-open { (o.disputes_open) } }
+    }
+}
+
+#[derive(Deserialize)]
+struct CompanyQuery {
+    period: Option<String>,
+}
+
+async fn company_dashboard(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Query(q): Query<CompanyQuery>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let period = match q.period.filter(|p| !p.trim().is_empty()) {
+            Some(p) => p,
+            None => {
+                let estates = app.store.list_estates(cu.user.company_id).await?;
+                let day = estates
+                    .iter()
+                    .find(|e| cu.user.can_access(e))
+                    .map(today)
+                    .unwrap_or_else(|| jiff::Zoned::now().date());
+                day.to_string()[..7].to_string()
+            }
+        };
+        let rep = app.company_report(&cu.user, &period, None).await?;
+        let lowest: Vec<(String, Option<i64>, String)> = rep
+            .by_estate
+            .iter()
+            .take(10)
+            .map(|e| (e.collection.name.clone(), e.collection.overall.basis_points, e.collection.overall.percent.clone()))
+            .collect();
+        let body = html! {
+            form method="get" {
+                label for="period" { (l.pick("账期", "Period")) " " }
+                input #period name="period" value=(period) pattern="[0-9]{4}-[0-9]{2}" size="8";
+                " " button type="submit" { (l.pick("查看", "Show")) }
+                " " a href=(format!("/api/v1/reports/export?period={period}")) { (l.pick("导出 Excel", "Export to Excel")) }
+            }
+            section #collection {
+                h2 { (rep.company) " · " (l.pick("收缴率", "Collection rate")) " " (period) }
+                p.muted { (l.pick("截至", "As of")) " " (rep.as_of) " · " (rep.by_estate.len()) " " (l.pick("个小区", "estates")) }
+                div.kpis {
+                    p { (l.pick("本期", "This period")) ": " strong #rate-current { (rep.total.current.percent) } (delta(l, &rep.total.current, rep.previous.as_ref().map(|p| &p.current))) }
+                    p { (l.pick("清欠", "Arrears")) ": " strong #rate-arrears { (rep.total.arrears.percent) } (delta(l, &rep.total.arrears, rep.previous.as_ref().map(|p| &p.arrears))) }
+                    p { (l.pick("综合", "Overall")) ": " strong #rate-overall { (rep.total.overall.percent) } (delta(l, &rep.total.overall, rep.previous.as_ref().map(|p| &p.overall))) }
+                    p { (l.pick("本期应收", "Due this period")) ": " strong { (Fen(rep.total.current.receivable).to_string()) } }
+                    p { (l.pick("本期实收", "Received")) ": " strong { (Fen(rep.total.current.received).to_string()) } }
+                }
+                (trend_chart(l, l.pick("近十二期综合收缴率", "Overall rate, last twelve periods"), &rep.trend))
+                (bars(l, l.pick("收缴率最低的小区（综合）", "Estates with the lowest rate (overall)"), &lowest))
+            }
+            section #estates {
+                h2 { (l.pick("各小区", "Estates")) }
+                div.scroll tabindex="0" role="region" aria-label=(l.pick("各小区", "Estates")) {
+                    table {
+                        thead { tr {
+                            th scope="col" { (l.pick("小区", "Estate")) }
+                            th scope="col" { (l.pick("本期", "This period")) }
+                            th scope="col" { (l.pick("清欠", "Arrears")) }
+                            th scope="col" { (l.pick("综合", "Overall")) }
+                            th scope="col" { (l.pick("上期综合", "Previous")) }
+                            @if rep.operations.cash_held.is_some() { th scope="col" { (l.pick("手上现金", "Cash held")) } }
+                            th scope="col" { (l.pick("未结争议", "Open disputes")) }
+                        } }
+                        tbody {
+                            @for e in &rep.by_estate {
+                                tr {
+                                    td { a href=(format!("/console/{}/dashboard?period={period}", e.code)) { (e.collection.name) } }
+                                    td { (e.collection.current.percent) }
+                                    td { (e.collection.arrears.percent) }
+                                    td { (e.collection.overall.percent) }
+                                    td { (e.previous.as_ref().map(|p| p.overall.percent.clone()).unwrap_or_else(|| "—".into())) }
+                                    @if let Some(c) = e.operations.cash_held { td { (Fen(c).to_string()) } }
+                                    td { (e.operations.disputes_open) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section #money {
+                h2 { (l.pick("资金与争议（全部小区）", "Cash and disputes (all estates)")) }
+                (operations(l, &rep.operations))
+            }
+        };
+        Ok::<Markup, AppError>(page(
+            l,
+            l.pick("公司经营看板", "Company dashboard"),
+            Some(&cu.user),
+            None,
+            &Flash::default(),
+            body,
+        ))
+    }
+    .await;
+    match r {
+        Ok(m) => m.into_response(),
+        Err(e) => error_page(l, &e),
+    }
+}
+
 async fn dashboard(
     State(app): State<App>,
     cu: ConsoleUser,
@@ -73,19 +245,6 @@ async fn dashboard(
         let visits = app
             .visit_report(&cu.user, &code, &from, &day.to_string())
             .await?;
-        let cash = if cu.user.role.allows(Permission::Treasury) {
-            Some(app.cash_status(&cu.user, &code).await?.1)
-        } else {
-            None
-        };
-        let mut mismatches = 0usize;
-        for m in app.store.merchants(estate.company_id).await? {
-            if let Some(last) = app.store.reconciliations(m.id).await?.into_iter().max_by_key(|r| r.run_at) {
-                mismatches += last.items.len();
-            }
-        }
-        let disputes = app.disputes(&cu.user, &code).await?;
-        let open_disputes = disputes.iter().filter(|d| d.status == "open").count();
         let pct = |bp: Option<i64>| match bp {
             Some(b) => format!("{}.{:02}%", b / 100, b % 100),
             None => "—".into(),
@@ -115,10 +274,11 @@ async fn dashboard(
             section #collection {
                 h2 { (l.pick("收缴率", "Collection rate")) " " (period) }
                 div.kpis {
-                    p { (l.pick("本期", "This period")) ": " strong #rate-current { (rep.total.current.percent) } }
-                    p { (l.pick("清欠", "Arrears")) ": " strong #rate-arrears { (rep.total.arrears.percent) } }
-                    p { (l.pick("综合", "Overall")) ": " strong #rate-overall { (rep.total.overall.percent) } }
+                    p { (l.pick("本期", "This period")) ": " strong #rate-current { (rep.total.current.percent) } (delta(l, &rep.total.current, rep.previous.as_ref().map(|p| &p.current))) }
+                    p { (l.pick("清欠", "Arrears")) ": " strong #rate-arrears { (rep.total.arrears.percent) } (delta(l, &rep.total.arrears, rep.previous.as_ref().map(|p| &p.arrears))) }
+                    p { (l.pick("综合", "Overall")) ": " strong #rate-overall { (rep.total.overall.percent) } (delta(l, &rep.total.overall, rep.previous.as_ref().map(|p| &p.overall))) }
                 }
+                (trend_chart(l, l.pick("近十二期综合收缴率", "Overall rate, last twelve periods"), &rep.trend))
                 (bars(l, l.pick("按楼栋（综合收缴率）", "By building (overall)"), &building_rows))
                 (bars(l, l.pick("按收费项目（综合收缴率）", "By fee item (overall)"), &item_rows))
             }
@@ -135,13 +295,7 @@ async fn dashboard(
             }
             section #money {
                 h2 { (l.pick("资金与对账", "Cash and reconciliation")) }
-                @if let Some(c) = &cash {
-                    p { (l.pick("收费员手上现金", "Cash held by collectors")) ": " strong #cash-held { (c.holdings.iter().map(|h| h.amount).sum::<doorstep_domain::Fen>().to_string()) } }
-                    p { (l.pick("待交接班次", "Handovers pending")) ": " strong #handovers { (c.pending.len()) } }
-                    p { (l.pick("现金提醒", "Cash alerts")) ": " strong { (c.alerts.len()) } }
-                }
-                p { (l.pick("对账差异（最近一次）", "Reconciliation mismatches (latest)")) ": " strong #mismatches { (mismatches) } }
-                p { (l.pick("未结争议/投诉", "Open disputes/complaints")) ": " strong #disputes-open { (open_disputes) } " / " (disputes.len()) }
+                (operations(l, &rep.operations))
             }
         };
         Ok::<Markup, AppError>(page(

@@ -30,6 +30,9 @@ async fn list(State(app): State<App>, cu: ConsoleUser, Query(flash): Query<Flash
             rows.push((e, app.store.estate_stats(e.id).await?));
         }
         Ok::<_, AppError>(page(l, &company.name, Some(&cu.user), None, &flash, html! {
+            @if cu.user.role.allows(Permission::ReadBills) {
+                p { a #company-dashboard href="/console/dashboard" { (l.pick("公司经营看板：各小区收缴率、趋势、现金与争议", "Company dashboard: every estate's collection rate, trend, cash and disputes")) } }
+            }
             h2 { (l.pick("小区", "Estates")) }
             div.table { table {
                 thead { tr { th { (l.pick("小区", "Estate")) } th { (l.pick("代码", "Code")) } th.num { (l.pick("房屋", "Rooms")) } th.num { (l.pick("车位", "Spaces")) } th.num { (l.pick("业主", "Owners")) } th.num { (l.pick("账单行", "Bill lines")) } } }
