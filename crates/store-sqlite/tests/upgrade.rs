@@ -1,7 +1,8 @@
 //! A database written before the journal existed (migrations 1–2: bills,
 //! a payment, a waived line) gains opening entries when migration 3 runs:
 //! the ledger check passes and the receivables are what the bills say;
-//! migration 4 numbers a receipt for the old payment.
+//! migration 4 numbers a receipt for the old payment; migration 6 sums
+//! them into the report totals and the kept ledger balances.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -104,4 +105,28 @@ async fn opening_entries_carry_the_old_bills_and_payments() {
             .number,
         2
     );
+
+    // Migration 6 sums the old bills and payments into the report totals
+    // (the waived water line is due nothing, nothing was paid on it), and
+    // the triggers add the new payment.
+    let mut totals: Vec<(String, Option<String>, i64)> = store
+        .report_totals(doorstep_store::ReportScope::Estate(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.dim == doorstep_store::DIM_ESTATE)
+        .map(|t| (t.period, t.paid_month, t.fen))
+        .collect();
+    totals.sort();
+    let m = |s: &str| Some(s.to_string());
+    assert_eq!(
+        totals,
+        vec![
+            ("2026-01".into(), None, 20000),
+            ("2026-01".into(), m("2026-03"), 20000),
+            ("2026-02".into(), None, 20000),
+            ("2026-02".into(), m("2026-03"), 5100),
+        ]
+    );
+    assert!(check_ledger(&store, None).await.unwrap().ok());
 }
