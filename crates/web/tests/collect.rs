@@ -636,6 +636,30 @@ fn scenario(s: Server) {
         page.contains("/console/sample/dashboard"),
         "links each estate"
     );
+    assert!(
+        page.contains("id=\"disputes-opened\">1") && page.contains("id=\"disputes-closed\">1"),
+        "the company's disputes this month"
+    );
+    let (_, estate_page) = s.call(
+        "GET",
+        &format!("/console/sample/dashboard?period={month}"),
+        Some(&fin),
+        None,
+    );
+    let estate_page = estate_page.as_str().unwrap().to_string();
+    let held = ops["cash_held"].as_i64().unwrap();
+    assert!(
+        estate_page.contains(&format!(
+            "id=\"cash-held\">¥{}.{:02}",
+            held / 100,
+            held % 100
+        )),
+        "the cash held, as the report says"
+    );
+    assert!(
+        estate_page.contains("id=\"disputes-opened\">1"),
+        "disputes opened this month"
+    );
     // exportReport: an Excel workbook with Chinese headers, for the estate
     // and for the company.
     for (query, first_sheet) in [("estate=sample&", "收缴率"), ("", "各小区收缴率")] {
