@@ -1147,6 +1147,18 @@ fn scenario(s: Server) {
         (Some("extra"), Some("NOT-OURS-0001"))
     );
     assert!(rec["matched"].as_i64().unwrap() >= 2, "{rec}");
+    // The report counts it as an open mismatch (the latest run of each
+    // merchant account).
+    let rep = s.ok(
+        "GET",
+        &format!(
+            "/api/v1/estates/sample/reports/collection?period={}",
+            &today.to_string()[..7]
+        ),
+        &fin,
+        None,
+    );
+    assert_eq!(rep["operations"]["mismatches_open"], 1, "{rep}");
 
     // Prepayment only where the estate allows it: then more than is owed
     // is kept as an advance on the room.
