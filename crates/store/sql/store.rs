@@ -373,6 +373,62 @@ impl Store for SqlStore {
         })
     }
 
+    async fn estate_summaries(&self, company_id: i64) -> StoreResult<Vec<EstateSummary>> {
+        let mut out: std::collections::BTreeMap<i64, EstateSummary> =
+            sqlx::query("SELECT id FROM estates WHERE company_id = $1")
+                .bind(company_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| {
+                    let id: i64 = col(r, "id")?;
+                    Ok((
+                        id,
+                        EstateSummary {
+                            estate_id: id,
+                            ..Default::default()
+                        },
+                    ))
+                })
+                .collect::<StoreResult<_>>()?;
+        for table in ["rooms", "spaces", "owners"] {
+            let rows = sqlx::query(&format!(
+                "SELECT t.estate_id, COUNT(*) AS n FROM {table} t JOIN estates e ON e.id = t.estate_id \
+                 WHERE e.company_id = $1 GROUP BY t.estate_id"
+            ))
+            .bind(company_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            for r in &rows {
+                let id: i64 = col(r, "estate_id")?;
+                let n: i64 = col(r, "n")?;
+                if let Some(s) = out.get_mut(&id) {
+                    match table {
+                        "rooms" => s.rooms = n,
+                        "spaces" => s.spaces = n,
+                        _ => s.owners = n,
+                    }
+                }
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT d.estate_id, MAX(d.period) AS period FROM report_due d JOIN estates e ON e.id = d.estate_id \
+             WHERE e.company_id = $1 AND d.dim = 0 GROUP BY d.estate_id",
+        )
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        for r in &rows {
+            let id: i64 = col(r, "estate_id")?;
+            if let Some(s) = out.get_mut(&id) {
+                s.last_period = col(r, "period")?;
+            }
+        }
+        Ok(out.into_values().collect())
+    }
     async fn upsert_building(&self, estate_id: i64, b: &BuildingInput) -> StoreResult<Building> {
         super::objects::upsert_building(&self.pool, estate_id, b).await
     }

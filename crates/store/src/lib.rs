@@ -95,6 +95,10 @@ pub trait Store: Send + Sync + 'static {
     async fn estate_by_id(&self, id: i64) -> StoreResult<Estate>;
     /// Counts of what an estate holds.
     async fn estate_stats(&self, estate_id: i64) -> StoreResult<EstateStats>;
+    /// Every estate of a company with its rooms, spaces, owners and latest
+    /// billed period, in a few grouped queries (the console's list of 200
+    /// estates must not count millions of bill lines).
+    async fn estate_summaries(&self, company_id: i64) -> StoreResult<Vec<EstateSummary>>;
     /// Creates or updates a building by name.
     async fn upsert_building(&self, estate_id: i64, b: &BuildingInput) -> StoreResult<Building>;
     /// Buildings of an estate.

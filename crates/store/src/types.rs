@@ -61,6 +61,21 @@ impl User {
     }
 }
 
+/// One line of a company's estate list, counted for all estates at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EstateSummary {
+    /// Estate.
+    pub estate_id: i64,
+    /// Rooms.
+    pub rooms: i64,
+    /// Parking spaces.
+    pub spaces: i64,
+    /// Owners.
+    pub owners: i64,
+    /// The latest period billed (from the report totals), if any.
+    pub last_period: Option<String>,
+}
+
 /// An estate's editable fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EstateInput {

@@ -356,4 +356,16 @@ pub async fn report_totals_follow_every_write(s: Arc<dyn Store>) {
         .map(|t| t.fen)
         .sum();
     assert_eq!(march, 5_000, "only the 20 March payment is left in March");
+    // The company's estate list counts every estate at once.
+    let list = s.estate_summaries(e.company_id).await.unwrap();
+    let mine = list.iter().find(|x| x.estate_id == e.id).unwrap();
+    assert_eq!(
+        (
+            mine.rooms,
+            mine.spaces,
+            mine.owners,
+            mine.last_period.as_deref()
+        ),
+        (3, 1, 1, Some("2026-03"))
+    );
 }

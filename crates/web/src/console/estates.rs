@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use doorstep_app::{App, AppError, today};
 use doorstep_domain::{EstateCode, Period, Permission};
-use doorstep_store::EstateInput;
+use doorstep_store::{EstateInput, EstateSummary};
 use maud::html;
 use serde::Deserialize;
 
@@ -25,20 +25,27 @@ async fn list(State(app): State<App>, cu: ConsoleUser, Query(flash): Query<Flash
     let r = async {
         let estates: Vec<_> = app.store.list_estates(cu.user.company_id).await?.into_iter().filter(|e| cu.user.can_access(e)).collect();
         let company = app.store.company(cu.user.company_id).await?;
-        let mut rows = Vec::new();
-        for e in &estates {
-            rows.push((e, app.store.estate_stats(e.id).await?));
-        }
+        let summaries: std::collections::HashMap<i64, EstateSummary> = app
+            .store
+            .estate_summaries(cu.user.company_id)
+            .await?
+            .into_iter()
+            .map(|s| (s.estate_id, s))
+            .collect();
+        let rows: Vec<_> = estates
+            .iter()
+            .map(|e| (e, summaries.get(&e.id).cloned().unwrap_or_default()))
+            .collect();
         Ok::<_, AppError>(page(l, &company.name, Some(&cu.user), None, &flash, html! {
             @if cu.user.role.allows(Permission::ReadBills) {
                 p { a #company-dashboard href="/console/dashboard" { (l.pick("公司经营看板：各小区收缴率、趋势、现金与争议", "Company dashboard: every estate's collection rate, trend, cash and disputes")) } }
             }
             h2 { (l.pick("小区", "Estates")) }
             div.table { table {
-                thead { tr { th { (l.pick("小区", "Estate")) } th { (l.pick("代码", "Code")) } th.num { (l.pick("房屋", "Rooms")) } th.num { (l.pick("车位", "Spaces")) } th.num { (l.pick("业主", "Owners")) } th.num { (l.pick("账单行", "Bill lines")) } } }
+                thead { tr { th { (l.pick("小区", "Estate")) } th { (l.pick("代码", "Code")) } th.num { (l.pick("房屋", "Rooms")) } th.num { (l.pick("车位", "Spaces")) } th.num { (l.pick("业主", "Owners")) } th { (l.pick("最近出账账期", "Last billed")) } } }
                 tbody { @for (e, s) in &rows { tr {
                     td { a.estate href={"/console/" (e.code)} { (e.name) } }
-                    td { (e.code) } td.num { (s.rooms) } td.num { (s.spaces) } td.num { (s.owners) } td.num { (s.bill_lines) }
+                    td { (e.code) } td.num { (s.rooms) } td.num { (s.spaces) } td.num { (s.owners) } td { (s.last_period.as_deref().unwrap_or("—")) }
                 } } }
             } }
             @if cu.user.role.allows(Permission::ManageUsers) {
