@@ -546,7 +546,6 @@ pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
     let sheet = wb.add_worksheet();
     sheet.set_name("收缴率").map_err(x)?;
     let bold = Format::new().set_bold();
-    let money = Format::new().set_num_format("#,##0.00");
     sheet
         .write_string_with_format(
             0,
@@ -555,30 +554,14 @@ pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
             &bold,
         )
         .map_err(x)?;
-    for (c, h) in COLLECTION_HEADERS.iter().enumerate() {
-        sheet
-            .write_string_with_format(1, c as u16, *h, &bold)
-            .map_err(x)?;
-    }
+    header_row(sheet, 1, &COLLECTION_HEADERS)?;
     let groups = std::iter::once(("小区", &r.total))
         .chain(r.by_building.iter().map(|b| ("楼栋", b)))
         .chain(r.by_item.iter().map(|b| ("收费项目", b)));
     for (row, (dim, g)) in (2u32..).zip(groups) {
         sheet.write_string(row, 0, dim).map_err(x)?;
         sheet.write_string(row, 1, &g.name).map_err(x)?;
-        for (c, v) in [
-            (2u16, g.current.receivable),
-            (3, g.current.received),
-            (5, g.arrears.receivable),
-            (6, g.arrears.received),
-        ] {
-            sheet
-                .write_number_with_format(row, c, v as f64 / 100.0, &money)
-                .map_err(x)?;
-        }
-        sheet.write_string(row, 4, &g.current.percent).map_err(x)?;
-        sheet.write_string(row, 7, &g.arrears.percent).map_err(x)?;
-        sheet.write_string(row, 8, &g.overall.percent).map_err(x)?;
+        rate_cells(sheet, row, g)?;
     }
     sheet.set_column_width(1, 24).map_err(x)?;
     trend_sheet(&mut wb, &r.trend)?;
@@ -592,6 +575,46 @@ pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
 
 fn xerr(e: rust_xlsxwriter::XlsxError) -> crate::AppError {
     crate::AppError::Storage(format!("writing xlsx: {e}"))
+}
+
+/// A row of bold headers.
+fn header_row(sheet: &mut rust_xlsxwriter::Worksheet, row: u32, headers: &[&str]) -> AppResult<()> {
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (c, h) in headers.iter().enumerate() {
+        sheet
+            .write_string_with_format(row, c as u16, *h, &bold)
+            .map_err(xerr)?;
+    }
+    Ok(())
+}
+
+/// A group's figures in columns 2–8 of the collection layout: receivable,
+/// received and rate of the period, arrears owed, collected and rate, and
+/// the overall rate; money as yuan numbers Excel can sum.
+fn rate_cells(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    g: &CollectionRow,
+) -> AppResult<()> {
+    let money = rust_xlsxwriter::Format::new().set_num_format("#,##0.00");
+    for (c, v) in [
+        (2u16, g.current.receivable),
+        (3, g.current.received),
+        (5, g.arrears.receivable),
+        (6, g.arrears.received),
+    ] {
+        sheet
+            .write_number_with_format(row, c, v as f64 / 100.0, &money)
+            .map_err(xerr)?;
+    }
+    for (c, text) in [
+        (4u16, &g.current.percent),
+        (7, &g.arrears.percent),
+        (8, &g.overall.percent),
+    ] {
+        sheet.write_string(row, c, text).map_err(xerr)?;
+    }
+    Ok(())
 }
 
 /// Column headers of the trend sheet.
@@ -610,13 +633,8 @@ fn trend_sheet(wb: &mut rust_xlsxwriter::Workbook, trend: &[TrendPoint]) -> AppR
     use rust_xlsxwriter::Format;
     let sheet = wb.add_worksheet();
     sheet.set_name("趋势").map_err(xerr)?;
-    let bold = Format::new().set_bold();
     let money = Format::new().set_num_format("#,##0.00");
-    for (c, h) in TREND_HEADERS.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(xerr)?;
-    }
+    header_row(sheet, 0, &TREND_HEADERS)?;
     for (row, t) in (1u32..).zip(trend) {
         sheet.write_string(row, 0, &t.period).map_err(xerr)?;
         sheet.write_string(row, 1, &t.as_of).map_err(xerr)?;
@@ -673,11 +691,7 @@ fn operations_sheet(
             &bold,
         )
         .map_err(xerr)?;
-    for (c, h) in OPERATIONS_HEADERS.iter().enumerate() {
-        sheet
-            .write_string_with_format(1, c as u16, *h, &bold)
-            .map_err(xerr)?;
-    }
+    header_row(sheet, 1, &OPERATIONS_HEADERS)?;
     for (row, (name, o)) in (2u32..).zip(rows) {
         sheet.write_string(row, 0, *name).map_err(xerr)?;
         match o.cash_held {
@@ -714,7 +728,6 @@ pub fn company_xlsx(r: &CompanyReport) -> AppResult<Vec<u8>> {
     let sheet = wb.add_worksheet();
     sheet.set_name("各小区收缴率").map_err(xerr)?;
     let bold = Format::new().set_bold();
-    let money = Format::new().set_num_format("#,##0.00");
     sheet
         .write_string_with_format(
             0,
@@ -726,11 +739,7 @@ pub fn company_xlsx(r: &CompanyReport) -> AppResult<Vec<u8>> {
     let mut headers = vec!["小区代码"];
     headers.extend(COLLECTION_HEADERS.iter().skip(1));
     headers.push("上期综合收缴率");
-    for (c, h) in headers.iter().enumerate() {
-        sheet
-            .write_string_with_format(1, c as u16, *h, &bold)
-            .map_err(xerr)?;
-    }
+    header_row(sheet, 1, &headers)?;
     let rows = std::iter::once(("", &r.total, r.previous.as_ref())).chain(
         r.by_estate
             .iter()
@@ -739,25 +748,7 @@ pub fn company_xlsx(r: &CompanyReport) -> AppResult<Vec<u8>> {
     for (row, (code, g, prev)) in (2u32..).zip(rows) {
         sheet.write_string(row, 0, code).map_err(xerr)?;
         sheet.write_string(row, 1, &g.name).map_err(xerr)?;
-        for (c, v) in [
-            (2u16, g.current.receivable),
-            (3, g.current.received),
-            (5, g.arrears.receivable),
-            (6, g.arrears.received),
-        ] {
-            sheet
-                .write_number_with_format(row, c, v as f64 / 100.0, &money)
-                .map_err(xerr)?;
-        }
-        sheet
-            .write_string(row, 4, &g.current.percent)
-            .map_err(xerr)?;
-        sheet
-            .write_string(row, 7, &g.arrears.percent)
-            .map_err(xerr)?;
-        sheet
-            .write_string(row, 8, &g.overall.percent)
-            .map_err(xerr)?;
+        rate_cells(sheet, row, g)?;
         sheet
             .write_string(row, 9, prev.map_or("—", |p| p.overall.percent.as_str()))
             .map_err(xerr)?;
