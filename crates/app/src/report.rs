@@ -540,6 +540,12 @@ pub const COLLECTION_HEADERS: [&str; 9] = [
 /// The collection report as an .xlsx workbook with Chinese headers; money
 /// as numbers Excel can sum.
 pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
+    estate_xlsx(r, None)
+}
+
+/// An estate's workbook: the collection report (rates, trend, cash and
+/// disputes) and, when given, the visit report of the same days.
+pub fn estate_xlsx(r: &CollectionReport, visits: Option<&VisitReport>) -> AppResult<Vec<u8>> {
     use rust_xlsxwriter::{Format, Workbook};
     let x = |e: rust_xlsxwriter::XlsxError| crate::AppError::Storage(format!("writing xlsx: {e}"));
     let mut wb = Workbook::new();
@@ -570,6 +576,9 @@ pub fn collection_xlsx(r: &CollectionReport) -> AppResult<Vec<u8>> {
         &[(r.total.name.as_str(), &r.operations)],
         &r.period,
     )?;
+    if let Some(v) = visits {
+        visit_sheet(&mut wb, v)?;
+    }
     wb.save_to_buffer().map_err(x)
 }
 
@@ -908,9 +917,14 @@ pub const VISIT_HEADERS: [&str; 8] = [
 
 /// The visit report as an .xlsx workbook with Chinese headers.
 pub fn visit_xlsx(r: &VisitReport) -> AppResult<Vec<u8>> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let x = |e: rust_xlsxwriter::XlsxError| crate::AppError::Storage(format!("writing xlsx: {e}"));
-    let mut wb = Workbook::new();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    visit_sheet(&mut wb, r)?;
+    wb.save_to_buffer().map_err(xerr)
+}
+
+fn visit_sheet(wb: &mut rust_xlsxwriter::Workbook, r: &VisitReport) -> AppResult<()> {
+    use rust_xlsxwriter::Format;
+    let x = xerr;
     let sheet = wb.add_worksheet();
     sheet.set_name("上门统计").map_err(x)?;
     let bold = Format::new().set_bold();
@@ -954,5 +968,5 @@ pub fn visit_xlsx(r: &VisitReport) -> AppResult<Vec<u8>> {
             .map_err(x)?;
     }
     sheet.set_column_width(0, 20).map_err(x)?;
-    wb.save_to_buffer().map_err(x)
+    Ok(())
 }

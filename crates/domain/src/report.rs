@@ -449,7 +449,11 @@ mod tests {
                         .unwrap();
                     paid.push((day, Fen(part)));
                 }
-                let waived = if rnd(&mut seed).is_multiple_of(6) { left } else { 0 };
+                let waived = if rnd(&mut seed).is_multiple_of(6) {
+                    left
+                } else {
+                    0
+                };
                 lines.push(LineFacts {
                     period,
                     amount: Fen(amount),

@@ -216,9 +216,10 @@ struct ExportQuery {
     as_of: Option<String>,
 }
 
-/// exportReport: the collection report of one estate (`estate=`) or of
-/// the whole company as an Excel workbook with Chinese headers: rates,
-/// the twelve-period trend, cash and disputes.
+/// exportReport: the collection report of one estate (`estate=`, with its
+/// visit report of the same days) or of the whole company as an Excel
+/// workbook with Chinese headers: rates, the twelve-period trend, cash and
+/// disputes.
 async fn export_report(
     State(app): State<App>,
     Staff(user): Staff,
@@ -229,8 +230,11 @@ async fn export_report(
             let r = app
                 .collection_report(&user, code, &q.period, q.as_of.as_deref())
                 .await?;
+            // The visits of the same days: the period's first day to the as-of day.
+            let from = r.period.clone() + "-01";
+            let visits = app.visit_report(&user, code, &from, &r.as_of).await?;
             Ok(crate::download(
-                doorstep_app::report::collection_xlsx(&r)?,
+                doorstep_app::report::estate_xlsx(&r, Some(&visits))?,
                 crate::XLSX,
                 &format!("collection-{code}-{}.xlsx", r.period),
             ))

@@ -662,7 +662,10 @@ fn scenario(s: Server) {
     );
     // exportReport: an Excel workbook with Chinese headers, for the estate
     // and for the company.
-    for (query, first_sheet) in [("estate=sample&", "收缴率"), ("", "各小区收缴率")] {
+    for (query, first_sheet, visits) in [
+        ("estate=sample&", "收缴率", true),
+        ("", "各小区收缴率", false),
+    ] {
         let resp = ureq::get(&format!(
             "{}/api/v1/reports/export?{query}period={month}",
             s.base
@@ -676,10 +679,11 @@ fn scenario(s: Server) {
         use calamine::Reader;
         let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
         let names = wb.sheet_names().to_vec();
-        assert_eq!(
-            names,
-            vec![first_sheet.to_string(), "趋势".into(), "资金与争议".into()]
-        );
+        let mut want = vec![first_sheet.to_string(), "趋势".into(), "资金与争议".into()];
+        if visits {
+            want.push("上门统计".into());
+        }
+        assert_eq!(names, want);
         let sheet = wb.worksheet_range(first_sheet).unwrap();
         let headers: Vec<String> = (0..9)
             .map(|c| {
