@@ -232,11 +232,11 @@ impl Driver {
                     match element.text() {
                         Ok(text) if text.contains(needle) => return Ok(element),
                         Ok(text) => last = Some(text),
-                        Err(e) if e.webdriver_code() == Some("stale element reference") => {}
+                        Err(e) if e.is_stale() => {}
                         Err(e) => return Err(e),
                     }
                 }
-                Err(e) if e.webdriver_code() == Some("no such element") => {}
+                Err(e) if e.webdriver_code() == Some("no such element") || e.is_stale() => {}
                 Err(e) => return Err(e),
             }
             if started.elapsed() >= WAIT {

@@ -129,6 +129,21 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The element went away while the page changed (a navigation replaced
+    /// the document between finding it and reading it): worth asking again.
+    /// ChromeDriver says "stale element reference", or sometimes an
+    /// "unknown error" that the node "does not belong to the document".
+    pub fn is_stale(&self) -> bool {
+        match self {
+            Error::WebDriver { error, message, .. } => {
+                error == "stale element reference"
+                    || (error == "unknown error"
+                        && message.contains("does not belong to the document"))
+            }
+            _ => false,
+        }
+    }
 }
 
 fn log_suffix(log: &str) -> String {
