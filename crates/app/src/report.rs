@@ -421,8 +421,7 @@ impl App {
         let scope = ReportScope::Company(user.company_id);
         let f = Figures::load(self, scope, today, as_of).await?;
         let visible: std::collections::BTreeSet<i64> = estates.iter().map(|e| e.id).collect();
-        let anchor = estates.first().cloned();
-        let ops: BTreeMap<i64, Operations> = match &anchor {
+        let ops: BTreeMap<i64, Operations> = match estates.first() {
             Some(e) => self
                 .operations(user, scope, e, period)
                 .await?
@@ -447,14 +446,10 @@ impl App {
             bp(a).cmp(&bp(b)).then_with(|| a.code.cmp(&b.code))
         });
         let all = |k: &(i64, i64, i64)| k.1 == DIM_ESTATE && visible.contains(&k.0);
+        // Each estate's cash figures are already none without the treasury right.
         let mut operations = Operations::default();
         for e in &by_estate {
             operations.add(&e.operations);
-        }
-        if !user.role.allows(Permission::Treasury) {
-            operations.cash_held = None;
-            operations.collectors_holding = None;
-            operations.handovers_pending = None;
         }
         Ok(CompanyReport {
             company: company.name.clone(),
@@ -491,16 +486,8 @@ impl App {
         // Mismatches of each merchant account's latest reconciliation, by
         // the estate it serves (0: every estate of the company).
         let mut mismatches: BTreeMap<i64, i64> = BTreeMap::new();
-        for m in self.store.merchants(tz_of.company_id).await? {
-            if let Some(last) = self
-                .store
-                .reconciliations(m.id)
-                .await?
-                .into_iter()
-                .max_by_key(|r| r.run_at)
-            {
-                *mismatches.entry(m.estate_scope).or_default() += last.items.len() as i64;
-            }
+        for (scope, n) in self.store.latest_mismatches(tz_of.company_id).await? {
+            *mismatches.entry(scope).or_default() += n;
         }
         let cash = user.role.allows(Permission::Treasury);
         let mut shared = mismatches.get(&0).copied().unwrap_or(0);

@@ -435,6 +435,24 @@ pub(crate) async fn operations_figures(
     .collect()
 }
 
+pub(crate) async fn latest_mismatches(
+    pool: &Pool<Db>,
+    company_id: i64,
+) -> StoreResult<Vec<(i64, i64)>> {
+    sqlx::query(
+        "SELECT m.estate_scope, r.mismatches FROM merchants m \
+         JOIN reconciliations r ON r.id = (SELECT MAX(x.id) FROM reconciliations x WHERE x.merchant_ref = m.id) \
+         WHERE m.company_id = $1",
+    )
+    .bind(company_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| Ok((col(r, "estate_scope")?, col(r, "mismatches")?)))
+    .collect()
+}
+
 pub(crate) async fn ledger_balances(
     pool: &Pool<Db>,
     estate_id: Option<i64>,

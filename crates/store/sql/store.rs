@@ -1275,6 +1275,9 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<OperationsRow>> {
         super::notice::operations_figures(&self.pool, scope, from, to).await
     }
+    async fn latest_mismatches(&self, company_id: i64) -> StoreResult<Vec<(i64, i64)>> {
+        super::notice::latest_mismatches(&self.pool, company_id).await
+    }
     async fn ledger_balances(
         &self,
         estate_id: Option<i64>,

@@ -716,8 +716,10 @@ pub trait Store: Send + Sync + 'static {
     /// An estate's disputes, newest first.
     async fn disputes(&self, estate_id: i64) -> StoreResult<Vec<Dispute>>;
     /// Every bill line of an estate up to `period` (inclusive) with the
-    /// principal its posted payments paid, by day: the facts of the
-    /// collection report.
+    /// principal its posted payments paid, by day: the collection
+    /// report's facts line by line. Reports read the running totals; this
+    /// is the independent reference the conformance suite checks them
+    /// against.
     async fn report_lines(&self, estate_id: i64, up_to: &str) -> StoreResult<Vec<ReportLine>>;
     /// The running totals of a scope (kept by the database's triggers with
     /// every line, payment, waiver and void): every group of one estate,
@@ -740,6 +742,10 @@ pub trait Store: Send + Sync + 'static {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<OperationsRow>>;
+    /// Mismatches of each merchant account's latest reconciliation, per
+    /// account of the company: `(estate_scope, mismatches)` (0 = an account
+    /// serving every estate).
+    async fn latest_mismatches(&self, company_id: i64) -> StoreResult<Vec<(i64, i64)>>;
     /// The running balance of every ledger account, per estate (kept with
     /// each posting): `(estate, account, balance)`.
     async fn ledger_balances(&self, estate_id: Option<i64>)
