@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 /// Who is booking or changing a booking.
 #[derive(Debug, Clone)]
 pub enum By<'a> {
-    /// A signed-in owner (their phone).
-    Owner(&'a str),
+    /// A signed-in owner (their phone, in the company signed in to).
+    Owner(&'a crate::owner::OwnerId),
     /// A staff user.
     Staff(&'a User),
 }
@@ -31,8 +31,8 @@ pub enum By<'a> {
 impl By<'_> {
     fn actor(&self) -> Actor {
         match self {
-            By::Owner(p) => Actor::Owner {
-                phone: (*p).to_string(),
+            By::Owner(o) => Actor::Owner {
+                phone: o.phone.clone(),
             },
             By::Staff(u) => Actor::Staff { user_id: u.id },
         }
@@ -257,7 +257,11 @@ impl App {
             .into());
         }
         let phone = match by {
-            By::Owner(p) => Some(*p),
+            // Another company's estate holds nothing of this session's.
+            By::Owner(o) if o.company_id != estate.company_id => {
+                return Err(AppError::NotFound("that room or space among yours".into()));
+            }
+            By::Owner(o) => Some(o.phone.as_str()),
             By::Staff(_) => None,
         };
         let pairs: Vec<(ObjectKind, i64)> = targets.iter().map(|t| (t.kind, t.id)).collect();
@@ -343,7 +347,10 @@ impl App {
         let session_at = local_to_unix(estate, slot.session_start())?;
         let reminder_at = starts_at - i64::from(rules.reminder_minutes) * 60;
         let labels = self
-            .target_labels(&targets.iter().map(|t| (t.kind, t.id)).collect::<Vec<_>>())
+            .target_labels(
+                estate.id,
+                &targets.iter().map(|t| (t.kind, t.id)).collect::<Vec<_>>(),
+            )
             .await?;
         let reminder = NewMessage {
             estate_id: Some(estate.id),
@@ -405,8 +412,8 @@ impl App {
         let b = self.store.booking(id).await.map_err(|_| not_found())?;
         let estate = self.store.estate_by_id(b.estate_id).await?;
         match by {
-            By::Owner(phone) => {
-                if b.phone != *phone {
+            By::Owner(o) => {
+                if b.phone != o.phone || estate.company_id != o.company_id {
                     return Err(not_found());
                 }
             }
@@ -525,12 +532,16 @@ impl App {
         self.view_with(&estate, b, labels, &rules).await
     }
 
-    /// An owner's bookings, newest slot first.
-    pub async fn owner_bookings(&self, phone: &str) -> AppResult<Vec<BookingView>> {
+    /// An owner's bookings in the company signed in to, newest slot first.
+    pub async fn owner_bookings(
+        &self,
+        owner: &crate::owner::OwnerId,
+    ) -> AppResult<Vec<BookingView>> {
         let mut list = self
             .store
             .bookings(&BookingQuery {
-                phone: Some(phone.to_string()),
+                phone: Some(owner.phone.clone()),
+                company_id: Some(owner.company_id),
                 limit: 100,
                 ..Default::default()
             })
@@ -544,14 +555,18 @@ impl App {
         Ok(out)
     }
 
-    /// Labels of rooms and spaces.
-    pub async fn target_labels(&self, targets: &[(ObjectKind, i64)]) -> AppResult<Vec<String>> {
-        Ok(self.store.object_labels(targets).await?)
+    /// Labels of an estate's rooms and spaces.
+    pub async fn target_labels(
+        &self,
+        estate_id: i64,
+        targets: &[(ObjectKind, i64)],
+    ) -> AppResult<Vec<String>> {
+        Ok(self.store.object_labels(estate_id, targets).await?)
     }
 
     /// A booking with its labels.
     pub async fn view(&self, estate: &Estate, b: Booking) -> AppResult<BookingView> {
-        let labels = self.target_labels(&b.targets).await?;
+        let labels = self.target_labels(estate.id, &b.targets).await?;
         let rules = self.store.booking_rules(estate.id).await?;
         self.view_with(estate, b, labels, &rules).await
     }

@@ -365,8 +365,12 @@ impl App {
                 note: String::new(),
                 contact_phone: String::new(),
             };
+            let owner = crate::owner::OwnerId {
+                phone: phone.clone(),
+                company_id: estate.company_id,
+            };
             if self
-                .create_booking(By::Owner(phone), DEMO_ESTATE, &req)
+                .create_booking(By::Owner(&owner), DEMO_ESTATE, &req)
                 .await
                 .is_ok()
             {

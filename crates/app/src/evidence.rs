@@ -179,6 +179,27 @@ impl App {
         })
     }
 
+    /// The inclusion proof of record `index` of the user's company, if the
+    /// record is about an estate in the user's scope ("not found"
+    /// otherwise: the log is the company's, its records are the estates').
+    pub async fn evidence_proof_for(&self, user: &User, index: u64) -> AppResult<EvidenceProof> {
+        require(user, Permission::ReadBills)?;
+        let rec = self
+            .store
+            .evidence_record(user.company_id, index)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("evidence record #{index}")))?;
+        let in_scope = match rec.estate_id {
+            _ if user.role == doorstep_domain::Role::Admin => true,
+            Some(e) => user.estate_ids.contains(&e),
+            None => false,
+        };
+        if !in_scope {
+            return Err(AppError::NotFound(format!("evidence record #{index}")));
+        }
+        self.evidence_proof(user.company_id, index).await
+    }
+
     /// A consistency proof between two tree sizes of a company's log.
     pub async fn consistency_proof(
         &self,
@@ -244,7 +265,8 @@ impl App {
             )
             .into());
         }
-        let labels = self.store.object_labels(objects).await?;
+        // Scope: every object must be this estate's (the loader's WHERE).
+        let labels = self.store.object_labels(estate.id, objects).await?;
         let company = estate.company_id;
         let records = self
             .store

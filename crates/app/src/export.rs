@@ -4,6 +4,23 @@ use crate::arrears::Arrears;
 use crate::{AppError, AppResult};
 use doorstep_domain::{Category, Fen};
 use rust_xlsxwriter::{Format, Workbook};
+use std::borrow::Cow;
+
+/// Makes a text cell inert in spreadsheet programs (OWASP "CSV injection"):
+/// a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is
+/// read by Excel, WPS and LibreOffice as a formula when the CSV is opened, so
+/// an owner named `=HYPERLINK(…)` or `+cmd|…` would run on a clerk's machine.
+/// A leading `'` makes the program show the text as text.
+///
+/// Only for text: a number such as `-12.50` must stay a number, so callers
+/// leave numeric columns alone. Excel workbooks need none of this, because
+/// their text cells are typed as strings and never evaluated.
+pub fn csv_text(cell: &str) -> Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
 
 /// Column headers of arrears exports.
 pub const HEADERS: [&str; 15] = [
@@ -74,7 +91,14 @@ pub fn arrears_csv(a: &Arrears) -> AppResult<Vec<u8>> {
         let io = |e: csv::Error| AppError::Storage(format!("writing CSV: {e}"));
         w.write_record(HEADERS).map_err(io)?;
         for row in cells(a) {
-            w.write_record(&row).map_err(io)?;
+            let safe = row.iter().enumerate().map(|(c, v)| {
+                if is_numeric_col(c) {
+                    Cow::Borrowed(v.as_str())
+                } else {
+                    csv_text(v)
+                }
+            });
+            w.write_record(safe.map(|v| v.into_owned())).map_err(io)?;
         }
         w.write_record([
             "合计",
@@ -102,6 +126,13 @@ pub fn arrears_csv(a: &Arrears) -> AppResult<Vec<u8>> {
 
 /// Money columns (index) written as numbers so Excel can sum them.
 const MONEY_COLS: [usize; 5] = [7, 8, 9, 11, 13];
+/// 逾期天数, a count.
+const DAYS_COL: usize = 10;
+
+/// Columns we compute as numbers; every other column may hold user text.
+fn is_numeric_col(c: usize) -> bool {
+    MONEY_COLS.contains(&c) || c == DAYS_COL
+}
 
 fn yuan(f: Fen) -> f64 {
     // Exact for any amount below 2^53 fen; Excel keeps numbers as doubles anyway.
@@ -127,12 +158,12 @@ pub fn arrears_xlsx(a: &Arrears) -> AppResult<Vec<u8>> {
     for (i, (r, text)) in a.rows.iter().zip(cells(a)).enumerate() {
         let row = (i + 2) as u32;
         for (c, v) in text.iter().enumerate() {
-            if !MONEY_COLS.contains(&c) && c != 10 {
+            if !is_numeric_col(c) {
                 sheet.write_string(row, c as u16, v).map_err(x)?;
             }
         }
         sheet
-            .write_number(row, 10, r.days_overdue as f64)
+            .write_number(row, DAYS_COL as u16, r.days_overdue as f64)
             .map_err(x)?;
         for (c, f) in [
             (7, r.amount),

@@ -52,6 +52,18 @@ pub enum AppError {
     /// Storage failed.
     #[error("storage error: {0}")]
     Storage(String),
+    /// The database is busy (locked, or no connection free in time):
+    /// nothing was done; retry shortly. The message is for logs.
+    #[error("the server is busy; try again in a moment")]
+    Busy(String),
+    /// Too many attempts of something limited: try again after `retry_after` seconds.
+    #[error("too many {what}; try again in {retry_after} s")]
+    TooMany {
+        /// What was limited (e.g. "receipt lookups from this client").
+        what: String,
+        /// Seconds until the next attempt may succeed (at least 1).
+        retry_after: i64,
+    },
 }
 
 impl From<StoreError> for AppError {
@@ -62,6 +74,7 @@ impl From<StoreError> for AppError {
             StoreError::Invalid(d) => AppError::Invalid(d),
             StoreError::SlotFull => AppError::Refused(doorstep_domain::Refusal::Full),
             StoreError::Database(m) => AppError::Storage(m),
+            StoreError::Busy(m) => AppError::Busy(m),
         }
     }
 }
@@ -114,6 +127,32 @@ impl App {
         Ok(estate)
     }
 
+    /// Counts one hit on `key` in a fixed window of `window_secs` seconds
+    /// and refuses past `max` hits with [`AppError::TooMany`]. The count is
+    /// kept in the database (one atomic upsert), so it holds across
+    /// instances and under parallel requests.
+    pub async fn throttle(&self, key: &str, max: u32, window_secs: i64) -> AppResult<()> {
+        let now = now();
+        let w = self.store.rate_hit(key, now, window_secs).await?;
+        if w.hits > max {
+            return Err(AppError::TooMany {
+                what: limited_what(key),
+                retry_after: (w.window_start + window_secs - now).max(1),
+            });
+        }
+        Ok(())
+    }
+
+    /// The hits counted on `key` in its current window, without counting one.
+    pub async fn throttle_hits(&self, key: &str, window_secs: i64) -> AppResult<u32> {
+        Ok(self.store.rate_peek(key, now(), window_secs).await?.hits)
+    }
+
+    /// Forgets `key`'s hits (e.g. after a successful sign-in).
+    pub async fn throttle_reset(&self, key: &str) -> AppResult<()> {
+        Ok(self.store.rate_reset(key, now()).await?)
+    }
+
     /// The estate with `code`, for the command line (no user).
     pub async fn estate(&self, code: &str) -> AppResult<Estate> {
         doorstep_domain::EstateCode::parse(code)?;
@@ -160,4 +199,10 @@ pub fn parse_date(field: &'static str, s: &str) -> AppResult<Date> {
             format!("{s:?} is not a date; use YYYY-MM-DD"),
         ))
     })
+}
+
+/// What a limit key limits, in words: the part before its first `:`.
+fn limited_what(key: &str) -> String {
+    let area = key.split(':').next().unwrap_or(key);
+    format!("{} attempts", area.replace('-', " "))
 }

@@ -5,7 +5,7 @@
 //! room's own amounts. Every notice is recorded (who, what, when, channel;
 //! delivered once the gateway takes its message). Also the disputes log.
 
-use crate::{App, AppError, AppResult, estate_tz, now, parse_date, require, today};
+use crate::{App, AppError, AppResult, estate_tz, now, parse_date, today};
 use doorstep_domain::notice::{NoticeInput, NoticeLine, NoticePolicy, forbidden_word};
 use doorstep_domain::{DomainError, Fen, ObjectKind, Permission};
 use doorstep_store::{Dispute, NewNotice, Notice, NoticeSettings, User};
@@ -247,17 +247,10 @@ impl App {
         outcome: &str,
     ) -> AppResult<Dispute> {
         let estate = self.estate_for(user, code, Permission::ReadBills).await?;
-        require(user, Permission::ReadBills)?;
-        if !self
+        Ok(self
             .store
-            .disputes(estate.id)
-            .await?
-            .iter()
-            .any(|d| d.id == id)
-        {
-            return Err(AppError::NotFound(format!("dispute {id}")));
-        }
-        Ok(self.store.close_dispute(id, outcome, now()).await?)
+            .close_dispute(estate.id, id, outcome, now())
+            .await?)
     }
 
     /// An estate's disputes.
@@ -288,6 +281,17 @@ impl App {
         as_of: jiff::civil::Date,
         req: &SendNotices,
     ) -> AppResult<Vec<NoticeTarget>> {
+        // Rooms/spaces named must be this estate's: another estate's id is
+        // "not found", never an empty success.
+        let named: Vec<(ObjectKind, i64)> = req
+            .rooms
+            .iter()
+            .map(|id| (ObjectKind::Room, *id))
+            .chain(req.spaces.iter().map(|id| (ObjectKind::Space, *id)))
+            .collect();
+        if !named.is_empty() {
+            self.store.object_labels(estate.id, &named).await?;
+        }
         let arrears = self.arrears(estate, as_of, "").await?;
         let mut by_object: BTreeMap<(u8, i64), Vec<&crate::arrears::ArrearsRow>> = BTreeMap::new();
         for r in arrears.rows.iter().filter(|r| !r.disputed) {

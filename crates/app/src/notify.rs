@@ -1,6 +1,8 @@
 //! Delivering the outbox: SMS and WeChat template messages go out through a
-//! [`Gateway`] per channel. With none configured (the demo) messages stay in
-//! the outbox, where staff and `doorstep outbox` read them.
+//! [`Gateway`] per channel. With none configured messages stay in the
+//! outbox, where staff and `doorstep outbox` read them, except sign-in
+//! codes: listings show those redacted, and a sent code's text is
+//! forgotten.
 //!
 //! Each message is claimed in the database before it is sent, so several
 //! server instances never send one twice; a failed send is given back and
@@ -44,7 +46,13 @@ impl App {
                 continue;
             }
             match g.send(&m.recipient, &m.body).await {
-                Ok(()) => out.sent += 1,
+                Ok(()) => {
+                    // A sign-in code's text was needed only to send it.
+                    if m.kind == "code" {
+                        self.store.redact_sent_code(m.id).await?;
+                    }
+                    out.sent += 1;
+                }
                 Err(why) => {
                     tracing::warn!(message = m.id, channel = %m.channel, error = %why, "send failed; will retry");
                     self.store.release_message(m.id).await?;
@@ -53,5 +61,24 @@ impl App {
             }
         }
         Ok(out)
+    }
+}
+
+/// The demo's phone: prints each SMS on the terminal that runs the server,
+/// as a phone would show it. It stands in for an SMS provider in the demo
+/// only; staff never see sign-in codes in the outbox.
+pub struct TerminalPhone;
+
+#[async_trait]
+impl Gateway for TerminalPhone {
+    fn channel(&self) -> &'static str {
+        "sms"
+    }
+    async fn send(&self, recipient: &str, body: &str) -> Result<(), String> {
+        use std::io::Write;
+        let line = format!("  [demo SMS to {}] {body}\n", crate::owner::mask(recipient));
+        std::io::stdout()
+            .write_all(line.as_bytes())
+            .map_err(|e| e.to_string())
     }
 }

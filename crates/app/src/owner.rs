@@ -2,18 +2,27 @@
 //! sessions on their phone, and what they own and owe.
 //!
 //! No property certificate number, no ID card: the phone on file is the
-//! identity. Codes are six digits, kept only as a hash, valid five minutes,
-//! tried at most five times; codes per phone and per client address are
-//! limited, and too many wrong codes lock the phone out for a while (the
-//! owner is told until when). Without an SMS gateway the code waits in the
-//! outbox, where staff and the demo can read it.
+//! identity, within one property company: a session is opened for the
+//! company the owner signs in to (named by its estate, or implied when the
+//! phone is on file with one company only) and reaches only that company's
+//! rooms, bills and bookings. Codes are six digits, kept only as a hash,
+//! valid five minutes, tried at most five times; codes per phone and per
+//! client address are limited, and too many wrong codes lock the phone out
+//! for a while (the owner is told until when).
+//!
+//! Asking for a code answers the same whether or not the phone is on file:
+//! the client limit is counted before the lookup, and an unknown phone gets
+//! a code row (never texted, never opening a session) through the same
+//! counter, so neither the answer, nor its timing, nor the next answers
+//! (resend interval, wrong-code replies) tell phones apart. The code's text
+//! goes only to the SMS gateway: every outbox listing shows it redacted.
 
 use crate::arrears::ArrearsRow;
 use crate::auth::token_hash;
 use crate::{App, AppError, AppResult, estate_tz, now, today};
 use doorstep_domain::booking::CodeRefusal;
 use doorstep_domain::{Category, Date, Fen, ObjectKind, PhoneNumber};
-use doorstep_store::{Estate, LineQuery, NewMessage};
+use doorstep_store::{CodeSend, Estate, LineQuery, NewCode, NewMessage, NewOwnerSession};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -24,10 +33,11 @@ pub const OWNER_SESSION_SECONDS: i64 = 180 * 24 * 3600;
 /// What every owner session token starts with.
 pub const OWNER_TOKEN_PREFIX: &str = "o";
 
-/// A code was queued.
+/// The answer to a code request: the same whether or not the phone is
+/// on file (the code only ever goes to a phone on file).
 #[derive(Debug, Clone, Serialize)]
 pub struct CodeSent {
-    /// The phone (normalised).
+    /// The phone, masked (`138****5678`).
     pub phone: String,
     /// The code stops working at (unix seconds).
     pub expires_at: i64,
@@ -35,7 +45,7 @@ pub struct CodeSent {
     pub resend_at: i64,
 }
 
-/// A signed-in owner's session.
+/// A signed-in owner session.
 #[derive(Debug, Clone, Serialize)]
 pub struct OwnerSession {
     /// Bearer token / cookie value (shown once).
@@ -44,6 +54,15 @@ pub struct OwnerSession {
     pub phone: String,
     /// Expiry (unix seconds).
     pub expires_at: i64,
+}
+
+/// Who an owner session is: a phone, signed in to one company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnerId {
+    /// The phone (normalised).
+    pub phone: String,
+    /// The company signed in to: all the session reaches.
+    pub company_id: i64,
 }
 
 /// What is owed on one room or space, by category.
@@ -111,45 +130,140 @@ pub fn code_message(r: &CodeRefusal, lang: doorstep_domain::Lang) -> String {
     r.message(lang, r.retry_at().map(local_hhmm).as_deref())
 }
 
+/// Which company a code request signs in to, and where its message goes.
+enum Target {
+    /// The phone is on file with this company (message under this estate).
+    Company { company_id: i64, estate_id: i64 },
+    /// On file with several companies and none named: told to sign in from
+    /// their estate's page, no code.
+    Several,
+    /// Not on file (with the company named): nothing is sent.
+    Nobody,
+}
+
+fn target_of(on_file: &[(i64, i64)], company: Option<i64>) -> Target {
+    let mut pairs = on_file
+        .iter()
+        .filter(|(c, _)| company.is_none_or(|x| x == *c));
+    let Some(&(company_id, estate_id)) = pairs.next() else {
+        return Target::Nobody;
+    };
+    if pairs.any(|(c, _)| *c != company_id) {
+        return Target::Several;
+    }
+    Target::Company {
+        company_id,
+        estate_id,
+    }
+}
+
+fn sms(estate_id: Option<i64>, phone: &str, kind: &str, body: String, now: i64) -> NewMessage {
+    NewMessage {
+        estate_id,
+        channel: "sms".into(),
+        recipient: phone.to_string(),
+        kind: kind.into(),
+        body,
+        due_at: now,
+    }
+}
+
+fn too_many(e: AppError, now: i64) -> AppError {
+    match e {
+        AppError::TooMany { retry_after, .. } => CodeRefusal::TooMany {
+            retry_at: now + retry_after,
+        }
+        .into(),
+        other => other,
+    }
+}
+
 impl App {
-    /// Sends a sign-in code to a phone on file (through the outbox).
-    pub async fn request_owner_code(&self, phone: &str, client: &str) -> AppResult<CodeSent> {
+    /// Asks for a sign-in code to `phone` for the company of estate
+    /// `estate` (or the one company the phone is on file with). The answer
+    /// is the same for phones on file and not; only a phone on file gets
+    /// the code.
+    pub async fn request_owner_code(
+        &self,
+        phone: &str,
+        estate: Option<&str>,
+        client: &str,
+    ) -> AppResult<CodeSent> {
         let phone = PhoneNumber::parse(phone)?;
         let p = phone.as_str();
-        let owners = self.store.owners_by_phone(p).await?;
-        if owners.is_empty() {
-            return Err(AppError::NotFound(format!(
-                "phone {p} on file with any estate (ask the property office to add it)"
-            )));
-        }
+        let company = match estate.map(str::trim).filter(|e| !e.is_empty()) {
+            Some(code) => Some(self.estate(code).await?.company_id),
+            None => None,
+        };
         let policy = self.code_policy;
         let now = now();
-        let history = self.store.code_history(p, client, now - 3600).await?;
-        policy.may_send(&history, now)?;
+        // Before anything looks at the phone: one client cannot probe many.
+        let per_client = u32::try_from(policy.per_client_per_hour).unwrap_or(u32::MAX);
+        self.throttle(&format!("owner-code:{client}"), per_client, 3600)
+            .await
+            .map_err(|e| too_many(e, now))?;
+        let failures = self.store.code_failures(p, now - 3600).await?;
+        policy.check_locked(&failures, now)?;
+        // A code is drawn and hashed whatever the phone, so both branches
+        // do the same work and store one row through the same counter.
         let code = format!("{:06}", rand::rngs::OsRng.next_u32() % 1_000_000);
-        let message = NewMessage {
-            estate_id: Some(owners[0].estate_id),
-            channel: "sms".into(),
-            recipient: p.to_string(),
-            kind: "code".into(),
-            body: format!(
-                "【门口收费】您的登录验证码是{code}，5分钟内有效。请勿告诉他人，物业工作人员不会向您索要验证码。"
+        let on_file = self.store.phone_on_file(p).await?;
+        let (company_id, message) = match target_of(&on_file, company) {
+            Target::Company { company_id, estate_id } => (
+                Some(company_id),
+                Some(sms(
+                    Some(estate_id),
+                    p,
+                    "code",
+                    format!(
+                        "【门口收费】您的登录验证码是{code}，5分钟内有效。请勿告诉他人，物业工作人员不会向您索要验证码。"
+                    ),
+                    now,
+                )),
             ),
-            due_at: now,
+            Target::Several => (
+                None,
+                Some(sms(
+                    None,
+                    p,
+                    "sign-in-help",
+                    "【门口收费】您的手机号在多家物业公司登记。请从您所在小区物业提供的链接登录，以便只查看该物业的账单。".into(),
+                    now,
+                )),
+            ),
+            Target::Nobody => (None, None),
         };
         let expires_at = now + policy.ttl;
-        self.store
-            .insert_code(p, &code_hash(p, &code), client, now, expires_at, &message)
+        let sent = self
+            .store
+            .insert_code(&NewCode {
+                phone: p.to_string(),
+                code_hash: code_hash(p, &code),
+                client: client.to_string(),
+                company_id,
+                now,
+                expires_at,
+                resend_after: policy.resend_after,
+                per_hour: policy.per_phone_per_hour,
+                message,
+            })
             .await?;
-        tracing::info!(phone = %mask(p), "owner code queued");
+        if let CodeSend::Refused(s) = sent {
+            return Err(policy
+                .send_refusal(s.window_start, s.sent, s.last_at, now)
+                .into());
+        }
+        tracing::info!(phone = %mask(p), "owner code asked for");
         Ok(CodeSent {
-            phone: p.to_string(),
+            phone: mask(p),
             expires_at,
             resend_at: now + policy.resend_after,
         })
     }
 
-    /// Checks a code and opens a long-lived owner session.
+    /// Checks a code and opens a long-lived owner session for the code's
+    /// company. Each try is counted by the statement that reads the code,
+    /// so parallel guesses cannot exceed the tries a code has.
     pub async fn verify_owner_code(
         &self,
         phone: &str,
@@ -166,51 +280,77 @@ impl App {
         }
         let policy = self.code_policy;
         let now = now();
-        let history = self.store.code_history(p, client, now - 3600).await?;
-        policy.check_locked(&history, now)?;
-        let Some(stored) = self.store.live_code(p, now).await? else {
+        policy.check_locked(&self.store.code_failures(p, now - 3600).await?, now)?;
+        let Some(tried) = self
+            .store
+            .try_code(p, now, policy.attempts_per_code)
+            .await?
+        else {
             return Err(CodeRefusal::Expired.into());
         };
-        if stored.attempts >= policy.attempts_per_code {
-            return Err(CodeRefusal::Expired.into());
-        }
-        if !constant_eq(&stored.code_hash, &code_hash(p, code)) {
-            self.store.code_failed(stored.id, p, client, now).await?;
-            let history = self.store.code_history(p, client, now - 3600).await?;
-            policy.check_locked(&history, now)?;
-            let left = policy.attempts_per_code - stored.attempts - 1;
-            return Err(if left > 0 {
-                CodeRefusal::Wrong { left }
-            } else {
-                CodeRefusal::Expired
+        let right = constant_eq(&tried.code_hash, &code_hash(p, code));
+        match (right, tried.company_id) {
+            (true, Some(company_id)) => self.open_owner_session(tried.id, p, company_id, now).await,
+            _ => {
+                self.store.code_failed(p, client, now).await?;
+                policy.check_locked(&self.store.code_failures(p, now - 3600).await?, now)?;
+                let left = policy.attempts_per_code - tried.attempts;
+                Err(if left > 0 {
+                    CodeRefusal::Wrong { left }
+                } else {
+                    CodeRefusal::Expired
+                }
+                .into())
             }
-            .into());
         }
-        if !self.store.use_code(stored.id, now).await? {
-            return Err(CodeRefusal::Expired.into());
-        }
+    }
+
+    async fn open_owner_session(
+        &self,
+        code_id: i64,
+        phone: &str,
+        company_id: i64,
+        now: i64,
+    ) -> AppResult<OwnerSession> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         // Owner tokens start with `o` (never a hex digit), so one lookup
         // tells owners from staff.
         let token = format!("{OWNER_TOKEN_PREFIX}{}", hex::encode(bytes));
         let expires_at = now + OWNER_SESSION_SECONDS;
-        self.store
-            .create_owner_session(&token_hash(&token), p, now, expires_at)
+        let opened = self
+            .store
+            .use_code(
+                code_id,
+                &NewOwnerSession {
+                    token_hash: token_hash(&token),
+                    phone: phone.to_string(),
+                    company_id,
+                    now,
+                    expires_at,
+                },
+            )
             .await?;
-        tracing::info!(phone = %mask(p), "owner signed in");
+        if !opened {
+            return Err(CodeRefusal::Expired.into());
+        }
+        tracing::info!(phone = %mask(phone), company = company_id, "owner signed in");
         Ok(OwnerSession {
             token,
-            phone: p.to_string(),
+            phone: phone.to_string(),
             expires_at,
         })
     }
 
-    /// The phone of an owner session token, or 401.
-    pub async fn owner_phone(&self, token: &str) -> AppResult<String> {
+    /// The owner (phone and company) of a session token, or 401.
+    pub async fn owner_signed_in(&self, token: &str) -> AppResult<OwnerId> {
         self.store
             .owner_session(&token_hash(token), now())
             .await?
+            .map(|s| OwnerId {
+                phone: s.phone,
+                company_id: s.company_id,
+            })
             .ok_or_else(|| AppError::Unauthorized("sign in with your phone number first".into()))
     }
 
@@ -219,18 +359,19 @@ impl App {
         Ok(self.store.delete_owner_session(&token_hash(token)).await?)
     }
 
-    /// Every room and space of the owners with `phone`, with what is owed
-    /// as of `as_of` (default: today at each estate).
+    /// Every room and space of the owner's records in the company signed
+    /// in to, with what is owed as of `as_of` (default: today at each estate).
     pub async fn owner_holdings(
         &self,
-        phone: &str,
+        who: &OwnerId,
         as_of: Option<Date>,
     ) -> AppResult<Vec<OwnerEstate>> {
         let mut out = Vec::new();
         let open = self
             .store
             .bookings(&doorstep_store::BookingQuery {
-                phone: Some(phone.to_string()),
+                phone: Some(who.phone.clone()),
+                company_id: Some(who.company_id),
                 statuses: doorstep_domain::BookingStatus::ALL
                     .into_iter()
                     .filter(|s| s.is_open())
@@ -238,7 +379,11 @@ impl App {
                 ..Default::default()
             })
             .await?;
-        for owner in self.store.owners_by_phone(phone).await? {
+        for owner in self
+            .store
+            .owners_by_phone(&who.phone, who.company_id)
+            .await?
+        {
             let estate = self.store.estate_by_id(owner.estate_id).await?;
             let as_of = as_of.unwrap_or_else(|| today(&estate));
             let mut objects: Vec<(ObjectKind, i64)> = owner

@@ -30,7 +30,8 @@ pub fn origin(company_id: i64) -> String {
 /// What a verification found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReceiptVerdict {
-    /// `valid`, `void` or `invalid`.
+    /// `valid`, `void` or `invalid`; `exists` when only a number was
+    /// given and a receipt of that number was issued.
     pub verdict: &'static str,
     /// Why, in English.
     pub why: String,
@@ -40,9 +41,58 @@ pub struct ReceiptVerdict {
     pub content: Option<ReceiptContent>,
     /// The key that signed.
     pub key_name: Option<String>,
-    /// The stored receipt, when one matched.
+    /// What number + verification code may show: amount, date, masked payer.
+    pub summary: Option<ReceiptSummary>,
+    /// The stored receipt, when one matched. Never serialised: it holds the
+    /// whole note, which a public answer must not hand out.
+    #[serde(skip)]
     pub receipt: Option<Receipt>,
 }
+
+/// The little a receipt's number and verification code reveal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceiptSummary {
+    /// Receipt number.
+    pub number: i64,
+    /// As printed, `00000123`.
+    pub number_display: String,
+    /// The issuing company.
+    pub company: String,
+    /// What was paid, in fen.
+    pub amount_fen: i64,
+    /// When, as printed (`2026-11-27 19:42`).
+    pub paid_at: String,
+    /// The payer's name, masked: `张*`.
+    pub payer: String,
+}
+
+impl ReceiptSummary {
+    fn of(c: &ReceiptContent) -> Self {
+        ReceiptSummary {
+            number: c.number,
+            number_display: doorstep_receipt::number_display(c.number),
+            company: c.company.clone(),
+            amount_fen: c.total_fen,
+            paid_at: c.issued_at_display(),
+            payer: mask_payer(&c.payer),
+        }
+    }
+}
+
+/// `张三、李四` → `张*、李*`: enough for a payer to recognise their own
+/// receipt, too little to learn who paid.
+pub fn mask_payer(s: &str) -> String {
+    s.split('、')
+        .filter_map(|name| name.trim().chars().next().map(|first| format!("{first}*")))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// Lookups by receipt number one client may make per window: numbers are
+/// sequential, so without a limit they could be walked.
+pub const LOOKUPS_PER_WINDOW: u32 = 30;
+/// The lookup window, in seconds.
+pub const LOOKUP_WINDOW: i64 = 600;
 
 impl ReceiptVerdict {
     fn invalid(why: impl Into<String>, why_zh: impl Into<String>) -> Self {
@@ -52,9 +102,26 @@ impl ReceiptVerdict {
             why_zh: why_zh.into(),
             content: None,
             key_name: None,
+            summary: None,
             receipt: None,
         }
     }
+
+    /// An invalid verdict that keeps the stored receipt (for the caller's
+    /// own use) but shows nothing of the content.
+    fn rejected(self, why: impl Into<String>, why_zh: impl Into<String>) -> Self {
+        ReceiptVerdict {
+            receipt: self.receipt,
+            key_name: self.key_name,
+            ..ReceiptVerdict::invalid(why, why_zh)
+        }
+    }
+}
+
+/// What a PDF's printing depends on besides its note, owned.
+struct Printing {
+    verify_url: String,
+    void: Option<(String, String)>,
 }
 
 /// The layout asked for by name (`a4`, `a5`, `80mm`).
@@ -184,6 +251,30 @@ pub fn payment_record(facts: &ReceiptFacts, receipt_number: i64, receipt_sha256:
         "paid_at": utc(facts.paid_at),
     });
     doorstep_domain::jcs::to_vec(&v)
+}
+
+impl Printing {
+    /// The extras of a render; `marked` draws the void mark of a voided
+    /// receipt (a PDF printed before the void has none).
+    fn extras<'a>(
+        &'a self,
+        r: &Receipt,
+        note: &'a str,
+        key_name: &'a str,
+        marked: bool,
+    ) -> doorstep_receipt::Extras<'a> {
+        doorstep_receipt::Extras {
+            verify_url: &self.verify_url,
+            evidence_index: r.leaf_index,
+            void: self
+                .void
+                .as_ref()
+                .filter(|_| marked)
+                .map(|(why, at)| (why.as_str(), at.as_str())),
+            signed_note: note,
+            key_name,
+        }
+    }
 }
 
 impl App {
@@ -436,23 +527,36 @@ impl App {
             .collect();
         let opened = doorstep_receipt::open(note, &verifiers)
             .map_err(|e| AppError::Storage(format!("stored receipt {}: {e}", r.id)))?;
+        let p = self.printing(r, note);
+        let extras = p.extras(r, note, &opened.key_name, true);
+        doorstep_receipt::render(&opened.content, &extras, layout)
+            .map_err(|e| AppError::Storage(format!("rendering receipt {}: {e}", r.id)))
+    }
+
+    /// The public verification link printed in the receipt's QR code:
+    /// number and verification code, never the owner's private link.
+    pub fn verify_url(&self, r: &Receipt, note: &str) -> String {
+        format!(
+            "{}/verify?company={}&number={}&code={}",
+            self.pay.public_url.trim_end_matches('/'),
+            r.company_id,
+            doorstep_receipt::number_display(r.number),
+            doorstep_receipt::verification_code(note)
+        )
+    }
+
+    fn printing(&self, r: &Receipt, note: &str) -> Printing {
         let voided = r
             .voided_at
             .map(|t| local_rfc3339(t, "Asia/Shanghai").replace('T', " "));
-        let void = match (&r.void_reason, &voided) {
-            (Some(why), Some(at)) if r.status == "void" => Some((why.as_str(), at.as_str())),
+        let void = match (&r.void_reason, voided) {
+            (Some(why), Some(at)) if r.status == "void" => Some((why.clone(), at)),
             _ => None,
         };
-        let url = self.receipt_url(r);
-        let extras = doorstep_receipt::Extras {
-            verify_url: &url,
-            evidence_index: r.leaf_index,
+        Printing {
+            verify_url: self.verify_url(r, note),
             void,
-            signed_note: note,
-            key_name: &opened.key_name,
-        };
-        doorstep_receipt::render(&opened.content, &extras, layout)
-            .map_err(|e| AppError::Storage(format!("rendering receipt {}: {e}", r.id)))
+        }
     }
 
     /// A receipt for staff of its estate.
@@ -543,6 +647,7 @@ impl App {
             why_zh: String::new(),
             content: Some(c.clone()),
             key_name: Some(opened.key_name.clone()),
+            summary: None,
             receipt: stored.clone(),
         };
         let Some(stored) = stored else {
@@ -593,18 +698,122 @@ impl App {
         Ok(v)
     }
 
-    /// Verifies a receipt PDF (the signed note embedded in it).
+    /// Verifies a receipt PDF: the signed note embedded in it, then that
+    /// the pages are exactly what that note renders to (in the file's
+    /// layout, with the receipt's status as printed now or, for a voided
+    /// receipt, as printed before its void). The signature covers the note,
+    /// not the pages, so a PDF that displays anything else is invalid.
     pub async fn verify_receipt_pdf(&self, pdf: &[u8]) -> AppResult<ReceiptVerdict> {
-        match doorstep_receipt::extract_note(pdf) {
-            Ok(note) => self.verify_receipt_note(&note).await,
-            Err(e) => Ok(ReceiptVerdict::invalid(
-                format!("no signed receipt found in the file: {e}"),
-                "文件中没有找到签名的收据数据",
+        let note = match doorstep_receipt::extract_note(pdf) {
+            Ok(note) => note,
+            Err(e) => {
+                return Ok(ReceiptVerdict::invalid(
+                    format!(
+                        "no signed receipt found in the file ({e}); if it was saved again by \
+                         another program, check the receipt by its number and verification code"
+                    ),
+                    "文件中没有找到签名的收据数据；如该文件经其他程序另存过，请用收据编号和验证码核验",
+                ));
+            }
+        };
+        let v = self.verify_receipt_note(&note).await?;
+        let (Some(c), Some(r), Some(key)) = (&v.content, &v.receipt, &v.key_name) else {
+            return Ok(v);
+        };
+        if v.verdict == "invalid" {
+            return Ok(v);
+        }
+        let p = self.printing(r, &note);
+        let candidates = [
+            p.extras(r, &note, key, true),
+            p.extras(r, &note, key, false),
+        ];
+        let candidates = if p.void.is_some() {
+            &candidates[..]
+        } else {
+            &candidates[..1]
+        };
+        let check = doorstep_receipt::check_pages(pdf, c, candidates)
+            .map_err(|e| AppError::Storage(format!("re-rendering receipt {}: {e}", r.id)))?;
+        let number = doorstep_receipt::number_display(c.number);
+        Ok(match check {
+            doorstep_receipt::PageCheck::Same { .. } => v,
+            doorstep_receipt::PageCheck::OtherReceipt(n) => v.rejected(
+                format!(
+                    "the pages are those of another receipt (No. {}), not of the signed \
+                     receipt No. {number} embedded in the file",
+                    doorstep_receipt::number_display(n)
+                ),
+                format!(
+                    "页面显示的是另一张收据（No.{}）的内容，与文件内签名的收据 No.{number} 不符",
+                    doorstep_receipt::number_display(n)
+                ),
+            ),
+            doorstep_receipt::PageCheck::Resaved => v.rejected(
+                "the file was saved again by another program, so its pages cannot be checked \
+                 against the signature; check the receipt by its number and verification code \
+                 instead",
+                "该文件已被其他程序另存，无法核对页面内容与签名是否一致；请改用收据编号和验证码核验",
+            ),
+            doorstep_receipt::PageCheck::Altered => v.rejected(
+                "the pages do not match what was signed",
+                "页面内容与签名不符",
+            ),
+        })
+    }
+
+    /// A public lookup by company and receipt number, with the verification
+    /// code printed on the receipt when the reader has it. Limited per
+    /// `client` (every lookup counts, right or wrong). Without the code the
+    /// answer says only whether the number exists or is void; with the right
+    /// code, the verdict with the amount, date and masked payer. Never the
+    /// payer's name, room or lines.
+    pub async fn lookup_receipt(
+        &self,
+        client: &str,
+        company_id: i64,
+        number: i64,
+        code: Option<&str>,
+    ) -> AppResult<ReceiptVerdict> {
+        self.throttle(
+            &format!("receipt-lookup:{client}"),
+            LOOKUPS_PER_WINDOW,
+            LOOKUP_WINDOW,
+        )
+        .await?;
+        let shown = doorstep_receipt::number_display(number);
+        let Some(r) = self.store.receipt_by_number(company_id, number).await? else {
+            return Ok(ReceiptVerdict::invalid(
+                format!("no receipt No. {shown} was issued by company {company_id}"),
+                format!("没有编号为 {shown} 的收据"),
+            ));
+        };
+        let code = code.map(str::trim).filter(|c| !c.is_empty());
+        match (code, r.note.as_deref()) {
+            (None, _) => Ok(number_only(&r)),
+            (Some(_), None) => Ok(ReceiptVerdict::invalid(
+                "the receipt is being issued (not signed yet); try again in a minute",
+                "收据正在开具，尚未签名，请稍后再试",
+            )),
+            (Some(code), Some(note)) if doorstep_receipt::code_matches(note, code) => {
+                let mut v = self.verify_receipt_note(note).await?;
+                v.summary = v.content.take().map(|c| ReceiptSummary::of(&c));
+                v.receipt = None;
+                Ok(v)
+            }
+            (Some(_), Some(_)) => Ok(ReceiptVerdict::invalid(
+                format!(
+                    "the verification code does not match receipt No. {shown}; check the code \
+                     printed on the receipt"
+                ),
+                format!("验证码与编号 {shown} 的收据不符，请核对收据上印的验证码"),
             )),
         }
     }
 
-    /// Verifies a receipt by company and number (what is on record).
+    /// Verifies a receipt by company and number against what is on record,
+    /// showing all of it: for operators (the command line), never for the
+    /// public, who use [`App::lookup_receipt`].
     pub async fn verify_receipt_number(
         &self,
         company_id: i64,
@@ -622,13 +831,36 @@ impl App {
         match &r.note {
             Some(note) => self.verify_receipt_note(note).await,
             None => Ok(ReceiptVerdict {
-                verdict: "invalid",
-                why: "the receipt is being issued (not signed yet)".into(),
-                why_zh: "收据正在开具，尚未签名".into(),
-                content: None,
-                key_name: None,
                 receipt: Some(r),
+                ..ReceiptVerdict::invalid(
+                    "the receipt is being issued (not signed yet)",
+                    "收据正在开具，尚未签名",
+                )
             }),
         }
+    }
+}
+
+/// What a receipt number alone may say: that it exists, or is void.
+fn number_only(r: &Receipt) -> ReceiptVerdict {
+    let shown = doorstep_receipt::number_display(r.number);
+    if r.status == "void" {
+        return ReceiptVerdict {
+            verdict: "void",
+            ..ReceiptVerdict::invalid(
+                format!("receipt No. {shown} exists but has been voided"),
+                format!("编号 {shown} 的收据存在，但已作废"),
+            )
+        };
+    }
+    ReceiptVerdict {
+        verdict: "exists",
+        ..ReceiptVerdict::invalid(
+            format!(
+                "a receipt No. {shown} was issued; enter the verification code printed on it \
+                 to check its amount, date and payer"
+            ),
+            format!("编号 {shown} 的收据存在；输入收据上印的验证码可核对金额、日期和交款人"),
+        )
     }
 }

@@ -115,10 +115,13 @@ async fn notices_are_polite_private_quiet_at_night_and_not_too_frequent() {
     );
     let labels = app
         .store
-        .object_labels(&[
-            (ObjectKind::Room, ids.room_202),
-            (ObjectKind::Room, ids.room_301),
-        ])
+        .object_labels(
+            ids.estate_id,
+            &[
+                (ObjectKind::Room, ids.room_202),
+                (ObjectKind::Room, ids.room_301),
+            ],
+        )
         .await
         .unwrap();
     for n in &run.queued {
@@ -129,14 +132,17 @@ async fn notices_are_polite_private_quiet_at_night_and_not_too_frequent() {
         // Only this room's label: never another owner's.
         let mine = app
             .store
-            .object_labels(&[(
-                if n.object_kind == "room" {
-                    ObjectKind::Room
-                } else {
-                    ObjectKind::Space
-                },
-                n.object_id,
-            )])
+            .object_labels(
+                ids.estate_id,
+                &[(
+                    if n.object_kind == "room" {
+                        ObjectKind::Room
+                    } else {
+                        ObjectKind::Space
+                    },
+                    n.object_id,
+                )],
+            )
             .await
             .unwrap();
         assert!(n.body.contains(&mine[0]), "{}", n.body);

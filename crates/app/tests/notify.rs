@@ -8,6 +8,7 @@ use doorstep_app::App;
 use doorstep_app::booking::{BookingRequest, By, Target};
 use doorstep_app::demo::seed_sample;
 use doorstep_app::notify::{Delivery, Gateway};
+use doorstep_app::owner::OwnerId;
 use doorstep_domain::ObjectKind;
 use std::sync::{Arc, Mutex};
 
@@ -47,9 +48,12 @@ async fn due_messages_go_out_once_and_failures_are_retried() {
     let gw = Arc::new(Recorder::default());
     app.gateways = vec![gw.clone()];
     // A code (due now) fails once, then goes out exactly once.
-    app.request_owner_code("13812345678", "10.0.0.1")
+    app.request_owner_code("13812345678", None, "10.0.0.1")
         .await
         .unwrap();
+    // Staff never read the code, before or after it goes out.
+    let listed = app.store.outbox(Some("13812345678"), 1).await.unwrap();
+    assert_eq!(listed[0].body, doorstep_store::REDACTED_CODE_TEXT);
     *gw.fail_next.lock().unwrap() = true;
     assert_eq!(
         app.deliver_due().await.unwrap(),
@@ -64,6 +68,15 @@ async fn due_messages_go_out_once_and_failures_are_retried() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "13812345678");
     assert!(sent[0].1.contains("验证码"), "{}", sent[0].1);
+    assert!(
+        sent[0].1.chars().filter(char::is_ascii_digit).count() >= 6,
+        "the gateway gets the real code: {}",
+        sent[0].1
+    );
+    let owner = OwnerId {
+        phone: "13812345678".into(),
+        company_id: app.estate("sample").await.unwrap().company_id,
+    };
     // A booking a week ahead queues a reminder that is not yet due.
     let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
     let mut day = jiff::Timestamp::now().to_zoned(tz).date();
@@ -75,7 +88,7 @@ async fn due_messages_go_out_once_and_failures_are_retried() {
     }
     let b = app
         .create_booking(
-            By::Owner("13812345678"),
+            By::Owner(&owner),
             "sample",
             &BookingRequest {
                 targets: vec![Target {
@@ -98,7 +111,7 @@ async fn due_messages_go_out_once_and_failures_are_retried() {
     assert_eq!(reminder.booking_id, Some(b.booking.id));
     assert!(reminder.sent_at.is_none());
     // Once withdrawn (the booking is cancelled) it can never be claimed.
-    app.cancel_booking(By::Owner("13812345678"), b.booking.id, "")
+    app.cancel_booking(By::Owner(&owner), b.booking.id, "")
         .await
         .unwrap();
     assert!(!app.store.claim_message(reminder.id, 0).await.unwrap());

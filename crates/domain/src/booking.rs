@@ -680,18 +680,6 @@ impl Default for CodePolicy {
     }
 }
 
-/// Recent history the code rules look at (all unix seconds).
-#[derive(Debug, Clone, Default)]
-pub struct CodeHistory {
-    /// When codes were sent to this phone in the last hour.
-    pub phone_sends: Vec<i64>,
-    /// How many codes this client address asked for in the last hour, and
-    /// when the oldest of them was.
-    pub client_sends: Vec<i64>,
-    /// When wrong codes were tried for this phone in the last hour.
-    pub failures: Vec<i64>,
-}
-
 /// Why a code cannot be sent or checked now; `retry_at` is unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CodeRefusal {
@@ -719,48 +707,30 @@ pub enum CodeRefusal {
 }
 
 impl CodePolicy {
-    /// May a new code be sent at `now`?
-    pub fn may_send(&self, h: &CodeHistory, now: i64) -> Result<(), CodeRefusal> {
-        self.check_locked(h, now)?;
-        let hour = now - 3600;
-        let phone: Vec<i64> = h
-            .phone_sends
-            .iter()
-            .copied()
-            .filter(|t| *t > hour)
-            .collect();
-        if let Some(last) = phone.iter().max()
-            && now - last < self.resend_after
-        {
-            return Err(CodeRefusal::TooMany {
-                retry_at: last + self.resend_after,
-            });
-        }
-        if phone.len() as i64 >= self.per_phone_per_hour {
-            let oldest = phone.iter().min().copied().unwrap_or(now);
-            return Err(CodeRefusal::TooMany {
-                retry_at: oldest + 3600,
-            });
-        }
-        let client: Vec<i64> = h
-            .client_sends
-            .iter()
-            .copied()
-            .filter(|t| *t > hour)
-            .collect();
-        if client.len() as i64 >= self.per_client_per_hour {
-            let oldest = client.iter().min().copied().unwrap_or(now);
-            return Err(CodeRefusal::TooMany {
-                retry_at: oldest + 3600,
-            });
-        }
-        Ok(())
+    /// Why a phone's counter refused a code at `now`: the code `last_at`
+    /// was too recent, or `sent` codes already went in the hour from
+    /// `window_start`. The store counts atomically; this says until when.
+    pub fn send_refusal(
+        &self,
+        window_start: i64,
+        sent: i64,
+        last_at: i64,
+        now: i64,
+    ) -> CodeRefusal {
+        let retry_at = if now - last_at < self.resend_after {
+            last_at + self.resend_after
+        } else if sent >= self.per_phone_per_hour {
+            window_start + 3600
+        } else {
+            now
+        };
+        CodeRefusal::TooMany { retry_at }
     }
 
-    /// Refuses while the phone is locked out.
-    pub fn check_locked(&self, h: &CodeHistory, now: i64) -> Result<(), CodeRefusal> {
-        let mut recent: Vec<i64> = h
-            .failures
+    /// Refuses while the phone is locked out: `failures` are when wrong
+    /// codes were tried for it (unix seconds).
+    pub fn check_locked(&self, failures: &[i64], now: i64) -> Result<(), CodeRefusal> {
+        let mut recent: Vec<i64> = failures
             .iter()
             .copied()
             .filter(|t| *t > now - 3600)
@@ -938,33 +908,25 @@ mod tests {
     fn code_rules() {
         let p = CodePolicy::default();
         let now = 1_000_000;
-        let mut h = CodeHistory::default();
-        assert!(p.may_send(&h, now).is_ok());
-        h.phone_sends.push(now - 30);
         assert_eq!(
-            p.may_send(&h, now),
-            Err(CodeRefusal::TooMany { retry_at: now + 30 })
+            p.send_refusal(now - 30, 1, now - 30, now),
+            CodeRefusal::TooMany { retry_at: now + 30 }
         );
-        h.phone_sends = vec![now - 3000, now - 2000, now - 1000, now - 500, now - 100];
         assert_eq!(
-            p.may_send(&h, now),
-            Err(CodeRefusal::TooMany {
+            p.send_refusal(now - 3000, 5, now - 100, now),
+            CodeRefusal::TooMany {
                 retry_at: now + 600
-            })
+            }
         );
-        h.phone_sends.clear();
-        h.failures = (0..10).map(|i| now - 1000 + i).collect();
+        assert!(p.check_locked(&[], now).is_ok());
+        let failures: Vec<i64> = (0..10).map(|i| now - 1000 + i).collect();
         assert_eq!(
-            p.may_send(&h, now),
+            p.check_locked(&failures, now),
             Err(CodeRefusal::LockedOut {
                 retry_at: now - 1000 + 3600
             })
         );
-        h.failures.clear();
-        h.client_sends = (0..20).map(|i| now - 100 - i).collect();
-        assert!(matches!(
-            p.may_send(&h, now),
-            Err(CodeRefusal::TooMany { .. })
-        ));
+        assert!(p.check_locked(&failures[1..], now).is_ok());
+        assert!(p.check_locked(&failures, now - 1000 + 3600).is_ok());
     }
 }

@@ -231,11 +231,12 @@ macro_rules! insert_owners {
             });
             qb.build().execute(&mut *tx).await.unwrap();
             let mut qb: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
-                "INSERT INTO owner_sessions (token_hash, phone, created_at, expires_at) ",
+                "INSERT INTO owner_sessions (token_hash, phone, company_id, created_at, expires_at) ",
             );
             qb.push_values(chunk, |mut b, o| {
                 b.push_bind(token_hash(&o.token))
                     .push_bind(o.phone.clone())
+                    .push_bind(o.who.company_id)
                     .push_bind($now)
                     .push_bind($now + 86_400);
             });
@@ -377,6 +378,8 @@ struct Owner {
     token: String,
     phone: String,
     room: i64,
+    /// The phone signed in to the estate's company.
+    who: doorstep_app::owner::OwnerId,
 }
 
 struct Seeded {
@@ -494,12 +497,17 @@ async fn seed(db: &Backend, app: &App, n_owners: usize) -> Seeded {
     let owners: Vec<Owner> = (0..n_owners)
         .map(|k| {
             let (building, _, _, number) = room_key(k);
+            let phone = PhoneNumber::parse(&format!("139{k:08}"))
+                .unwrap()
+                .as_str()
+                .to_string();
             Owner {
                 token: format!("o-bench-{k}"),
-                phone: PhoneNumber::parse(&format!("139{k:08}"))
-                    .unwrap()
-                    .as_str()
-                    .to_string(),
+                who: doorstep_app::owner::OwnerId {
+                    phone: phone.clone(),
+                    company_id: estate.company_id,
+                },
+                phone,
                 room: rooms[&(building, number)],
             }
         })
@@ -511,7 +519,11 @@ async fn seed(db: &Backend, app: &App, n_owners: usize) -> Seeded {
     // and room look-ups as sequential scans (20–25 ms each at 90,000 rooms).
     db.analyze().await;
     // Through the store, as the app reads them.
-    let probe = app.store.owners_by_phone(&owners[0].phone).await.unwrap();
+    let probe = app
+        .store
+        .owners_by_phone(&owners[0].phone, estate.company_id)
+        .await
+        .unwrap();
     assert_eq!(probe.len(), 1);
     assert_eq!(probe[0].rooms[0].0, owners[0].room);
     println!(
@@ -973,7 +985,7 @@ fn once(a: &Args, kind: &str) -> Rep {
             rt.block_on(async {
                 for o in &owners[next..next + VISITS as usize - 1] {
                     app.create_booking(
-                        By::Owner(&o.phone),
+                        By::Owner(&o.who),
                         ESTATE,
                         &BookingRequest {
                             targets: vec![Target {
@@ -1059,7 +1071,7 @@ fn once(a: &Args, kind: &str) -> Rep {
                 let res = rt.block_on(async {
                     tokio::time::timeout(
                         Duration::from_secs(wait),
-                        app.create_booking(By::Owner(&o.phone), ESTATE, &req),
+                        app.create_booking(By::Owner(&o.who), ESTATE, &req),
                     )
                     .await
                 });
@@ -1171,7 +1183,7 @@ async fn steps(app: &App, s: &Seeded, owners: &[Owner]) {
             t[i] += lap.elapsed().as_secs_f64();
             lap = Instant::now();
         };
-        let phone = app.owner_phone(&o.token).await.unwrap();
+        let phone = app.owner_signed_in(&o.token).await.unwrap().phone;
         tick(0);
         let ctx = app
             .store
@@ -1189,7 +1201,7 @@ async fn steps(app: &App, s: &Seeded, owners: &[Owner]) {
         tick(2);
         let labels = app
             .store
-            .object_labels(&[(ObjectKind::Room, o.room)])
+            .object_labels(ctx.estate.id, &[(ObjectKind::Room, o.room)])
             .await
             .unwrap();
         tick(3);
@@ -1260,7 +1272,7 @@ async fn steps(app: &App, s: &Seeded, owners: &[Owner]) {
             contact_phone: String::new(),
         };
         let v = app
-            .create_booking(By::Owner(&o.phone), ESTATE, &req)
+            .create_booking(By::Owner(&o.who), ESTATE, &req)
             .await
             .unwrap();
         std::hint::black_box(serde_json::to_string(&serde_json::to_value(&v).unwrap()).unwrap());

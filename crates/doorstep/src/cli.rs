@@ -57,6 +57,15 @@ enum Command {
         /// (payment notifications go to {public_url}/pay/notify/…).
         #[arg(long, env = "DOORSTEP_PUBLIC_URL", value_name = "URL")]
         public_url: Option<String>,
+        /// Proxies whose X-Forwarded-For/-Proto/-Host are believed
+        /// (addresses or CIDR blocks, comma-separated; default loopback).
+        #[arg(
+            long,
+            env = "DOORSTEP_TRUSTED_PROXIES",
+            value_name = "LIST",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Option<Vec<String>>,
     },
     /// Simulate WeChat Pay and Alipay on localhost (for trying Doorstep
     /// without merchant accounts): writes merchant settings that point at it.
@@ -218,6 +227,10 @@ enum VerifyCommand {
         /// Company id (for a number).
         #[arg(long)]
         company: Option<i64>,
+        /// The server's public URL, as `serve` is given it: a PDF's QR code
+        /// holds it, so its pages are compared with it in place.
+        #[arg(long, env = "DOORSTEP_PUBLIC_URL", value_name = "URL")]
+        public_url: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -426,7 +439,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(p) => read_file(p)?,
         None => Default::default(),
     };
-    let db = database(&cli.global, file.database_url, file.data_dir);
+    let db = database(
+        &cli.global,
+        file.database_url.clone(),
+        file.data_dir.clone(),
+    );
     let mut app = App::new(db.open().await?);
     match cli.command {
         Command::Demo {
@@ -434,14 +451,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             seed_only,
             paysim_port,
         } => demo(&mut app, &db, port, seed_only, paysim_port).await,
-        Command::Serve { listen, public_url } => {
+        Command::Serve {
+            listen,
+            public_url,
+            trusted_proxies,
+        } => {
+            let public_url = public_url.or(file.public_url.clone());
+            let front = crate::settings::front_config(&file, public_url.clone(), trusted_proxies)?;
             let addr = listen
                 .or(file.listen)
                 .unwrap_or_else(|| "0.0.0.0:8080".into());
-            app.pay.public_url = public_url
-                .or(file.public_url)
-                .unwrap_or_else(|| format!("http://{addr}"));
-            serve(app, &addr, &db).await
+            app.pay.public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
+            serve(app, &addr, &db, front).await
         }
         Command::Paysim { .. } => Ok(()),
         Command::Merchant {
@@ -463,9 +484,19 @@ pub async fn run(cli: Cli) -> Result<()> {
                 VerifyCommand::Receipt {
                     what,
                     company,
+                    public_url,
                     json,
                 },
-        } => verify_receipt(&app, &what, company, json).await,
+        } => {
+            // The URL `serve` would print in QR codes, by the same rule.
+            app.pay.public_url = public_url.or(file.public_url.clone()).unwrap_or_else(|| {
+                format!(
+                    "http://{}",
+                    file.listen.as_deref().unwrap_or("0.0.0.0:8080")
+                )
+            });
+            verify_receipt(&app, &what, company, json).await
+        }
         Command::Verify { .. } => Ok(()),
         Command::Evidence {
             command: EvidenceCommand::Checkpoint,
@@ -667,7 +698,7 @@ async fn demo(
             o.phones[0], o.name
         );
         println!(
-            "    the SMS code lands in the outbox: {base}/console/outbox or `doorstep outbox`"
+            "    the SMS code is printed here (the demo's phone); staff see it redacted in the outbox"
         );
     }
     match route_day {
@@ -683,6 +714,10 @@ async fn demo(
         "  E-receipts:     {base}/console/{DEMO_ESTATE}/receipts (the history's receipts are signed in the background)\n  Verify one:     {base}/verify   Invoice queue: {base}/console/invoices"
     );
     println!("Press Ctrl-C to stop.");
+    if app.gateways.is_empty() {
+        app.gateways
+            .push(std::sync::Arc::new(doorstep_app::notify::TerminalPhone));
+    }
     doorstep_web::serve(listener, app.clone())
         .await
         .context("serving HTTP")
@@ -860,7 +895,13 @@ async fn verify_receipt(app: &App, what: &str, company: Option<i64>, json: bool)
         app.verify_receipt_number(company, number).await?
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        // The operator sees the stored receipt too (the public answer never
+        // carries it).
+        let mut out = serde_json::to_value(&v)?;
+        if let Some(r) = &v.receipt {
+            out["receipt"] = serde_json::to_value(r)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         let word = match v.verdict {
             "valid" => "VALID 有效",
@@ -1010,12 +1051,17 @@ async fn outbox(app: &App, recipient: Option<&str>, limit: i64, json: bool) -> R
     Ok(())
 }
 
-async fn serve(app: App, addr: &str, db: &Database) -> Result<()> {
+async fn serve(
+    app: App,
+    addr: &str,
+    db: &Database,
+    front: doorstep_web::FrontConfig,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     tracing::info!(listen = %listener.local_addr()?, database = %db.describe(), "doorstep serving");
-    doorstep_web::serve(listener, app)
+    doorstep_web::serve_with(listener, app, front)
         .await
         .context("serving HTTP")
 }

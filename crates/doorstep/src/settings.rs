@@ -48,6 +48,56 @@ pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     /// The address providers' notifications reach this server at.
     pub public_url: Option<String>,
+    /// Proxies (addresses or CIDR blocks) whose X-Forwarded-For/-Proto/-Host
+    /// are believed; default: this host (loopback).
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Seconds a client gets to send a request's headers (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a request may take before the answer is 503 (default 30).
+    pub request_timeout_secs: Option<u64>,
+    /// Connections served at once (default 1024).
+    pub max_connections: Option<usize>,
+}
+
+/// The web front's settings from the file and the public URL in effect
+/// (`None` when none was given: then nothing is assumed about https).
+pub fn front_config(
+    file: &FileSettings,
+    public_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+) -> Result<doorstep_web::FrontConfig> {
+    let mut cfg = doorstep_web::FrontConfig {
+        public_url,
+        ..Default::default()
+    };
+    if let Some(list) = trusted_proxies.or_else(|| file.trusted_proxies.clone()) {
+        cfg.trusted_proxies = list
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| doorstep_web::Cidr::parse(s).map_err(anyhow::Error::msg))
+            .collect::<Result<_>>()?;
+    }
+    let secs = |name: &str, v: Option<u64>, default: std::time::Duration| match v {
+        Some(0) => bail!("{name} must be at least 1 second"),
+        Some(s) => Ok(std::time::Duration::from_secs(s)),
+        None => Ok(default),
+    };
+    cfg.header_read_timeout = secs(
+        "header_read_timeout_secs",
+        file.header_read_timeout_secs,
+        cfg.header_read_timeout,
+    )?;
+    cfg.request_timeout = secs(
+        "request_timeout_secs",
+        file.request_timeout_secs,
+        cfg.request_timeout,
+    )?;
+    match file.max_connections {
+        Some(0) => bail!("max_connections must be at least 1"),
+        Some(n) => cfg.max_connections = n,
+        None => {}
+    }
+    Ok(cfg)
 }
 
 /// Reads a settings file.
@@ -111,6 +161,28 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn front_settings_from_the_file() {
+        let file: FileSettings = toml::from_str(
+            "trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\nrequest_timeout_secs = 5\nmax_connections = 64\n",
+        )
+        .expect("valid settings");
+        let cfg = front_config(&file, Some("https://pay.example.com".into()), None)
+            .expect("front settings");
+        assert!(cfg.trusted_proxies[0].contains("10.9.8.7".parse().expect("ip")));
+        assert!(
+            !cfg.trusted_proxies
+                .iter()
+                .any(|c| c.contains("127.0.0.1".parse().expect("ip")))
+        );
+        assert_eq!(cfg.request_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(cfg.max_connections, 64);
+        let bad: FileSettings =
+            toml::from_str("trusted_proxies = [\"proxy.local\"]").expect("toml");
+        let e = front_config(&bad, None, None).expect_err("not an address");
+        assert!(e.to_string().contains("proxy.local"), "{e}");
+    }
 
     #[test]
     fn url_password_is_redacted() {

@@ -1579,6 +1579,92 @@ fn ledger_check_passes_on_the_demo_and_merchant_settings_are_checked() {
     assert!(r.stderr().contains("--company"), "{}", r.stderr());
 }
 
+/// Receipt No. `number` of company 1 as the server at `public_url` prints it.
+fn receipt_pdf(data: &Path, number: i64, public_url: &str) -> Vec<u8> {
+    let file = data.join("doorstep.sqlite");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let store = doorstep_store_sqlite::open(&file)
+                .await
+                .expect("the database");
+            let mut app = doorstep_app::App::new(std::sync::Arc::new(store));
+            app.pay.public_url = public_url.into();
+            let r = app
+                .store
+                .receipt_by_number(1, number)
+                .await
+                .expect("lookup")
+                .expect("the receipt");
+            app.receipt_pdf(&r, doorstep_receipt::Layout::A5)
+                .await
+                .expect("the PDF")
+        })
+}
+
+#[test]
+fn a_receipt_pdf_verifies_only_as_printed_from_the_command_line() {
+    let dir = demo_copy();
+    doorstep(dir.path(), &["receipt", "issue"]).ok();
+    let url = "https://wy.example.com";
+    let pdf = receipt_pdf(dir.path(), 1, url);
+    let f = dir.path().join("r1.pdf");
+    std::fs::write(&f, &pdf).unwrap();
+    let ok = doorstep(
+        dir.path(),
+        &["verify", "receipt", path_str(&f), "--public-url", url],
+    )
+    .ok()
+    .stdout();
+    assert!(ok.starts_with("VALID"), "{ok}");
+    // One text run of page 1 changed, the embedded note untouched.
+    std::fs::write(&f, doorstep_receipt::tamper::alter_text_run(&pdf)).unwrap();
+    let r = doorstep(
+        dir.path(),
+        &["verify", "receipt", path_str(&f), "--public-url", url],
+    )
+    .fails();
+    assert!(
+        r.stdout().starts_with("INVALID") && r.stdout().contains("页面内容与签名不符"),
+        "{}",
+        r.stdout()
+    );
+    // Receipt 2's pages carrying receipt 1's note.
+    let spliced = doorstep_receipt::tamper::splice_note(&receipt_pdf(dir.path(), 2, url), &pdf);
+    std::fs::write(&f, spliced).unwrap();
+    let r = doorstep(
+        dir.path(),
+        &["verify", "receipt", path_str(&f), "--public-url", url],
+    )
+    .fails();
+    assert!(r.stdout().contains("another receipt"), "{}", r.stdout());
+    // Saved again by another program: check by number and code instead.
+    std::fs::write(&f, doorstep_receipt::tamper::resave(&pdf)).unwrap();
+    let r = doorstep(
+        dir.path(),
+        &["verify", "receipt", path_str(&f), "--public-url", url],
+    )
+    .fails();
+    assert!(r.stdout().contains("验证码"), "{}", r.stdout());
+    // The QR code is part of the page: one printed for another address is
+    // not what this server prints.
+    std::fs::write(&f, &pdf).unwrap();
+    let r = doorstep(
+        dir.path(),
+        &[
+            "verify",
+            "receipt",
+            path_str(&f),
+            "--public-url",
+            "https://elsewhere.example",
+        ],
+    )
+    .fails();
+    assert!(r.stdout().contains("INVALID"), "{}", r.stdout());
+}
+
 #[test]
 fn receipts_verify_and_the_evidence_log_checks_from_the_command_line() {
     let dir = demo_copy();

@@ -3,8 +3,11 @@
 //! every problem found, so the clerk can fix the whole file in one pass.
 
 mod headers;
+pub mod limits;
 mod read;
 mod rows;
+mod xlscheck;
+mod zipcheck;
 
 use doorstep_domain::{Area, PhoneNumber};
 use std::fmt;
@@ -136,6 +139,15 @@ pub enum ImportError {
         "{0:?} is not a supported file type: upload an Excel file (.xlsx, .xls) or a CSV file (.csv)"
     )]
     UnsupportedFormat(String),
+    /// The file is over one of the [`limits`]: too big, inflates too much, too
+    /// many cells or rows. Nothing of it was parsed beyond what the check needed.
+    #[error("文件超出导入上限：{zh}。The file is over the import limit: {en}.")]
+    TooLarge {
+        /// Which limit, in Chinese.
+        zh: String,
+        /// Which limit, in English.
+        en: String,
+    },
     /// The bytes could not be read as the format the name claims; holds the reason.
     #[error("the file cannot be read: {0}")]
     Unreadable(String),

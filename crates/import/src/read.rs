@@ -1,7 +1,8 @@
 //! Turns uploaded bytes into a grid of trimmed cells with their Excel row numbers.
 
-use crate::ImportError;
-use calamine::{Data, Reader, Sheets};
+use crate::limits::{self, Budget, MAX_CELLS, MAX_FILE_BYTES};
+use crate::{ImportError, xlscheck, zipcheck};
+use calamine::{Data, Reader};
 use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE};
 use std::io::Cursor;
 
@@ -98,34 +99,102 @@ fn looks_like_html(bytes: &[u8]) -> bool {
 }
 
 fn read_workbook(bytes: &[u8]) -> Result<Sheet, ImportError> {
-    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-        ImportError::Unreadable(format!(
-            "it is not a readable Excel workbook ({e}); it may be damaged or password-protected"
+    if bytes.starts_with(OLE_MAGIC) {
+        xlscheck::check_xls(bytes)?;
+        return read_xls(bytes);
+    }
+    zipcheck::check_zip(bytes)?;
+    read_xlsx(bytes)
+}
+
+fn not_a_workbook(e: impl std::fmt::Display) -> ImportError {
+    ImportError::Unreadable(format!(
+        "it is not a readable Excel workbook ({e}); it may be damaged or password-protected"
+    ))
+}
+
+fn unreadable_sheet(e: impl std::fmt::Display) -> ImportError {
+    ImportError::Unreadable(format!("the first worksheet cannot be read ({e})"))
+}
+
+/// Streams the first worksheet's cells (never calamine's dense range, whose
+/// size the file dictates), keeping the non-empty ones.
+fn read_xlsx(bytes: &[u8]) -> Result<Sheet, ImportError> {
+    let mut workbook: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| {
+        not_a_workbook(format!(
+            "{e}; other ZIP-based formats such as .ods and .xlsb are not read, save it as .xlsx"
         ))
     })?;
-    let encoding = if matches!(workbook, Sheets::Xls(_)) {
-        "xls"
-    } else {
-        "xlsx"
+    let Some(name) = workbook.sheet_names().first().cloned() else {
+        return Err(ImportError::Empty);
     };
+    let mut reader = workbook
+        .worksheet_cells_reader(&name)
+        .map_err(unreadable_sheet)?;
+    let mut cells = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(unreadable_sheet)? {
+        let value = workbook_cell(&Data::from(cell.get_value().clone()));
+        if !value.is_empty() {
+            if cells.len() == MAX_CELLS {
+                return Err(limits::too_many_cells());
+            }
+            let (row, col) = cell.get_position();
+            cells.push((row, col, value));
+        }
+    }
+    Ok(Sheet {
+        rows: assemble(cells)?,
+        encoding: "xlsx",
+    })
+}
+
+/// Reads an `.xls` already checked by [`xlscheck::check_xls`], so its grids are small.
+fn read_xls(bytes: &[u8]) -> Result<Sheet, ImportError> {
+    let mut workbook: calamine::Xls<_> =
+        calamine::Xls::new(Cursor::new(bytes)).map_err(not_a_workbook)?;
     let range = match workbook.worksheet_range_at(0) {
         None => return Err(ImportError::Empty),
-        Some(r) => r.map_err(|e| {
-            ImportError::Unreadable(format!("the first worksheet cannot be read ({e})"))
-        })?,
+        Some(r) => r.map_err(unreadable_sheet)?,
     };
-    // The range starts at the first used cell, so offset to get Excel's row numbers.
-    let first_row = range.start().map_or(0, |(r, _)| r as usize);
-    let rows = range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| SheetRow {
-            number: first_row + i + 1,
-            cells: cells.iter().map(workbook_cell).collect(),
-        })
-        .filter(|r| !r.cells.iter().all(Cell::is_empty))
+    // used_cells counts from the range's first cell; Excel's numbers count from A1.
+    let (r0, c0) = range.start().unwrap_or_default();
+    let cells = range
+        .used_cells()
+        .map(|(r, c, d)| (r0 + r as u32, c0 + c as u32, workbook_cell(d)))
+        .filter(|(_, _, v)| !v.is_empty())
         .collect();
-    Ok(Sheet { rows, encoding })
+    Ok(Sheet {
+        rows: assemble(cells)?,
+        encoding: "xls",
+    })
+}
+
+/// Lays out non-empty `(row, column, value)` cells as rows numbered as Excel
+/// shows them, each from the sheet's first used column to its own last used
+/// one. The grid is charged to the cell budget row by row, before it is
+/// allocated.
+fn assemble(mut cells: Vec<(u32, u32, Cell)>) -> Result<Vec<SheetRow>, ImportError> {
+    cells.sort_by_key(|(r, c, _)| (*r, *c));
+    let first_col = cells.iter().map(|(_, c, _)| *c).min().unwrap_or(0);
+    let mut budget = Budget::default();
+    let mut rows: Vec<SheetRow> = Vec::new();
+    let mut i = 0;
+    while i < cells.len() {
+        let row = cells[i].0;
+        let end = i + cells[i..].iter().take_while(|(r, _, _)| *r == row).count();
+        let width = (cells[end - 1].1 - first_col) as usize + 1;
+        budget.take_row(width)?;
+        let mut line = vec![Cell::Text(String::new()); width];
+        for (_, c, v) in cells[i..end].iter_mut() {
+            line[(*c - first_col) as usize] = std::mem::replace(v, Cell::Text(String::new()));
+        }
+        rows.push(SheetRow {
+            number: row as usize + 1,
+            cells: line,
+        });
+        i = end;
+    }
+    Ok(rows)
 }
 
 fn workbook_cell(d: &Data) -> Cell {
@@ -139,8 +208,21 @@ fn workbook_cell(d: &Data) -> Cell {
 }
 
 fn read_text(bytes: &[u8]) -> Result<Sheet, ImportError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(limits::file_too_large(bytes.len()));
+    }
     let (text, encoding) = decode(bytes)?;
     let delimiter = sniff_delimiter(&text);
+    // Every cell ends at a delimiter or a line break, so their count bounds
+    // the cells before the CSV reader allocates a field for each.
+    let ends = text
+        .bytes()
+        .filter(|&b| b == delimiter || b == b'\n')
+        .count();
+    if ends > MAX_CELLS {
+        return Err(limits::too_many_cells());
+    }
+    let mut budget = Budget::default();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -163,6 +245,7 @@ fn read_text(bytes: &[u8]) -> Result<Sheet, ImportError> {
             .sum::<usize>();
         let cells: Vec<Cell> = record.iter().map(|f| Cell::Text(clean(f))).collect();
         if !cells.iter().all(Cell::is_empty) {
+            budget.take_row(0)?;
             rows.push(SheetRow { number, cells });
         }
     }

@@ -4,6 +4,7 @@
 //! per fee line, tail); a slip longer than a PDF page may be (200 inches) is
 //! split between fee lines onto further pages.
 
+use crate::code::verification_code;
 use crate::content::{ReceiptContent, method_label, number_display, yuan_grouped};
 use crate::font::Face;
 use crate::layout::{Align, GREY, Op, PageOps, Pen, RED, Style, mm, qr_modules, quiet_zone};
@@ -276,6 +277,9 @@ fn tail(face: &Face, c: &ReceiptContent, ex: &Extras) -> Result<Segment, Receipt
         );
         y += small.leading() + 2.0;
     }
+    // The code a reader types with the number to check the receipt online.
+    let code = format!("验证码 {}", verification_code(ex.signed_note));
+    y += pen.para(MX, w, y, &code, Style::new(BODY).bold(), Align::Center, 1) + 1.0;
     let mut info = Vec::new();
     if let Some(i) = ex.evidence_index {
         info.push(format!("存证记录 #{i}"));

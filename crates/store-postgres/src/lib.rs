@@ -44,6 +44,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report_totals",
         include_str!("../migrations/0006_report_totals.sql"),
     ),
+    (
+        7,
+        "rate_limits",
+        include_str!("../migrations/0007_rate_limits.sql"),
+    ),
+    (
+        8,
+        "owner_codes",
+        include_str!("../migrations/0008_owner_codes.sql"),
+    ),
+    (
+        9,
+        "import_staging",
+        include_str!("../migrations/0009_import_staging.sql"),
+    ),
 ];
 
 /// Connects to `url` and migrates. `schema`, if given, is created and used as
@@ -64,8 +79,11 @@ pub async fn open(url: &str, schema: Option<&str>) -> Result<PgStore, sqlx::Erro
         admin.close().await;
         opts = opts.options([("search_path", s)]);
     }
+    // A request waits this long for a free connection, then is answered
+    // "busy" (503) instead of hanging.
     let pool = PgPoolOptions::new()
         .max_connections(16)
+        .acquire_timeout(std::time::Duration::from_secs(10))
         .connect_with(opts)
         .await?;
     sql::migrator(MIGRATIONS).run(&pool).await?;

@@ -49,6 +49,13 @@ pub(crate) async fn begin_write(
     }
 }
 
+/// How long a writer waits for the queue of writers (then the request is
+/// answered "busy", 503, instead of hanging).
+const WAIT_FOR_WRITER: Duration = Duration::from_secs(10);
+/// How long a statement waits for a lock another process holds (a backup,
+/// the sqlite3 shell) before giving up with SQLITE_BUSY.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 static WRITERS: LazyLock<Mutex<HashMap<PathBuf, sqlx::Pool<Db>>>> = LazyLock::new(Default::default);
 
 /// The writer pool for `pool`'s database file (made on first use).
@@ -60,7 +67,7 @@ fn writer(pool: &sqlx::Pool<Db>) -> sqlx::Pool<Db> {
             SqlitePoolOptions::new()
                 .max_connections(1)
                 .test_before_acquire(false)
-                .acquire_timeout(Duration::from_secs(60))
+                .acquire_timeout(WAIT_FOR_WRITER)
                 .connect_lazy_with((*opts).clone())
         })
         .clone()
@@ -90,6 +97,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report_totals",
         include_str!("../migrations/0006_report_totals.sql"),
     ),
+    (
+        7,
+        "rate_limits",
+        include_str!("../migrations/0007_rate_limits.sql"),
+    ),
+    (
+        8,
+        "owner_codes",
+        include_str!("../migrations/0008_owner_codes.sql"),
+    ),
+    (
+        9,
+        "import_staging",
+        include_str!("../migrations/0009_import_staging.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) the database file at `path` and migrates it.
@@ -100,7 +122,7 @@ pub async fn open(path: &Path) -> Result<SqliteStore, sqlx::Error> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(30));
+        .busy_timeout(BUSY_TIMEOUT);
     connect(opts).await
 }
 
@@ -111,7 +133,7 @@ pub async fn open_url(url: &str) -> Result<SqliteStore, sqlx::Error> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(30));
+        .busy_timeout(BUSY_TIMEOUT);
     connect(opts).await
 }
 
@@ -141,6 +163,7 @@ async fn connect(opts: SqliteConnectOptions) -> Result<SqliteStore, sqlx::Error>
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .test_before_acquire(false)
+        .acquire_timeout(WAIT_FOR_WRITER)
         .connect_with(opts)
         .await?;
     sql::migrator(MIGRATIONS).run(&pool).await?;

@@ -10,7 +10,7 @@
 
 use super::{col, db_err, parse_date, write_tx};
 use crate::{Db, ROW_LOCK};
-use doorstep_domain::booking::{CodeHistory, parse_windows};
+use doorstep_domain::booking::parse_windows;
 use doorstep_domain::{
     BookingRules, BookingStatus, Date, DayRule, DomainError, ObjectKind, VisitResult, Window,
 };
@@ -133,6 +133,12 @@ pub(crate) async fn bookings(pool: &Pool<Db>, q: &BookingQuery) -> StoreResult<V
     if q.phone.is_some() {
         sql += &format!(" AND b.phone = {}", next());
     }
+    if q.company_id.is_some() {
+        sql += &format!(
+            " AND b.estate_id IN (SELECT id FROM estates WHERE company_id = {})",
+            next()
+        );
+    }
     if q.session_at.is_some() {
         sql += &format!(" AND b.session_at = {}", next());
     }
@@ -162,6 +168,9 @@ pub(crate) async fn bookings(pool: &Pool<Db>, q: &BookingQuery) -> StoreResult<V
     }
     if let Some(p) = &q.phone {
         query = query.bind(p.clone());
+    }
+    if let Some(c) = q.company_id {
+        query = query.bind(c);
     }
     if let Some(s) = q.session_at {
         query = query.bind(s);
@@ -1068,140 +1077,6 @@ pub(crate) async fn set_estate_model(
     Ok(())
 }
 
-pub(crate) async fn owner_ids_by_phone(pool: &Pool<Db>, phone: &str) -> StoreResult<Vec<i64>> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT owner_id FROM owner_phones WHERE phone = $1 ORDER BY owner_id",
-    )
-    .bind(phone)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    rows.iter().map(|r| col(r, "owner_id")).collect()
-}
-
-async fn times(pool: &Pool<Db>, sql: &str, key: &str, since: i64) -> StoreResult<Vec<i64>> {
-    let rows = sqlx::query(sql)
-        .bind(key)
-        .bind(since)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    rows.iter().map(|r| col(r, "t")).collect()
-}
-
-pub(crate) async fn code_history(
-    pool: &Pool<Db>,
-    phone: &str,
-    client: &str,
-    since: i64,
-) -> StoreResult<CodeHistory> {
-    Ok(CodeHistory {
-        phone_sends: times(
-            pool,
-            "SELECT created_at AS t FROM owner_codes WHERE phone = $1 AND created_at > $2",
-            phone,
-            since,
-        )
-        .await?,
-        client_sends: times(
-            pool,
-            "SELECT created_at AS t FROM owner_codes WHERE client = $1 AND created_at > $2",
-            client,
-            since,
-        )
-        .await?,
-        failures: times(
-            pool,
-            "SELECT at AS t FROM owner_code_failures WHERE phone = $1 AND at > $2",
-            phone,
-            since,
-        )
-        .await?,
-    })
-}
-
-pub(crate) async fn insert_code(
-    pool: &Pool<Db>,
-    phone: &str,
-    code_hash: &str,
-    client: &str,
-    now: i64,
-    expires_at: i64,
-    message: &NewMessage,
-) -> StoreResult<i64> {
-    let mut tx = write_tx(pool).await?;
-    let row = sqlx::query("INSERT INTO owner_codes (phone, code_hash, client, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-        .bind(phone)
-        .bind(code_hash)
-        .bind(client)
-        .bind(now)
-        .bind(expires_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    let id: i64 = col(&row, "id")?;
-    enqueue_tx(&mut tx, message, None, now).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(id)
-}
-
-pub(crate) async fn live_code(
-    pool: &Pool<Db>,
-    phone: &str,
-    now: i64,
-) -> StoreResult<Option<StoredCode>> {
-    let row = sqlx::query("SELECT * FROM owner_codes WHERE phone = $1 AND used_at IS NULL AND expires_at > $2 ORDER BY id DESC LIMIT 1")
-        .bind(phone)
-        .bind(now)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?;
-    row.map(|r| {
-        Ok(StoredCode {
-            id: col(&r, "id")?,
-            code_hash: col(&r, "code_hash")?,
-            expires_at: col(&r, "expires_at")?,
-            attempts: col(&r, "attempts")?,
-        })
-    })
-    .transpose()
-}
-
-pub(crate) async fn code_failed(
-    pool: &Pool<Db>,
-    code_id: i64,
-    phone: &str,
-    client: &str,
-    now: i64,
-) -> StoreResult<()> {
-    let mut tx = write_tx(pool).await?;
-    sqlx::query("UPDATE owner_codes SET attempts = attempts + 1 WHERE id = $1")
-        .bind(code_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    sqlx::query("INSERT INTO owner_code_failures (phone, at, client) VALUES ($1, $2, $3)")
-        .bind(phone)
-        .bind(now)
-        .bind(client)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(())
-}
-
-pub(crate) async fn use_code(pool: &Pool<Db>, code_id: i64, now: i64) -> StoreResult<bool> {
-    let n = sqlx::query("UPDATE owner_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
-        .bind(code_id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-    Ok(n == 1)
-}
-
 pub(crate) async fn enqueue_tx(
     tx: &mut Transaction<'static, Db>,
     m: &NewMessage,
@@ -1241,21 +1116,26 @@ pub(crate) async fn outbox(
     limit: i64,
 ) -> StoreResult<Vec<Message>> {
     let limit = limit.clamp(1, 1000);
+    // Listings are for staff: a sign-in code's text never leaves the
+    // database through them, sent or not (delivery reads `due_messages`).
+    let select = "SELECT id, estate_id, channel, recipient, kind, \
+        CASE WHEN kind = 'code' THEN $1 ELSE body END AS body, \
+        booking_id, created_at, due_at, sent_at, cancelled_at FROM outbox";
     let rows = match recipient {
         Some(r) => {
             sqlx::query(&format!(
-                "SELECT * FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT {limit}"
+                "{select} WHERE recipient = $2 ORDER BY id DESC LIMIT {limit}"
             ))
+            .bind(REDACTED_CODE_TEXT)
             .bind(r)
             .fetch_all(pool)
             .await
         }
         None => {
-            sqlx::query(&format!(
-                "SELECT * FROM outbox ORDER BY id DESC LIMIT {limit}"
-            ))
-            .fetch_all(pool)
-            .await
+            sqlx::query(&format!("{select} ORDER BY id DESC LIMIT {limit}"))
+                .bind(REDACTED_CODE_TEXT)
+                .fetch_all(pool)
+                .await
         }
     }
     .map_err(db_err)?;
@@ -1391,14 +1271,16 @@ pub(crate) async fn owners_holding(
 
 pub(crate) async fn object_labels(
     pool: &Pool<Db>,
+    estate_id: i64,
     targets: &[(ObjectKind, i64)],
 ) -> StoreResult<Vec<String>> {
     let mut out = Vec::with_capacity(targets.len());
     for (kind, id) in targets {
         let label = match kind {
             ObjectKind::Room => {
-                let r = sqlx::query("SELECT b.name, r.entrance, r.number FROM rooms r JOIN buildings b ON b.id = r.building_id WHERE r.id = $1")
+                let r = sqlx::query("SELECT b.name, r.entrance, r.number FROM rooms r JOIN buildings b ON b.id = r.building_id WHERE r.id = $1 AND r.estate_id = $2")
                     .bind(id)
+                    .bind(estate_id)
                     .fetch_optional(pool)
                     .await
                     .map_err(db_err)?
@@ -1410,8 +1292,9 @@ pub(crate) async fn object_labels(
                 )
             }
             ObjectKind::Space => {
-                let r = sqlx::query("SELECT code FROM spaces WHERE id = $1")
+                let r = sqlx::query("SELECT code FROM spaces WHERE id = $1 AND estate_id = $2")
                     .bind(id)
+                    .bind(estate_id)
                     .fetch_optional(pool)
                     .await
                     .map_err(db_err)?

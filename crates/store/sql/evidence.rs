@@ -776,6 +776,7 @@ pub(crate) async fn receipt_facts(pool: &Pool<Db>, payment_id: i64) -> StoreResu
         .await
         .map_err(db_err)?
         .ok_or_else(|| StoreError::NotFound(format!("payment {payment_id}")))?;
+    let estate_id: i64 = col(&p, "estate_id")?;
     let rows = sqlx::query("SELECT a.line_id, a.late_fee_fen, a.principal_fen, l.object_kind, l.object_id, l.period, l.amount_fen, l.unit_price_fen, l.quantity_centi, l.status, l.paid_principal_fen, \
                             f.name AS item, f.category, f.basis, f.tax_code, f.vat_rate_bp \
                             FROM payment_allocations a JOIN bill_lines l ON l.id = a.line_id JOIN fee_items f ON f.id = l.fee_item_id WHERE a.payment_id = $1 ORDER BY l.period, l.id")
@@ -790,7 +791,7 @@ pub(crate) async fn receipt_facts(pool: &Pool<Db>, payment_id: i64) -> StoreResu
         let kind = object_kind(&col::<String>(r, "object_kind")?)?;
         let id: i64 = col(r, "object_id")?;
         if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry((kind, id)) {
-            let label = super::booking::object_labels(pool, &[(kind, id)])
+            let label = super::booking::object_labels(pool, estate_id, &[(kind, id)])
                 .await?
                 .into_iter()
                 .next()

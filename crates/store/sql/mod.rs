@@ -8,17 +8,39 @@ mod billing;
 mod booking;
 mod collect;
 mod evidence;
+mod import;
 mod ledger;
+mod limits;
 mod notice;
 mod objects;
+mod owner_codes;
 mod payments;
 mod store;
 
 pub use store::SqlStore;
 
+/// A lock or a connection was not had in time (SQLite `SQLITE_BUSY` /
+/// `SQLITE_LOCKED` and their extended codes, PostgreSQL `lock_not_available`,
+/// the pool's acquire timeout): the work was not done and may be retried.
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code();
+            let code = code.as_deref().unwrap_or("");
+            let primary = code.parse::<u32>().map(|c| c & 0xff).ok();
+            matches!(primary, Some(5 | 6)) || code == "55P03"
+        }
+        _ => false,
+    }
+}
+
 /// Maps a database error to a store error, naming the rule a unique or
 /// check violation broke in words a user understands.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    if is_busy(&e) {
+        return StoreError::Busy(e.to_string());
+    }
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound("record".into()),
         sqlx::Error::Database(d) => {

@@ -214,7 +214,12 @@ pub(crate) async fn open_dispute(
     if topic.trim().is_empty() || topic.chars().count() > 500 {
         return Err(DomainError::invalid("topic", "what it is about (1–500 characters)").into());
     }
-    let r = sqlx::query("INSERT INTO disputes (estate_id, object_kind, object_id, owner, topic, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *")
+    // The room/space must be the estate's: checked by the INSERT itself,
+    // so a foreign id writes nothing.
+    let r = sqlx::query("INSERT INTO disputes (estate_id, object_kind, object_id, owner, topic, created_by, created_at) \
+                         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $2 IS NULL \
+                         OR ($2 = 'room' AND EXISTS (SELECT 1 FROM rooms WHERE id = $3 AND estate_id = $1)) \
+                         OR ($2 = 'space' AND EXISTS (SELECT 1 FROM spaces WHERE id = $3 AND estate_id = $1)) RETURNING *")
         .bind(estate_id)
         .bind(object.map(|o| o.0.code()))
         .bind(object.map(|o| o.1))
@@ -222,14 +227,19 @@ pub(crate) async fn open_dispute(
         .bind(topic.trim())
         .bind(by)
         .bind(at)
-        .fetch_one(pool)
+        .fetch_optional(pool)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .ok_or_else(|| match object {
+            Some((kind, id)) => StoreError::NotFound(format!("{} {id} in this estate", kind.code())),
+            None => StoreError::NotFound("estate".into()),
+        })?;
     dispute_row(&r)
 }
 
 pub(crate) async fn close_dispute(
     pool: &Pool<Db>,
+    estate_id: i64,
     id: i64,
     outcome: &str,
     at: i64,
@@ -237,15 +247,27 @@ pub(crate) async fn close_dispute(
     if outcome.trim().is_empty() || outcome.chars().count() > 500 {
         return Err(DomainError::invalid("outcome", "how it ended (1–500 characters)").into());
     }
-    let r = sqlx::query("UPDATE disputes SET status = 'closed', outcome = $2, closed_at = $3 WHERE id = $1 AND status = 'open' RETURNING *")
+    let r = sqlx::query("UPDATE disputes SET status = 'closed', outcome = $2, closed_at = $3 WHERE id = $1 AND estate_id = $4 AND status = 'open' RETURNING *")
         .bind(id)
         .bind(outcome.trim())
         .bind(at)
+        .bind(estate_id)
         .fetch_optional(pool)
         .await
-        .map_err(db_err)?
-        .ok_or_else(|| StoreError::Conflict(format!("dispute {id} is not open (or does not exist)")))?;
-    dispute_row(&r)
+        .map_err(db_err)?;
+    if let Some(r) = r {
+        return dispute_row(&r);
+    }
+    let exists = sqlx::query("SELECT 1 FROM disputes WHERE id = $1 AND estate_id = $2")
+        .bind(id)
+        .bind(estate_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    Err(match exists {
+        Some(_) => StoreError::Conflict(format!("dispute {id} is already closed")),
+        None => StoreError::NotFound(format!("dispute {id}")),
+    })
 }
 
 pub(crate) async fn disputes(pool: &Pool<Db>, estate_id: i64) -> StoreResult<Vec<Dispute>> {

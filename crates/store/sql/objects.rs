@@ -1,4 +1,4 @@
-//! Buildings, rooms, spaces, owners and imports.
+//! Buildings, rooms, spaces and owners (imports: `import.rs`).
 
 use super::store::SqlStore;
 use super::{col, db_err, write_tx};
@@ -11,6 +11,9 @@ use std::collections::HashMap;
 
 type Tx = sqlx::Transaction<'static, Db>;
 
+/// Ids per `IN (…)` list.
+const CHUNK: usize = 500;
+
 fn building_from(row: &<Db as sqlx::Database>::Row) -> StoreResult<Building> {
     Ok(Building {
         id: col(row, "id")?,
@@ -22,7 +25,7 @@ fn building_from(row: &<Db as sqlx::Database>::Row) -> StoreResult<Building> {
     })
 }
 
-fn check_building(b: &BuildingInput) -> StoreResult<()> {
+pub(super) fn check_building(b: &BuildingInput) -> StoreResult<()> {
     validate_label("building", &b.name, 20)?;
     if !(1..=20).contains(&b.entrances) {
         return Err(DomainError::invalid(
@@ -39,7 +42,7 @@ fn check_building(b: &BuildingInput) -> StoreResult<()> {
     Ok(())
 }
 
-fn check_room(r: &RoomInput) -> StoreResult<()> {
+pub(super) fn check_room(r: &RoomInput) -> StoreResult<()> {
     validate_label("building", &r.building, 20)?;
     if !r.entrance.trim().is_empty() {
         validate_label("entrance", &r.entrance, 10)?;
@@ -54,7 +57,7 @@ fn check_room(r: &RoomInput) -> StoreResult<()> {
     Ok(())
 }
 
-fn check_space(s: &SpaceInput) -> StoreResult<()> {
+pub(super) fn check_space(s: &SpaceInput) -> StoreResult<()> {
     validate_label("code", &s.code, 20)?;
     if !s.level.trim().is_empty() {
         validate_label("level", &s.level, 20)?;
@@ -536,184 +539,5 @@ pub(crate) async fn list_owners(
                 .collect::<StoreResult<_>>()?,
         });
     }
-    Ok(out)
-}
-
-const CHUNK: usize = 500;
-
-pub(crate) async fn apply_import(
-    pool: &Pool<Db>,
-    estate_id: i64,
-    batch: &ImportBatch,
-) -> StoreResult<ImportOutcome> {
-    for b in &batch.buildings {
-        check_building(b)?;
-    }
-    for r in &batch.rooms {
-        check_room(r)?;
-    }
-    for s in &batch.spaces {
-        check_space(s)?;
-    }
-    for o in &batch.owners {
-        validate_label("name", &o.name, 40)?;
-    }
-    let mut out = ImportOutcome::default();
-    let mut tx = write_tx(pool).await?;
-    for b in &batch.buildings {
-        out.buildings_created += sqlx::query("INSERT INTO buildings (estate_id, name, entrances, floors, has_lift) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (estate_id, name) DO NOTHING")
-            .bind(estate_id)
-            .bind(b.name.trim())
-            .bind(i64::from(b.entrances))
-            .bind(i64::from(b.floors))
-            .bind(b.has_lift)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-    }
-    let mut buildings: HashMap<String, i64> = HashMap::new();
-    for r in &batch.rooms {
-        let name = r.building.trim().to_string();
-        #[allow(clippy::map_entry)] // the insert needs an await in between
-        if !buildings.contains_key(&name) {
-            let before = sqlx::query("SELECT id FROM buildings WHERE estate_id = $1 AND name = $2")
-                .bind(estate_id)
-                .bind(&name)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if before.is_none() {
-                out.buildings_created += 1;
-            }
-            let id = building_id(&mut tx, estate_id, &name).await?;
-            buildings.insert(name, id);
-        }
-    }
-    for chunk in batch.rooms.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO rooms (estate_id, building_id, entrance, floor, number, area_centi) ",
-        );
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(estate_id)
-                .push_bind(buildings.get(r.building.trim()).copied().unwrap_or(0))
-                .push_bind(r.entrance.trim().to_string())
-                .push_bind(i64::from(r.floor))
-                .push_bind(r.number.trim().to_string())
-                .push_bind(r.area.centi());
-        });
-        out.rooms_created += qb
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-    }
-    for chunk in batch.spaces.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Db> =
-            QueryBuilder::new("INSERT INTO spaces (estate_id, code, level) ");
-        qb.push_values(chunk, |mut b, s| {
-            b.push_bind(estate_id)
-                .push_bind(s.code.trim().to_string())
-                .push_bind(s.level.trim().to_string());
-        });
-        out.spaces_created += qb
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-    }
-    if !batch.owners.is_empty() {
-        let mut room_ids: HashMap<RoomKey, i64> = HashMap::new();
-        let rows = sqlx::query("SELECT r.id, b.name AS building, r.entrance, r.number FROM rooms r JOIN buildings b ON b.id = r.building_id WHERE r.estate_id = $1")
-            .bind(estate_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        for r in &rows {
-            room_ids.insert(
-                RoomKey {
-                    building: col(r, "building")?,
-                    entrance: col(r, "entrance")?,
-                    number: col(r, "number")?,
-                },
-                col(r, "id")?,
-            );
-        }
-        let mut space_ids: HashMap<String, i64> = HashMap::new();
-        for r in sqlx::query("SELECT id, code FROM spaces WHERE estate_id = $1")
-            .bind(estate_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?
-        {
-            space_ids.insert(col(&r, "code")?, col(&r, "id")?);
-        }
-        for o in &batch.owners {
-            let mut existing = None;
-            for p in &o.phones {
-                let row = sqlx::query("SELECT o.id FROM owners o JOIN owner_phones p ON p.owner_id = o.id WHERE o.estate_id = $1 AND o.name = $2 AND p.phone = $3")
-                    .bind(estate_id)
-                    .bind(o.name.trim())
-                    .bind(p.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                if let Some(r) = row {
-                    existing = Some(col::<i64>(&r, "id")?);
-                    break;
-                }
-            }
-            let owner_id = match existing {
-                Some(id) => {
-                    out.owners_matched += 1;
-                    id
-                }
-                None => {
-                    out.owners_created += 1;
-                    let row = sqlx::query(
-                        "INSERT INTO owners (estate_id, name) VALUES ($1, $2) RETURNING id",
-                    )
-                    .bind(estate_id)
-                    .bind(o.name.trim())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    col(&row, "id")?
-                }
-            };
-            add_phones(&mut tx, owner_id, &o.phones).await?;
-            let key = |k: &RoomKey| RoomKey {
-                building: k.building.trim().into(),
-                entrance: k.entrance.trim().into(),
-                number: k.number.trim().into(),
-            };
-            let rooms: Vec<i64> = o
-                .rooms
-                .iter()
-                .map(|k| {
-                    room_ids.get(&key(k)).copied().ok_or_else(|| {
-                        StoreError::NotFound(format!(
-                            "room {}-{}-{}",
-                            k.building, k.entrance, k.number
-                        ))
-                    })
-                })
-                .collect::<StoreResult<_>>()?;
-            let spaces: Vec<i64> = o
-                .spaces
-                .iter()
-                .map(|c| {
-                    space_ids
-                        .get(c.trim())
-                        .copied()
-                        .ok_or_else(|| StoreError::NotFound(format!("space {c}")))
-                })
-                .collect::<StoreResult<_>>()?;
-            link_holdings(&mut tx, estate_id, owner_id, &rooms, &spaces).await?;
-        }
-    }
-    tx.commit().await.map_err(db_err)?;
     Ok(out)
 }

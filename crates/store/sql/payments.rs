@@ -227,6 +227,7 @@ pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResu
 
 async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<PaymentRecord> {
     let mut tx = write_tx(pool).await?;
+    objects_of_estate(&mut tx, p.estate_id, &p.objects).await?;
     let q = LineQuery {
         estate_id: p.estate_id,
         open_only: true,
@@ -273,6 +274,29 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
     .await?;
     tx.commit().await.map_err(db_err)?;
     Ok(rec)
+}
+
+/// NotFound unless every room/space is the estate's: a payment (and an
+/// advance) never lands on another estate's object.
+async fn objects_of_estate(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    estate_id: i64,
+    objects: &[(ObjectKind, i64)],
+) -> StoreResult<()> {
+    for (kind, id) in objects {
+        let sql = match kind {
+            ObjectKind::Room => "SELECT 1 FROM rooms WHERE id = $1 AND estate_id = $2",
+            ObjectKind::Space => "SELECT 1 FROM spaces WHERE id = $1 AND estate_id = $2",
+        };
+        sqlx::query(sql)
+            .bind(id)
+            .bind(estate_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("{} {id} in this estate", kind.code())))?;
+    }
+    Ok(())
 }
 
 /// Refuses lines that an open provider order holds.

@@ -3,7 +3,6 @@
 use super::{col, db_err, write_tx};
 use crate::Db;
 use async_trait::async_trait;
-use doorstep_domain::booking::CodeHistory;
 use doorstep_domain::{
     Basis, BookingRules, BookingStatus, Category, Cycle, Date, DayRule, FeeItemSpec, Fen,
     LateFeeCap, LateFeePolicy, NewLine, Period, Role,
@@ -499,11 +498,14 @@ impl Store for SqlStore {
         batch: &ImportBatch,
     ) -> StoreResult<ImportOutcome> {
         self.estate(estate_id).await?;
-        super::objects::apply_import(&self.pool, estate_id, batch).await
+        super::import::apply_import(&self.pool, estate_id, batch).await
     }
     async fn bulk_seed(&self, estate_id: i64, batch: &ImportBatch) -> StoreResult<ImportOutcome> {
         self.estate(estate_id).await?;
-        super::objects::apply_import(&self.pool, estate_id, batch).await
+        super::import::apply_import(&self.pool, estate_id, batch).await
+    }
+    async fn staged_import_rows(&self) -> StoreResult<i64> {
+        super::import::staged_rows(&self.pool).await
     }
 
     async fn create_fee_item(&self, estate_id: i64, spec: &FeeItemSpec) -> StoreResult<FeeItem> {
@@ -728,85 +730,45 @@ impl Store for SqlStore {
         self.estate(estate_id).await?;
         super::booking::set_estate_model(&self.pool, estate_id, model, now).await
     }
-    async fn owners_by_phone(&self, phone: &str) -> StoreResult<Vec<Owner>> {
+    async fn phone_on_file(&self, phone: &str) -> StoreResult<Vec<(i64, i64)>> {
+        super::owner_codes::phone_on_file(&self.pool, phone).await
+    }
+    async fn owners_by_phone(&self, phone: &str, company_id: i64) -> StoreResult<Vec<Owner>> {
         let mut out = Vec::new();
-        for id in super::booking::owner_ids_by_phone(&self.pool, phone).await? {
+        for id in super::owner_codes::owner_ids_by_phone(&self.pool, phone, company_id).await? {
             out.push(self.owner(id).await?);
         }
         Ok(out)
     }
-    async fn code_history(
-        &self,
-        phone: &str,
-        client: &str,
-        since: i64,
-    ) -> StoreResult<CodeHistory> {
-        super::booking::code_history(&self.pool, phone, client, since).await
+    async fn code_failures(&self, phone: &str, since: i64) -> StoreResult<Vec<i64>> {
+        super::owner_codes::code_failures(&self.pool, phone, since).await
     }
-    async fn insert_code(
+    async fn insert_code(&self, c: &NewCode) -> StoreResult<CodeSend> {
+        super::owner_codes::insert_code(&self.pool, c).await
+    }
+    async fn try_code(
         &self,
         phone: &str,
-        code_hash: &str,
-        client: &str,
         now: i64,
-        expires_at: i64,
-        message: &NewMessage,
-    ) -> StoreResult<i64> {
-        super::booking::insert_code(
-            &self.pool, phone, code_hash, client, now, expires_at, message,
-        )
-        .await
+        max_tries: i64,
+    ) -> StoreResult<Option<StoredCode>> {
+        super::owner_codes::try_code(&self.pool, phone, now, max_tries).await
     }
-    async fn live_code(&self, phone: &str, now: i64) -> StoreResult<Option<StoredCode>> {
-        super::booking::live_code(&self.pool, phone, now).await
+    async fn code_failed(&self, phone: &str, client: &str, now: i64) -> StoreResult<()> {
+        super::owner_codes::code_failed(&self.pool, phone, client, now).await
     }
-    async fn code_failed(
-        &self,
-        code_id: i64,
-        phone: &str,
-        client: &str,
-        now: i64,
-    ) -> StoreResult<()> {
-        super::booking::code_failed(&self.pool, code_id, phone, client, now).await
+    async fn use_code(&self, code_id: i64, session: &NewOwnerSession) -> StoreResult<bool> {
+        super::owner_codes::use_code(&self.pool, code_id, session).await
     }
-    async fn use_code(&self, code_id: i64, now: i64) -> StoreResult<bool> {
-        super::booking::use_code(&self.pool, code_id, now).await
-    }
-    async fn create_owner_session(
+    async fn owner_session(
         &self,
         token_hash: &str,
-        phone: &str,
         now: i64,
-        expires_at: i64,
-    ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO owner_sessions (token_hash, phone, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(phone)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-    async fn owner_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>> {
-        let row = sqlx::query(
-            "SELECT phone FROM owner_sessions WHERE token_hash = $1 AND expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| col(&r, "phone")).transpose()
+    ) -> StoreResult<Option<OwnerSessionInfo>> {
+        super::owner_codes::owner_session(&self.pool, token_hash, now).await
     }
     async fn delete_owner_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM owner_sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        super::owner_codes::delete_owner_session(&self.pool, token_hash).await
     }
     async fn enqueue(&self, m: &NewMessage, booking_id: Option<i64>) -> StoreResult<i64> {
         let now = jiff::Timestamp::now().as_second();
@@ -836,6 +798,9 @@ impl Store for SqlStore {
             .map_err(db_err)?;
         Ok(())
     }
+    async fn redact_sent_code(&self, id: i64) -> StoreResult<()> {
+        super::owner_codes::redact_sent_code(&self.pool, id).await
+    }
     async fn on_duty_counts(
         &self,
         estate_id: i64,
@@ -854,9 +819,10 @@ impl Store for SqlStore {
     }
     async fn object_labels(
         &self,
+        estate_id: i64,
         targets: &[(doorstep_domain::ObjectKind, i64)],
     ) -> StoreResult<Vec<String>> {
-        super::booking::object_labels(&self.pool, targets).await
+        super::booking::object_labels(&self.pool, estate_id, targets).await
     }
     async fn booking_context(&self, code: &str, day: Date) -> StoreResult<Option<BookingContext>> {
         super::booking::booking_context(&self.pool, code, day).await
@@ -1081,6 +1047,15 @@ impl Store for SqlStore {
     ) -> StoreResult<bool> {
         super::ledger::claim_job(&self.pool, name, holder, now, seconds).await
     }
+    async fn rate_hit(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow> {
+        super::limits::rate_hit(&self.pool, key, now, window).await
+    }
+    async fn rate_peek(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow> {
+        super::limits::rate_peek(&self.pool, key, now, window).await
+    }
+    async fn rate_reset(&self, key: &str, now: i64) -> StoreResult<()> {
+        super::limits::rate_reset(&self.pool, key, now).await
+    }
     async fn release_job(&self, name: &str, holder: &str) -> StoreResult<()> {
         super::ledger::release_job(&self.pool, name, holder).await
     }
@@ -1261,8 +1236,14 @@ impl Store for SqlStore {
     ) -> StoreResult<Dispute> {
         super::notice::open_dispute(&self.pool, estate_id, object, owner, topic, by, at).await
     }
-    async fn close_dispute(&self, id: i64, outcome: &str, at: i64) -> StoreResult<Dispute> {
-        super::notice::close_dispute(&self.pool, id, outcome, at).await
+    async fn close_dispute(
+        &self,
+        estate_id: i64,
+        id: i64,
+        outcome: &str,
+        at: i64,
+    ) -> StoreResult<Dispute> {
+        super::notice::close_dispute(&self.pool, estate_id, id, outcome, at).await
     }
     async fn visit_rows(&self, estate_id: i64, from: &str, to: &str) -> StoreResult<Vec<VisitRow>> {
         super::notice::visit_rows(&self.pool, estate_id, from, to).await

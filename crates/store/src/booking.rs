@@ -156,6 +156,8 @@ pub struct BookingQuery {
     pub estate_id: Option<i64>,
     /// Bookings made with this owner phone.
     pub phone: Option<String>,
+    /// In estates of this company (an owner session's scope).
+    pub company_id: Option<i64>,
     /// Of one session.
     pub session_at: Option<i64>,
     /// Slot starts from (unix seconds, inclusive).
@@ -232,7 +234,7 @@ pub struct Duty {
     pub on_duty: bool,
 }
 
-/// A one-time code as stored.
+/// A one-time code as counted by [`crate::Store::try_code`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCode {
     /// Id.
@@ -241,8 +243,82 @@ pub struct StoredCode {
     pub code_hash: String,
     /// Expiry (unix seconds).
     pub expires_at: i64,
-    /// Wrong tries so far.
+    /// Tries counted on it, the one just counted included.
     pub attempts: i64,
+    /// The company it signs in to; `None` for a code that was never texted
+    /// (it never opens a session).
+    pub company_id: Option<i64>,
+}
+
+/// What a code's message says in every listing staff can read: the code
+/// itself only ever goes to the gateway.
+pub const REDACTED_CODE_TEXT: &str = "【门口收费】您的登录验证码是******（已隐藏）";
+
+/// A sign-in code to store, with the phone's sending limits.
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    /// The phone (normalised).
+    pub phone: String,
+    /// Hash of the code.
+    pub code_hash: String,
+    /// The client address that asked.
+    pub client: String,
+    /// The company it signs in to (`None`: never texted, never opens a session).
+    pub company_id: Option<i64>,
+    /// Now (unix seconds).
+    pub now: i64,
+    /// Expiry (unix seconds).
+    pub expires_at: i64,
+    /// At least this long between two codes to the phone (seconds).
+    pub resend_after: i64,
+    /// Codes to the phone per hour.
+    pub per_hour: i64,
+    /// The message to queue, if any.
+    pub message: Option<NewMessage>,
+}
+
+/// A phone's code counter: codes in the hour from `window_start`, the last at `last_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneSends {
+    /// Start of the current hour window (unix seconds).
+    pub window_start: i64,
+    /// Codes in it.
+    pub sent: i64,
+    /// The last code (unix seconds).
+    pub last_at: i64,
+}
+
+/// The outcome of storing a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSend {
+    /// Stored (and its message queued): the code's id.
+    Stored(i64),
+    /// Refused by the phone's limits; nothing stored.
+    Refused(PhoneSends),
+}
+
+/// A live owner session: the phone and the company it was opened for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerSessionInfo {
+    /// The phone signed in.
+    pub phone: String,
+    /// The company signed in to.
+    pub company_id: i64,
+}
+
+/// An owner session to open with a code.
+#[derive(Debug, Clone)]
+pub struct NewOwnerSession {
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// The phone.
+    pub phone: String,
+    /// The company.
+    pub company_id: i64,
+    /// Now (unix seconds).
+    pub now: i64,
+    /// Expiry (unix seconds).
+    pub expires_at: i64,
 }
 
 /// A message to queue.

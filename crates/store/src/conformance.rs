@@ -8,10 +8,12 @@ mod booking;
 mod collect;
 mod evidence;
 mod notice;
+mod owner_codes;
 pub use booking::*;
 pub use collect::*;
 pub use evidence::*;
 pub use notice::*;
+pub use owner_codes::*;
 
 use crate::*;
 use doorstep_domain::{
@@ -29,15 +31,18 @@ macro_rules! conformance_tests {
     ($make:expr) => {
         $crate::conformance_tests!(@each $make;
             accounts_and_sessions, estates_are_unique, rooms_spaces_owners, import_is_all_or_nothing,
+            staged_import_is_all_or_nothing,
             fee_items_validate, billing_is_idempotent, concurrent_billing_creates_each_line_once,
             late_fees_and_arrears, payments_allocate_oldest_first, payments_are_idempotent_and_never_overpay,
             concurrent_payments_never_overpay, waivers_and_disputes, entered_amounts_bill_once_all_or_nothing,
             bookings_follow_their_lifecycle, last_place_is_sold_once, owner_codes_and_sessions,
+            code_sends_follow_the_phone_limits, parallel_tries_count_exactly_the_limit,
+            parallel_code_requests_queue_within_limits,
             collections_hold_lines_and_pay_once, racing_collectors_hold_a_line_once,
             ledger_balances_through_cash_custody, job_leases_expire,
             receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
             one_invoice_request_per_payment_line, notices_once_a_day_with_their_message,
-            report_totals_follow_every_write);
+            report_totals_follow_every_write, rate_limits_count_every_parallel_hit);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -423,6 +428,116 @@ pub async fn import_is_all_or_nothing(s: Arc<dyn Store>) {
     let out = s.apply_import(e.id, &again).await.unwrap();
     assert_eq!((out.owners_created, out.owners_matched), (0, 1));
     assert_eq!(s.estate_stats(e.id).await.unwrap().owners, 1);
+}
+
+/// A 12,000-row import whose rows are staged over many short transactions
+/// still applies completely or not at all: a clash or a missing holding
+/// found only when the batch is made visible leaves the estate as it was,
+/// and staged rows never outlive the import.
+pub async fn staged_import_is_all_or_nothing(s: Arc<dyn Store>) {
+    const N: usize = 12_000;
+    let (_, e, _) = fixture(&s).await;
+    s.create_room(e.id, &room("1", "101", "80")).await.unwrap();
+    let before = s.estate_stats(e.id).await.unwrap();
+    let key = |n: String| RoomKey {
+        building: "9".into(),
+        entrance: String::new(),
+        number: n,
+    };
+    let batch = || ImportBatch {
+        buildings: vec![],
+        rooms: (0..N)
+            .map(|i| room("9", &format!("{}", 1000 + i), "80"))
+            .collect(),
+        spaces: (0..N / 4)
+            .map(|i| SpaceInput {
+                code: format!("P{}", i * 4),
+                level: "B1".into(),
+            })
+            .collect(),
+        owners: (0..N)
+            .map(|i| ImportOwner {
+                name: format!("业主{i}"),
+                phones: vec![PhoneNumber::parse(&format!("139{i:08}")).unwrap()],
+                rooms: vec![key(format!("{}", 1000 + i))],
+                spaces: if i % 4 == 0 {
+                    vec![format!("P{i}")]
+                } else {
+                    vec![]
+                },
+            })
+            .collect(),
+    };
+    let mut clash = batch();
+    clash.rooms.push(room("1", "101", "80"));
+    let r = s.apply_import(e.id, &clash).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(s.estate_stats(e.id).await.unwrap(), before);
+    assert_eq!(s.staged_import_rows().await.unwrap(), 0);
+
+    let mut lost = batch();
+    lost.owners[N - 1].rooms.push(key("nowhere".into()));
+    let r = s.apply_import(e.id, &lost).await;
+    assert!(
+        matches!(&r, Err(StoreError::NotFound(m)) if m.contains("nowhere")),
+        "{r:?}"
+    );
+    assert_eq!(s.estate_stats(e.id).await.unwrap(), before);
+    assert_eq!(s.staged_import_rows().await.unwrap(), 0);
+
+    let out = s.apply_import(e.id, &batch()).await.unwrap();
+    let n = N as u64;
+    assert_eq!(
+        (
+            out.buildings_created,
+            out.rooms_created,
+            out.spaces_created,
+            out.owners_created,
+            out.owners_matched
+        ),
+        (1, n, n / 4, n, 0)
+    );
+    let after = s.estate_stats(e.id).await.unwrap();
+    let n = N as i64;
+    assert_eq!(
+        (after.rooms, after.spaces, after.owners),
+        (before.rooms + n, before.spaces + n / 4, before.owners + n)
+    );
+    assert_eq!(s.staged_import_rows().await.unwrap(), 0);
+    for (i, space) in [(N - 1, None), (N - 4, Some(format!("P{}", N - 4)))] {
+        let found = s
+            .list_owners(e.id, &format!("139{i:08}"), 10, 0)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "owner {i}");
+        let o = &found[0];
+        assert_eq!(o.name, format!("业主{i}"));
+        assert_eq!(o.rooms.len(), 1);
+        assert!(
+            o.rooms[0].1.contains(&format!("{}", 1000 + i)),
+            "{:?}",
+            o.rooms
+        );
+        match space {
+            Some(code) => assert!(
+                o.spaces.iter().any(|sp| sp.1.contains(&code)),
+                "{:?}",
+                o.spaces
+            ),
+            None => assert!(o.spaces.is_empty(), "{:?}", o.spaces),
+        }
+    }
+    // The same owners again are matched by name and phone, not duplicated.
+    let mut again = batch();
+    again.rooms.clear();
+    again.spaces.clear();
+    again.owners.truncate(10);
+    let out = s.apply_import(e.id, &again).await.unwrap();
+    assert_eq!((out.owners_created, out.owners_matched), (0, 10));
+    assert_eq!(
+        s.estate_stats(e.id).await.unwrap().owners,
+        before.owners + n
+    );
 }
 
 /// Fee items validate; late fees on on-behalf items are refused.
@@ -839,4 +954,68 @@ pub async fn entered_amounts_bill_once_all_or_nothing(s: Arc<dyn Store>) {
             .await,
         Err(StoreError::Invalid(_))
     ));
+}
+
+/// A rate limit counts each of many parallel hits exactly once, starts a
+/// new window when the old one ended, and forgets a key on reset.
+pub async fn rate_limits_count_every_parallel_hit(s: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.rate_hit("login-user:admin", 1_000, 600).await.unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        let w = t.await.unwrap();
+        assert_eq!(w.window_start, 1_000);
+        seen.push(w.hits);
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=40).collect::<Vec<u32>>(),
+        "each hit counted once"
+    );
+    assert_eq!(
+        s.rate_peek("login-user:admin", 1_100, 600)
+            .await
+            .unwrap()
+            .hits,
+        40
+    );
+    // Another key is separate.
+    assert_eq!(
+        s.rate_hit("login-user:other", 1_100, 600)
+            .await
+            .unwrap()
+            .hits,
+        1
+    );
+    // The window ends 600 s after it began: the next hit starts a new one.
+    let w = s.rate_hit("login-user:admin", 1_600, 600).await.unwrap();
+    assert_eq!((w.hits, w.window_start), (1, 1_600));
+    assert_eq!(
+        s.rate_peek("login-user:admin", 2_300, 600)
+            .await
+            .unwrap()
+            .hits,
+        0
+    );
+    s.rate_reset("login-user:admin", 1_650).await.unwrap();
+    assert_eq!(
+        s.rate_peek("login-user:admin", 1_650, 600)
+            .await
+            .unwrap()
+            .hits,
+        0
+    );
+    assert_eq!(
+        s.rate_peek("login-user:other", 1_650, 600)
+            .await
+            .unwrap()
+            .hits,
+        1
+    );
 }

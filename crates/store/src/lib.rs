@@ -22,7 +22,6 @@ pub use notice::*;
 pub use types::*;
 
 use async_trait::async_trait;
-use doorstep_domain::booking::CodeHistory;
 use doorstep_domain::{
     BookingRules, BookingStatus, Date, DayRule, DomainError, FeeItemSpec, Fen, NewLine, Period,
 };
@@ -45,6 +44,10 @@ pub enum StoreError {
     /// The database failed; the message is for logs.
     #[error("database error: {0}")]
     Database(String),
+    /// The database is locked or every connection is in use: nothing was
+    /// done, and the same request may succeed in a moment.
+    #[error("database busy: {0}")]
+    Busy(String),
 }
 
 /// Result of storage operations.
@@ -148,6 +151,9 @@ pub trait Store: Send + Sync + 'static {
     /// Applies an import batch in one transaction: all or nothing.
     async fn apply_import(&self, estate_id: i64, batch: &ImportBatch)
     -> StoreResult<ImportOutcome>;
+    /// Rows staged by imports and not yet cleared: 0 unless an import is
+    /// running or one was abandoned (swept by the next import after an hour).
+    async fn staged_import_rows(&self) -> StoreResult<i64>;
     /// Seeds many rooms, spaces and owners at once (demo and benchmarks).
     async fn bulk_seed(&self, estate_id: i64, batch: &ImportBatch) -> StoreResult<ImportOutcome>;
 
@@ -264,9 +270,11 @@ pub trait Store: Send + Sync + 'static {
         phone: Option<&str>,
         targets: &[(doorstep_domain::ObjectKind, i64)],
     ) -> StoreResult<Vec<OwnerHolding>>;
-    /// `3号楼202室` / `车位B007` for each room or space, in order.
+    /// `3号楼202室` / `车位B007` for each room or space of the estate, in
+    /// order; NotFound names the first that is not the estate's.
     async fn object_labels(
         &self,
+        estate_id: i64,
         targets: &[(doorstep_domain::ObjectKind, i64)],
     ) -> StoreResult<Vec<String>>;
     /// Places taken per slot start in `[from, to)` (unix seconds).
@@ -319,51 +327,46 @@ pub trait Store: Send + Sync + 'static {
     async fn set_estate_model(&self, estate_id: i64, model: &str, now: i64) -> StoreResult<()>;
 
     // --- owner sign-in ---
-    /// Owners (in any estate) with this phone on file.
-    async fn owners_by_phone(&self, phone: &str) -> StoreResult<Vec<Owner>>;
-    /// Codes sent to `phone` and asked for by `client`, and wrong tries for
-    /// `phone`, since `since`.
-    async fn code_history(&self, phone: &str, client: &str, since: i64)
-    -> StoreResult<CodeHistory>;
-    /// Stores a new code (its hash) and queues its message, one transaction.
-    async fn insert_code(
+    /// Where `phone` is on file: (company id, estate id) of each owner
+    /// record with it, by company and estate. One query, known or not.
+    async fn phone_on_file(&self, phone: &str) -> StoreResult<Vec<(i64, i64)>>;
+    /// Owners with this phone on file in the estates of `company_id`.
+    async fn owners_by_phone(&self, phone: &str, company_id: i64) -> StoreResult<Vec<Owner>>;
+    /// When wrong codes were tried for `phone` since `since`.
+    async fn code_failures(&self, phone: &str, since: i64) -> StoreResult<Vec<i64>>;
+    /// Takes a place in the phone's code counter (one conditional upsert:
+    /// refused while the resend interval or the hourly ceiling holds), then
+    /// stores the code, withdraws the phone's older unsent codes and queues
+    /// the message: one transaction.
+    async fn insert_code(&self, c: &NewCode) -> StoreResult<CodeSend>;
+    /// Counts one try on the newest live code of `phone`, only while fewer
+    /// than `max_tries` were counted (one conditional UPDATE … RETURNING);
+    /// the code as counted, or `None` (no live code, or no tries left).
+    async fn try_code(
         &self,
         phone: &str,
-        code_hash: &str,
-        client: &str,
         now: i64,
-        expires_at: i64,
-        message: &NewMessage,
-    ) -> StoreResult<i64>;
-    /// The newest unused, unexpired code of `phone`.
-    async fn live_code(&self, phone: &str, now: i64) -> StoreResult<Option<StoredCode>>;
-    /// Counts a wrong try on a code.
-    async fn code_failed(
-        &self,
-        code_id: i64,
-        phone: &str,
-        client: &str,
-        now: i64,
-    ) -> StoreResult<()>;
-    /// Marks a code used; false if it was used already (one use only).
-    async fn use_code(&self, code_id: i64, now: i64) -> StoreResult<bool>;
-    /// Stores an owner session (the token's hash).
-    async fn create_owner_session(
+        max_tries: i64,
+    ) -> StoreResult<Option<StoredCode>>;
+    /// Records a wrong code tried for `phone` (the lock-out counts these).
+    async fn code_failed(&self, phone: &str, client: &str, now: i64) -> StoreResult<()>;
+    /// Marks a code used and opens the owner session in one transaction;
+    /// false (and no session) if it was used or expired meanwhile.
+    async fn use_code(&self, code_id: i64, session: &NewOwnerSession) -> StoreResult<bool>;
+    /// The phone and company of a live owner session.
+    async fn owner_session(
         &self,
         token_hash: &str,
-        phone: &str,
         now: i64,
-        expires_at: i64,
-    ) -> StoreResult<()>;
-    /// The phone of a live owner session.
-    async fn owner_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>>;
+    ) -> StoreResult<Option<OwnerSessionInfo>>;
     /// Ends an owner session.
     async fn delete_owner_session(&self, token_hash: &str) -> StoreResult<()>;
 
     // --- outbox ---
     /// Queues a message.
     async fn enqueue(&self, m: &NewMessage, booking_id: Option<i64>) -> StoreResult<i64>;
-    /// Messages, newest first, optionally to one recipient.
+    /// Messages, newest first, optionally to one recipient. Sign-in codes
+    /// read [`REDACTED_CODE_TEXT`], sent or not: listings are for staff.
     async fn outbox(&self, recipient: Option<&str>, limit: i64) -> StoreResult<Vec<Message>>;
     /// Unsent, unwithdrawn messages due by `now`, oldest first.
     async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<Message>>;
@@ -372,6 +375,8 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_message(&self, id: i64, now: i64) -> StoreResult<bool>;
     /// Gives a claimed message back after a failed send, to be retried.
     async fn release_message(&self, id: i64) -> StoreResult<()>;
+    /// Forgets a sent sign-in code's text (keeps [`REDACTED_CODE_TEXT`]).
+    async fn redact_sent_code(&self, id: i64) -> StoreResult<()>;
 
     // --- collecting at the door ---
     /// An estate's collection settings (the defaults until set).
@@ -557,6 +562,15 @@ pub trait Store: Send + Sync + 'static {
     /// Reconciliation runs of a merchant account, newest first.
     async fn reconciliations(&self, merchant_ref: i64) -> StoreResult<Vec<Reconciliation>>;
 
+    // --- rate limits ---
+    /// Counts one hit on `key` in a fixed window of `window` seconds (a
+    /// window older than that starts over) and returns the window after it.
+    async fn rate_hit(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow>;
+    /// `key`'s current window without counting a hit (0 hits when none).
+    async fn rate_peek(&self, key: &str, now: i64, window: i64) -> StoreResult<RateWindow>;
+    /// Forgets `key` (and windows that ended a day ago).
+    async fn rate_reset(&self, key: &str, now: i64) -> StoreResult<()>;
+
     // --- background jobs ---
     /// Claims (or renews) a job lease until `now + seconds`; false if another
     /// holder's lease is still live.
@@ -701,7 +715,8 @@ pub trait Store: Send + Sync + 'static {
         object: Option<(doorstep_domain::ObjectKind, i64)>,
         limit: i64,
     ) -> StoreResult<Vec<Notice>>;
-    /// Opens a dispute or complaint.
+    /// Opens a dispute or complaint; a room/space named must be the
+    /// estate's (NotFound otherwise, nothing written).
     async fn open_dispute(
         &self,
         estate_id: i64,
@@ -711,8 +726,15 @@ pub trait Store: Send + Sync + 'static {
         by: Option<i64>,
         at: i64,
     ) -> StoreResult<Dispute>;
-    /// Closes one with its outcome.
-    async fn close_dispute(&self, id: i64, outcome: &str, at: i64) -> StoreResult<Dispute>;
+    /// Closes one of the estate's disputes with its outcome (NotFound if
+    /// it is not the estate's, Conflict if it is closed).
+    async fn close_dispute(
+        &self,
+        estate_id: i64,
+        id: i64,
+        outcome: &str,
+        at: i64,
+    ) -> StoreResult<Dispute>;
     /// An estate's disputes, newest first.
     async fn disputes(&self, estate_id: i64) -> StoreResult<Vec<Dispute>>;
     /// Every bill line of an estate up to `period` (inclusive) with the

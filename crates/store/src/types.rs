@@ -560,3 +560,12 @@ pub struct PaymentRecord {
     /// This key had been recorded before; nothing new was written.
     pub replayed: bool,
 }
+
+/// A rate limit's current window for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    /// Hits counted in this window, the current one included.
+    pub hits: u32,
+    /// When the window began (Unix seconds).
+    pub window_start: i64,
+}

@@ -82,6 +82,7 @@ struct LoginBody {
 
 async fn login(
     State(app): State<App>,
+    crate::session::ClientAddr(client): crate::session::ClientAddr,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(b) = body.map_err(|e| {
@@ -90,7 +91,7 @@ async fn login(
             format!("expected JSON {{\"username\", \"password\"}}: {e}"),
         )
     })?;
-    let s = app.login(&b.username, &b.password).await?;
+    let s = app.login_from(&b.username, &b.password, &client).await?;
     Ok(Json(
         json!({ "token": s.token, "expires_at": s.expires_at, "user": s.user }),
     ))

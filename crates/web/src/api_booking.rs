@@ -70,6 +70,9 @@ pub fn router() -> Router<App> {
 #[derive(Deserialize)]
 struct PhoneBody {
     phone: String,
+    /// The estate whose company the owner signs in to (optional when the
+    /// phone is on file with one company only).
+    estate: Option<String>,
 }
 
 async fn request_owner_code(
@@ -77,7 +80,9 @@ async fn request_owner_code(
     ClientAddr(client): ClientAddr,
     Body(b): Body<PhoneBody>,
 ) -> ApiResult {
-    let sent = app.request_owner_code(&b.phone, &client).await?;
+    let sent = app
+        .request_owner_code(&b.phone, b.estate.as_deref(), &client)
+        .await?;
     to_json(&sent)
 }
 
@@ -113,7 +118,7 @@ struct AsOf {
 
 async fn list_owner_targets(
     State(app): State<App>,
-    OwnerCaller(phone): OwnerCaller,
+    OwnerCaller(owner): OwnerCaller,
     Query(q): Query<AsOf>,
 ) -> ApiResult {
     let as_of = q
@@ -121,11 +126,11 @@ async fn list_owner_targets(
         .as_deref()
         .map(|d| parse_date("as_of", d))
         .transpose()?;
-    to_json(&app.owner_holdings(&phone, as_of).await?)
+    to_json(&app.owner_holdings(&owner, as_of).await?)
 }
 
-async fn list_owner_bookings(State(app): State<App>, OwnerCaller(phone): OwnerCaller) -> ApiResult {
-    to_json(&app.owner_bookings(&phone).await?)
+async fn list_owner_bookings(State(app): State<App>, OwnerCaller(owner): OwnerCaller) -> ApiResult {
+    to_json(&app.owner_bookings(&owner).await?)
 }
 
 #[derive(Deserialize)]

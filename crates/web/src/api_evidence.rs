@@ -3,7 +3,7 @@
 use crate::WebError;
 use crate::api::{ApiResult, to_json};
 use crate::error::Body;
-use crate::session::Staff;
+use crate::session::{ClientAddr, Staff};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -104,6 +104,7 @@ async fn get_receipt_by_token(State(app): State<App>, Path(token): Path<String>)
         "void_reason": r.void_reason,
         "content": verdict.as_ref().and_then(|v| v.content.clone()),
         "verdict": verdict.as_ref().map(|v| v.verdict),
+        "code": r.note.as_deref().map(doorstep_receipt::verification_code),
     }))
 }
 
@@ -160,11 +161,19 @@ struct VerifyBody {
     note: Option<String>,
     company_id: Option<i64>,
     number: Option<i64>,
+    code: Option<String>,
 }
 
 /// Verifies a receipt: a PDF (`Content-Type: application/pdf`), or JSON
-/// with the signed `note`, or `company_id` and `number`. Public.
-async fn verify_receipt(State(app): State<App>, headers: HeaderMap, body: Bytes) -> ApiResult {
+/// with the signed `note`, or `company_id` and `number` (with the printed
+/// verification `code` for more than "exists / void"; limited per client).
+/// Public.
+async fn verify_receipt(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -180,7 +189,9 @@ async fn verify_receipt(State(app): State<App>, headers: HeaderMap, body: Bytes)
         })?;
         match (b.note, b.company_id, b.number) {
             (Some(n), _, _) => app.verify_receipt_note(&n).await?,
-            (None, Some(c), Some(n)) => app.verify_receipt_number(c, n).await?,
+            (None, Some(c), Some(n)) => {
+                app.lookup_receipt(&client, c, n, b.code.as_deref()).await?
+            }
             _ => {
                 return Err(AppError::Invalid(DomainError::invalid(
                     "note",
@@ -358,8 +369,7 @@ async fn get_evidence_proof(
     Staff(user): Staff,
     Path(index): Path<u64>,
 ) -> ApiResult {
-    doorstep_app::require(&user, doorstep_domain::Permission::ReadBills)?;
-    to_json(&app.evidence_proof(user.company_id, index).await?)
+    to_json(&app.evidence_proof_for(&user, index).await?)
 }
 
 #[derive(Deserialize)]

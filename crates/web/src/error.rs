@@ -47,6 +47,8 @@ impl WebError {
             }
             AppError::Code(_) => (StatusCode::UNAUTHORIZED, "wrong_code"),
             AppError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
+            AppError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            AppError::TooMany { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         }
     }
 
@@ -56,6 +58,10 @@ impl WebError {
             AppError::Storage(m) => {
                 tracing::error!(error = %m, "storage failure");
                 "the server could not complete the request; try again".into()
+            }
+            AppError::Busy(m) => {
+                tracing::warn!(error = %m, "database busy");
+                "服务器繁忙，请稍后重试 / the server is busy; try again in a moment".into()
             }
             e => e.to_string(),
         }
@@ -69,7 +75,7 @@ impl IntoResponse for WebError {
         if let AppError::Invalid(d) = &self.0 {
             body["field"] = json!(d.field());
         }
-        let mut retry_after = None;
+        let mut retry_after_secs = None;
         if let AppError::Code(c) = &self.0 {
             body["message"] = json!(doorstep_app::owner::code_message(
                 c,
@@ -77,11 +83,18 @@ impl IntoResponse for WebError {
             ));
             if let Some(at) = c.retry_at() {
                 body["retry_at"] = json!(at);
-                retry_after = Some((at - doorstep_app::now()).max(1));
+                retry_after_secs = Some((at - doorstep_app::now()).max(1));
             }
         }
+        if let AppError::Busy(_) = &self.0 {
+            retry_after_secs = Some(1);
+        }
+        if let AppError::TooMany { retry_after, .. } = &self.0 {
+            body["retry_after"] = json!(retry_after);
+            retry_after_secs = Some(*retry_after);
+        }
         let mut res = (status, Json(body)).into_response();
-        if let Some(secs) = retry_after
+        if let Some(secs) = retry_after_secs
             && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
         {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);

@@ -10,9 +10,11 @@ mod api_reports;
 mod collector;
 mod console;
 mod error;
+mod front;
 mod openapi;
 mod owner;
 mod receipts;
+mod server;
 mod session;
 
 use axum::Router;
@@ -21,6 +23,7 @@ use axum::routing::get;
 use doorstep_app::App;
 
 pub use error::WebError;
+pub use front::{Cidr, FrontConfig};
 
 /// The content type of .xlsx workbooks.
 pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -49,22 +52,27 @@ pub(crate) fn download(bytes: Vec<u8>, mime: &'static str, name: &str) -> axum::
 }
 pub use openapi::openapi_document;
 
-/// The whole HTTP application.
+/// The whole HTTP application with the default front settings.
 pub fn router(app: App) -> Router {
+    router_with(app, FrontConfig::default())
+}
+
+/// The whole HTTP application behind the front (`front.rs`).
+pub fn router_with(app: App, cfg: FrontConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/favicon.ico", get(favicon))
+        .route("/favicon.svg", get(favicon))
         .route(
             "/api/openapi.json",
             get(|| async { axum::Json(openapi_document()) }),
         )
-        .nest(
-            "/api/v1",
-            api::router()
-                .merge(api_booking::router())
-                .merge(api_collect::router())
-                .merge(api_evidence::router())
-                .merge(api_reports::router()),
-        )
+        // Bearer tokens only (the front drops session cookies here).
+        .nest("/api/v1", api_routes())
+        // The same operations for our own pages (the collector app, the
+        // console's downloads): the session cookie, with the front's
+        // same-origin check on every change.
+        .nest(COOKIE_API, api_routes())
         .merge(api_collect::notify_router())
         .merge(console::router())
         .merge(owner::router())
@@ -72,7 +80,36 @@ pub fn router(app: App) -> Router {
         .merge(collector::router())
         .layer(axum::middleware::from_fn(trace))
         .layer(axum::middleware::from_fn(run_to_completion))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(cfg),
+            front::front,
+        ))
         .with_state(app)
+}
+
+/// Where our own pages reach the JSON API with their session cookie.
+pub(crate) const COOKIE_API: &str = "/c/api/v1";
+
+fn api_routes() -> Router<App> {
+    api::router()
+        .merge(api_booking::router())
+        .merge(api_collect::router())
+        .merge(api_evidence::router())
+        .merge(api_reports::router())
+}
+
+const FAVICON: &str = include_str!("../assets/favicon.svg");
+
+async fn favicon() -> axum::response::Response {
+    use axum::http::header;
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+        .into_response()
 }
 
 /// Runs each request on its own task, so a client that hangs up cannot
@@ -121,8 +158,17 @@ async fn healthz(
     Ok("ok")
 }
 
-/// Serves `router` on `listener` until ctrl-c or SIGTERM.
+/// Serves on `listener` with the default front settings until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
+    serve_with(listener, app, FrontConfig::default()).await
+}
+
+/// Serves on `listener` until ctrl-c or SIGTERM, with the background jobs.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: App,
+    cfg: FrontConfig,
+) -> std::io::Result<()> {
     spawn_order_poller(app.clone(), std::time::Duration::from_secs(15));
     spawn_checkpointer(app.clone(), std::time::Duration::from_secs(60));
     if !app.gateways.is_empty() {
@@ -137,12 +183,18 @@ pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Resu
             }
         });
     }
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
+    serve_only(listener, app, cfg, shutdown()).await
+}
+
+/// Serves HTTP only (no background jobs) until `stop` resolves.
+pub async fn serve_only(
+    listener: tokio::net::TcpListener,
+    app: App,
+    cfg: FrontConfig,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let router = router_with(app, cfg.clone());
+    server::accept_loop(listener, router, &cfg, stop).await
 }
 
 /// Queries open payment orders in the background (the fallback for a

@@ -198,7 +198,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "post",
         "/owner/code",
         "requestOwnerCode",
-        "Owner sign-in, step 1: text a one-time code to a phone on file (rate-limited per phone and client)",
+        "Owner sign-in, step 1: text a one-time code to a phone on file, for the company of `estate` (or the one company the phone is on file with). The answer is the same whether or not the phone is on file (the phone masked); limited per client (counted first) and per phone, 429 with Retry-After",
         true,
     ),
     (
@@ -618,7 +618,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "post",
         "/receipts/verify",
         "verifyReceipt",
-        "Verify a receipt: a PDF (Content-Type application/pdf), or JSON {note} or {company_id, number}; says valid, void or invalid and why. Public",
+        "Verify a receipt: a PDF (Content-Type application/pdf; valid only when its pages are byte for byte what its embedded note renders to), or JSON {note}, or {company_id, number, code}. By number alone the answer is only exists / void / invalid; with the printed verification code, the verdict with the amount, date and masked payer (summary). Number lookups are limited per client (429 with Retry-After). Public",
         true,
     ),
     (
@@ -1107,7 +1107,8 @@ fn request_schema(id: &str) -> Value {
         ),
         "requestOwnerCode" => obj(
             &["phone"],
-            json!({"phone": {"type": "string", "example": "13812345678"}}),
+            json!({"phone": {"type": "string", "example": "13812345678"},
+                "estate": {"type": "string", "example": "demo", "description": "the estate (code) whose property company the owner signs in to; the session reaches only that company"}}),
         ),
         "verifyOwnerCode" => obj(
             &["phone", "code"],
@@ -1235,7 +1236,8 @@ fn request_schema(id: &str) -> Value {
         "closeDispute" => obj(&["outcome"], json!({"outcome": text})),
         "verifyReceipt" => obj(
             &[],
-            json!({"note": {"type": "string", "description": "the signed receipt note"}, "company_id": int, "number": int}),
+            json!({"note": {"type": "string", "description": "the signed receipt note"}, "company_id": int, "number": int,
+                "code": {"type": "string", "description": "the verification code printed on the receipt (验证码), e.g. 7K3M-Q9XD"}}),
         ),
         "requestInvoice" => obj(
             &["kind", "title"],

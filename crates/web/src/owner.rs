@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use doorstep_app::booking::{BookingRequest, BookingView, By, DaySlots, Target};
-use doorstep_app::owner::{OwnerEstate, code_message};
+use doorstep_app::owner::{OwnerEstate, OwnerId, code_message, mask};
 use doorstep_app::{App, AppError};
 use doorstep_domain::booking::day_label;
 use doorstep_domain::{Lang, ObjectKind};
@@ -55,7 +55,7 @@ fn prefs_of(headers: &HeaderMap) -> Prefs {
 
 /// A signed-in owner on a page; otherwise a redirect to the sign-in page.
 struct OwnerPage {
-    phone: String,
+    owner: OwnerId,
     p: Prefs,
 }
 
@@ -73,8 +73,8 @@ impl FromRequestParts<App> for OwnerPage {
         let Some(t) = owner_token(&parts.headers) else {
             return Err(to_login());
         };
-        match app.owner_phone(&t).await {
-            Ok(phone) => Ok(OwnerPage { phone, p }),
+        match app.owner_signed_in(&t).await {
+            Ok(owner) => Ok(OwnerPage { owner, p }),
             Err(AppError::Unauthorized(_)) => Err(to_login()),
             Err(e) => Err(error_page(p, &e)),
         }
@@ -164,12 +164,6 @@ fn message(l: Lang, e: &AppError) -> String {
     match e {
         AppError::Refused(r) => r.message(l),
         AppError::Code(c) => code_message(c, l),
-        AppError::NotFound(m) if m.contains("on file") => l
-            .pick(
-                "该手机号未在物业登记，请致电物业服务中心登记后再试",
-                "This phone number is not on file. Please ask the property office to add it.",
-            )
-            .into(),
         AppError::NotFound(_) => l
             .pick("没有找到（或不属于您）", "Not found (or not yours)")
             .into(),
@@ -193,16 +187,23 @@ fn yuan(f: doorstep_domain::Fen) -> String {
     format!("¥{f}")
 }
 
-/// Local paths only, never off-site.
+/// Local paths of the owner pages only, never off-site (the console's
+/// rule: no `\`, control characters or schemes, also once decoded).
 fn safe_next(n: Option<&str>) -> String {
-    n.filter(|n| n.starts_with("/o") && !n.starts_with("//"))
-        .unwrap_or("/o")
-        .to_string()
+    let n = crate::console::local_next(n);
+    if n == "/o" || n.starts_with("/o/") || n.starts_with("/o?") {
+        n
+    } else {
+        "/o".into()
+    }
 }
 
 #[derive(Deserialize)]
 struct LoginQuery {
     next: Option<String>,
+    /// The estate whose company the owner signs in to (the link the
+    /// property office gives its owners carries it).
+    estate: Option<String>,
     phone: Option<String>,
     sent: Option<String>,
     err: Option<String>,
@@ -213,6 +214,7 @@ async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Markup {
     let l = p.lang;
     let next = safe_next(q.next.as_deref());
     let phone = q.phone.clone().unwrap_or_default();
+    let estate = q.estate.clone().unwrap_or_default();
     layout(
         p,
         l.pick("手机号登录", "Sign in with your phone"),
@@ -220,9 +222,10 @@ async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Markup {
         html! {
             @if let Some(e) = &q.err { p.err role="alert" { (e) } }
             @if q.sent.is_some() {
-                p.ok role="status" { (l.pick("验证码已发送到 ", "A code was sent to ")) (phone) }
+                p.ok role="status" { (l.pick("若该手机号已在物业登记，验证码已发送到 ", "If this number is on file, a code was sent to ")) (mask(&phone)) }
                 form.card method="post" action="/o/login/verify" {
                     input type="hidden" name="next" value=(next);
+                    input type="hidden" name="estate" value=(estate);
                     input type="hidden" name="phone" value=(phone);
                     label { (l.pick("短信验证码（6位数字）", "SMS code (6 digits)"))
                         input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required; }
@@ -230,6 +233,7 @@ async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Markup {
                 }
                 form method="post" action="/o/login/code" {
                     input type="hidden" name="next" value=(next);
+                    input type="hidden" name="estate" value=(estate);
                     input type="hidden" name="phone" value=(phone);
                     button.secondary type="submit" { (l.pick("重新获取验证码", "Send a new code")) }
                 }
@@ -237,6 +241,7 @@ async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Markup {
                 p { (l.pick("请输入在物业登记的手机号码，我们会发送短信验证码。无需房产证号或身份证。", "Enter the mobile number the property office has on file; we will text you a code. No certificate or ID number needed.")) }
                 form.card method="post" action="/o/login/code" {
                     input type="hidden" name="next" value=(next);
+                    input type="hidden" name="estate" value=(estate);
                     label { (l.pick("手机号码", "Mobile number"))
                         input #phone type="tel" name="phone" inputmode="tel" autocomplete="tel" value=(phone) required; }
                     button #send-code.wide type="submit" { (l.pick("获取验证码", "Text me a code")) }
@@ -249,6 +254,7 @@ async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Markup {
 #[derive(Deserialize)]
 struct PhoneForm {
     phone: String,
+    estate: Option<String>,
     next: Option<String>,
 }
 
@@ -260,16 +266,22 @@ async fn send_code(
 ) -> Response {
     let l = prefs_of(&headers).lang;
     let next = safe_next(f.next.as_deref());
-    match app.request_owner_code(&f.phone, &client).await {
-        Ok(sent) => Redirect::to(&format!(
-            "/o/login?sent=1&phone={}&next={}",
-            enc(&sent.phone),
+    let estate = f.estate.as_deref().unwrap_or("").trim();
+    match app
+        .request_owner_code(&f.phone, Some(estate), &client)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/o/login?sent=1&phone={}&estate={}&next={}",
+            enc(&normalised(&f.phone)),
+            enc(estate),
             enc(&next)
         ))
         .into_response(),
         Err(e) => Redirect::to(&format!(
-            "/o/login?phone={}&next={}&err={}",
+            "/o/login?phone={}&estate={}&next={}&err={}",
             enc(f.phone.trim()),
+            enc(estate),
             enc(&next),
             enc(&message(l, &e))
         ))
@@ -277,10 +289,18 @@ async fn send_code(
     }
 }
 
+/// The phone as the code went to it (the answer itself shows it masked).
+fn normalised(phone: &str) -> String {
+    doorstep_domain::PhoneNumber::parse(phone)
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default()
+}
+
 #[derive(Deserialize)]
 struct CodeForm {
     phone: String,
     code: String,
+    estate: Option<String>,
     next: Option<String>,
 }
 
@@ -312,9 +332,10 @@ async fn verify_code(
                 AppError::Code(doorstep_domain::booking::CodeRefusal::Wrong { .. })
             ) || matches!(e, AppError::Invalid(_));
             Redirect::to(&format!(
-                "/o/login?{}phone={}&next={}&err={}",
+                "/o/login?{}phone={}&estate={}&next={}&err={}",
                 if sent { "sent=1&" } else { "" },
                 enc(f.phone.trim()),
+                enc(f.estate.as_deref().unwrap_or("").trim()),
                 enc(&next),
                 enc(&message(l, &e))
             ))
@@ -427,7 +448,7 @@ async fn home(
     Query(q): Query<crate::console::Flash>,
 ) -> Response {
     let l = o.p.lang;
-    let estates = match app.owner_holdings(&o.phone, None).await {
+    let estates = match app.owner_holdings(&o.owner, None).await {
         Ok(e) => e,
         Err(e) => return error_page(o.p, &e),
     };
@@ -582,7 +603,7 @@ async fn book_page(State(app): State<App>, o: OwnerPage, RawQuery(raw): RawQuery
         }
         Err(e) => return error_page(o.p, &e),
     };
-    let estates = match app.owner_holdings(&o.phone, None).await {
+    let estates = match app.owner_holdings(&o.owner, None).await {
         Ok(e) => e,
         Err(e) => return error_page(o.p, &e),
     };
@@ -623,7 +644,7 @@ async fn book_page(State(app): State<App>, o: OwnerPage, RawQuery(raw): RawQuery
                     label.check { input #cash type="checkbox" name="cash" value="1"; span { (l.pick("我将用现金缴费", "I will pay in cash")) } }
                     label.check { input #call-first type="checkbox" name="call_first" value="1"; span { (l.pick("家中只有老人，请上门前先打电话确认", "An elderly person is alone at home — call to confirm first")) } }
                     label { (l.pick("联系电话（可填子女或家人的电话）", "Contact phone (a child or relative's is fine)"))
-                        input #contact type="tel" name="contact_phone" inputmode="tel" value=(o.phone); }
+                        input #contact type="tel" name="contact_phone" inputmode="tel" value=(o.owner.phone); }
                     label { (l.pick("备注（选填）", "Note (optional)"))
                         textarea #note name="note" rows="2" maxlength="500" {} }
                 }
@@ -661,7 +682,7 @@ async fn book_submit(State(app): State<App>, o: OwnerPage, body: String) -> Resp
         note: field(&f, "note").unwrap_or("").to_string(),
         contact_phone: field(&f, "contact_phone").unwrap_or("").to_string(),
     };
-    match app.create_booking(By::Owner(&o.phone), &code, &req).await {
+    match app.create_booking(By::Owner(&o.owner), &code, &req).await {
         Ok(b) => Redirect::to(&format!("/o/bookings/{}?new=1", b.booking.id)).into_response(),
         Err(e @ (AppError::Refused(_) | AppError::Invalid(_) | AppError::Conflict(_))) => {
             retry(&message(l, &e))
@@ -698,7 +719,7 @@ async fn bookings_page(
     Query(q): Query<crate::console::Flash>,
 ) -> Response {
     let l = o.p.lang;
-    let list = match app.owner_bookings(&o.phone).await {
+    let list = match app.owner_bookings(&o.owner).await {
         Ok(v) => v,
         Err(e) => return error_page(o.p, &e),
     };
@@ -732,7 +753,7 @@ async fn booking_page(
     Query(q): Query<BookingQ>,
 ) -> Response {
     let l = o.p.lang;
-    let (estate, b) = match app.booking_for(&By::Owner(&o.phone), id).await {
+    let (estate, b) = match app.booking_for(&By::Owner(&o.owner), id).await {
         Ok(x) => x,
         Err(e) => return error_page(o.p, &e),
     };
@@ -744,7 +765,7 @@ async fn booking_page(
     };
     // What will be owed on the visit day, late fees included.
     let owed = app
-        .owner_holdings(&o.phone, Some(day))
+        .owner_holdings(&o.owner, Some(day))
         .await
         .unwrap_or_default()
         .into_iter()
@@ -784,7 +805,7 @@ async fn booking_page(
 
 async fn cancel(State(app): State<App>, o: OwnerPage, Path(id): Path<i64>) -> Response {
     let l = o.p.lang;
-    match app.cancel_booking(By::Owner(&o.phone), id, "").await {
+    match app.cancel_booking(By::Owner(&o.owner), id, "").await {
         Ok(_) => Redirect::to(&format!(
             "/o/bookings?ok={}",
             enc(l.pick("预约已取消", "Booking cancelled"))
@@ -804,7 +825,7 @@ async fn reschedule_page(
     Query(q): Query<crate::console::Flash>,
 ) -> Response {
     let l = o.p.lang;
-    let (estate, b) = match app.booking_for(&By::Owner(&o.phone), id).await {
+    let (estate, b) = match app.booking_for(&By::Owner(&o.owner), id).await {
         Ok(x) => x,
         Err(e) => return error_page(o.p, &e),
     };
@@ -855,7 +876,7 @@ async fn reschedule_submit(
         .into_response();
     };
     match app
-        .reschedule_booking(By::Owner(&o.phone), id, date, start)
+        .reschedule_booking(By::Owner(&o.owner), id, date, start)
         .await
     {
         Ok(b) => Redirect::to(&format!(
@@ -870,5 +891,29 @@ async fn reschedule_submit(
             enc(&message(l, &e))
         ))
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_the_owner_pages() {
+        assert_eq!(safe_next(Some("/o/book?x=1")), "/o/book?x=1");
+        assert_eq!(safe_next(Some("/o")), "/o");
+        for bad in [
+            "/o\\evil.example",
+            "/\\evil.example",
+            "//evil.example",
+            "/o%5C%5Cevil",
+            "/oevil",
+            "/console",
+            "https://evil.example/o",
+            "/o/\tx",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/o", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/o");
     }
 }

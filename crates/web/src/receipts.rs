@@ -1,15 +1,18 @@
 //! The owner's e-receipt pages and the public verification page, no
-//! sign-in: the receipt's unguessable token (in the SMS link and the QR code
-//! printed on the receipt) is the key. The receipt as signed (its content
+//! sign-in: the receipt's unguessable token (in the SMS link sent only to
+//! the owners' phones) is the key. The receipt as signed (its content
 //! read back from the verified note, not from database fields), its PDF in
 //! three sizes, a copy sent to another phone, the payment's evidence record
 //! with its inclusion proof, invoice requests, and `/verify` for anyone
-//! holding a receipt number or a receipt PDF. Chinese by default, English
-//! on a tap, large text; no JavaScript.
+//! holding a receipt number (with its printed verification code) or a
+//! receipt PDF. The QR code printed on a receipt opens `/verify` with the
+//! number and code, never the private link: a paper receipt lets its holder
+//! check it, not act for the owner. Chinese by default, English on a tap,
+//! large text; no JavaScript.
 
 use crate::WebError;
 use crate::console::enc;
-use crate::session::{cookie, lang};
+use crate::session::{ClientAddr, cookie, lang};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,7 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use doorstep_app::evidence::EvidenceProof;
 use doorstep_app::invoice::InvoiceForm;
-use doorstep_app::receipt::ReceiptVerdict;
+use doorstep_app::receipt::{ReceiptVerdict, mask_payer};
 use doorstep_app::{App, AppError};
 use doorstep_domain::{DomainError, Lang, PhoneNumber};
 use doorstep_receipt::{ReceiptContent, datetime_display, method_label, number_display};
@@ -178,6 +181,7 @@ fn field_error(l: Lang, d: &DomainError) -> String {
         "bank" => "开户行及账号最多 200 个字".into(),
         "company" => "公司编号应为数字".into(),
         "number" => "收据编号应为数字，如 00000123".into(),
+        "code" => "验证码应为 8 位字母和数字，如 7K3M-Q9XD".into(),
         "file" => "请选择收据 PDF 文件".into(),
         _ => format!("{f} 有误：{detail}"),
     };
@@ -228,21 +232,6 @@ fn local_time(e: &Estate, unix: i64) -> String {
                 .to_string()
         })
         .unwrap_or_default()
-}
-
-/// `张三、李四` → `张*、李*`.
-fn mask_payer(s: &str) -> String {
-    s.split('、')
-        .map(|name| {
-            let mut c = name.trim().chars();
-            match c.next() {
-                Some(first) => format!("{first}*"),
-                None => String::new(),
-            }
-        })
-        .filter(|n| !n.is_empty())
-        .collect::<Vec<_>>()
-        .join("、")
 }
 
 /// `13812345678` → `138****5678`.
@@ -482,6 +471,10 @@ async fn show_receipt(
         @if r.note.is_some() {
             section aria-labelledby="dl-h" {
                 h2 #dl-h { (l.pick("下载与打印", "Download and print")) }
+                @if let Some(note) = &r.note {
+                    p #code { (l.pick("验证码：", "Verification code: ")) strong.hash { (doorstep_receipt::verification_code(note)) }
+                        br; span.muted { (l.pick("他人可凭收据编号和验证码在验证页核对这张收据（只显示金额、日期和隐去姓名的交款人）。", "Anyone with the receipt's number and this code can check it on the verification page (they see only the amount, date and a masked payer).")) } }
+                }
                 div.buttons {
                     a.button href={(here) "/pdf?format=a4"} { (l.pick("下载 PDF（A4）", "Download PDF (A4)")) }
                     a.button.secondary href={(here) "/pdf?format=a5"} { (l.pick("A5", "A5")) }
@@ -967,6 +960,7 @@ async fn invoice_submit(
 struct VerifyQuery {
     company: Option<String>,
     number: Option<String>,
+    code: Option<String>,
 }
 
 fn parse_id(field: &'static str, s: &str) -> Result<i64, DomainError> {
@@ -991,6 +985,7 @@ fn verdict_block(l: Lang, v: &ReceiptVerdict) -> Markup {
     let (class, head) = match v.verdict {
         "valid" => ("valid", l.pick("真实有效", "Genuine and valid")),
         "void" => ("void", l.pick("已作废", "Void")),
+        "exists" => ("pending", l.pick("编号存在", "The number exists")),
         _ => ("invalid", l.pick("无效", "Not valid")),
     };
     html! {
@@ -1008,6 +1003,15 @@ fn verdict_block(l: Lang, v: &ReceiptVerdict) -> Markup {
                     dt { (l.pick("收款时间", "Paid at")) } dd { (datetime_display(&c.issued_at)) }
                 }
             }
+            @if let Some(s) = &v.summary {
+                dl.facts.card #summary {
+                    dt { (l.pick("开具单位", "Issued by")) } dd { (s.company) }
+                    dt { (l.pick("收据编号", "Receipt No.")) } dd { "No." (s.number_display) }
+                    dt { (l.pick("交款人", "Payer")) } dd { (s.payer) }
+                    dt { (l.pick("金额", "Amount")) } dd { (yuan(s.amount_fen)) }
+                    dt { (l.pick("收款时间", "Paid at")) } dd { (s.paid_at) }
+                }
+            }
         }
     }
 }
@@ -1016,6 +1020,7 @@ fn verdict_block(l: Lang, v: &ReceiptVerdict) -> Markup {
 struct VerifyInputs {
     company: String,
     number: String,
+    code: String,
     /// (field, message)
     error: Option<(&'static str, String)>,
 }
@@ -1049,6 +1054,7 @@ fn verify_body(l: Lang, inp: &VerifyInputs, v: Option<&ReceiptVerdict>) -> Marku
         form.card method="get" action="/verify" {
             (text_input("company", l.pick("公司编号", "Company number"), Some(l.pick("收据上“签名密钥 doorstep/company/”后面的数字", "The number after “doorstep/company/” in the receipt's signing key")), "text", &inp.company, err, "off", 20))
             (text_input("number", l.pick("收据编号", "Receipt number"), Some(l.pick("收据右上角 No. 后的 8 位数字", "The 8 digits after No. on the receipt")), "text", &inp.number, err, "off", 20))
+            (text_input("code", l.pick("验证码", "Verification code"), Some(l.pick("收据二维码旁印的 8 位验证码；不填只能查到编号是否存在", "The 8-character code printed by the receipt's QR code; without it you only learn whether the number exists")), "text", &inp.code, err, "off", 12))
             p { button #verify-number type="submit" { (l.pick("验证", "Verify")) } }
         }
         h2 { (l.pick("上传收据 PDF 验证", "By uploading the receipt PDF")) }
@@ -1063,14 +1069,15 @@ fn verify_body(l: Lang, inp: &VerifyInputs, v: Option<&ReceiptVerdict>) -> Marku
             p { button #verify-file type="submit" { (l.pick("上传并验证", "Upload and verify")) } }
         }
         p.muted { (l.pick(
-            "验证会检查收据上的电子签名是否由物业公司的密钥签署、内容是否与存档一致，以及收据是否已作废。",
-            "Verification checks that the receipt's signature is by the company's key, that its content matches the records, and whether it was voided."
+            "验证会检查收据上的电子签名是否由物业公司的密钥签署、内容是否与存档一致，以及收据是否已作废。上传的 PDF 须与签名内容逐字节一致；经其他程序另存的文件请改用编号和验证码核验。",
+            "Verification checks that the receipt's signature is by the company's key, that its content matches the records, and whether it was voided. An uploaded PDF must be byte for byte what was signed; for a file saved again by another program, use the number and code."
         )) }
     }
 }
 
 async fn verify_page(
     State(app): State<App>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Query(q): Query<VerifyQuery>,
 ) -> Response {
@@ -1079,27 +1086,67 @@ async fn verify_page(
     let mut inp = VerifyInputs {
         company: q.company.clone().unwrap_or_default(),
         number: q.number.clone().unwrap_or_default(),
+        code: q.code.clone().unwrap_or_default(),
         error: None,
     };
     let asked = !inp.company.trim().is_empty() || !inp.number.trim().is_empty();
     let mut verdict = None;
     let mut status = StatusCode::OK;
     if asked {
-        match (
-            parse_id("company", &inp.company),
-            parse_id("number", &inp.number),
-        ) {
-            (Ok(c), Ok(n)) => match app.verify_receipt_number(c, n).await {
+        match parse_lookup(&inp) {
+            Ok((c, n, code)) => match app.lookup_receipt(&client, c, n, code.as_deref()).await {
                 Ok(v) => verdict = Some(v),
+                Err(AppError::TooMany { retry_after, .. }) => {
+                    return too_many(p, &inp, retry_after);
+                }
                 Err(e) => return error_page(p, &e),
             },
-            (Err(e), _) | (_, Err(e)) => {
+            Err(e) => {
                 inp.error = Some((e.field(), field_error(l, &e)));
                 status = StatusCode::UNPROCESSABLE_ENTITY;
             }
         }
     }
     verify_response(p, l, status, &inp, verdict.as_ref())
+}
+
+/// Company, number and (normalised) code from the form; a code that cannot
+/// be one is named rather than counted as a wrong guess.
+fn parse_lookup(inp: &VerifyInputs) -> Result<(i64, i64, Option<String>), DomainError> {
+    let company = parse_id("company", &inp.company)?;
+    let number = parse_id("number", &inp.number)?;
+    let code = match inp.code.trim() {
+        "" => None,
+        c => Some(doorstep_receipt::normalize_code(c).ok_or_else(|| {
+            DomainError::invalid(
+                "code",
+                format!("{c:?} is not a verification code (e.g. 7K3M-Q9XD)"),
+            )
+        })?),
+    };
+    Ok((company, number, code))
+}
+
+/// The lookup limit was reached: 429 with `Retry-After` and a page that
+/// says when to try again.
+fn too_many(p: Prefs, inp: &VerifyInputs, retry_after: i64) -> Response {
+    let l = p.lang;
+    let minutes = (retry_after + 59) / 60;
+    let msg = match l {
+        Lang::Zh => format!("查询过于频繁，请 {minutes} 分钟后再试。"),
+        Lang::En => format!("Too many lookups from your network; try again in {minutes} min."),
+    };
+    let inp = VerifyInputs {
+        company: inp.company.clone(),
+        number: inp.number.clone(),
+        code: inp.code.clone(),
+        error: Some(("limit", msg)),
+    };
+    let mut res = verify_response(p, l, StatusCode::TOO_MANY_REQUESTS, &inp, None);
+    if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }
 
 async fn verify_upload(State(app): State<App>, headers: HeaderMap, mut mp: Multipart) -> Response {

@@ -12,7 +12,9 @@ use doorstep_store::User;
 /// The session cookie's name.
 pub const COOKIE: &str = "doorstep_session";
 
-/// A cookie's value from the request headers.
+/// A cookie's value from the request headers. The front has already turned
+/// `__Host-` session cookies into their plain names (and dropped plain ones
+/// over https).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
@@ -75,8 +77,8 @@ pub fn owner_token(headers: &HeaderMap) -> Option<String> {
     bearer.or_else(|| cookie(headers, OWNER_COOKIE))
 }
 
-/// A signed-in owner (their phone): 401 without a valid owner session.
-pub struct OwnerCaller(pub String);
+/// A signed-in owner (their phone and company): 401 without a valid owner session.
+pub struct OwnerCaller(pub doorstep_app::owner::OwnerId);
 
 impl FromRequestParts<App> for OwnerCaller {
     type Rejection = WebError;
@@ -88,7 +90,7 @@ impl FromRequestParts<App> for OwnerCaller {
                     .into(),
             )));
         };
-        Ok(OwnerCaller(app.owner_phone(&t).await?))
+        Ok(OwnerCaller(app.owner_signed_in(&t).await?))
     }
 }
 
@@ -96,8 +98,8 @@ impl FromRequestParts<App> for OwnerCaller {
 pub enum Caller {
     /// A staff user.
     Staff(User),
-    /// An owner's phone.
-    Owner(String),
+    /// An owner (phone and company).
+    Owner(doorstep_app::owner::OwnerId),
 }
 
 impl FromRequestParts<App> for Caller {
@@ -111,7 +113,7 @@ impl FromRequestParts<App> for Caller {
             return Ok(Caller::Staff(u));
         }
         if let Some(t) = owner_token(&parts.headers).filter(|t| t.starts_with(owner_prefix))
-            && let Ok(p) = app.owner_phone(&t).await
+            && let Ok(p) = app.owner_signed_in(&t).await
         {
             return Ok(Caller::Owner(p));
         }
@@ -121,31 +123,19 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
-/// The client's address, for rate limits: the peer address; when the peer
-/// is a proxy on this host (loopback), the last `X-Forwarded-For` hop.
+/// The client's address, for rate limits: the peer address; behind a proxy
+/// the settings trust (loopback by default), the last `X-Forwarded-For` hop.
 pub struct ClientAddr(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts
+        let addr = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
-        let addr = match (peer, forwarded) {
-            (Some(ip), Some(f)) if ip.is_loopback() => f,
-            (Some(ip), _) => ip.to_string(),
-            (None, Some(f)) => f,
-            (None, None) => "unknown".into(),
-        };
+            .get::<crate::front::Front>()
+            .map(|f| f.client.clone())
+            .unwrap_or_else(|| "unknown".into());
         Ok(ClientAddr(addr))
     }
 }

@@ -429,6 +429,16 @@ fn scenario(s: Server) {
         None,
         Some(json!({"company_id": rc["company_id"], "number": rc["number"]})),
     );
+    // A number alone says only that it exists (issue 13); with the printed
+    // code, the verdict.
+    assert_eq!((st, v["verdict"].as_str()), (200, Some("exists")), "{v}");
+    let code = doorstep_receipt::verification_code(rc["note"].as_str().unwrap());
+    let (st, v) = s.call(
+        "POST",
+        "/api/v1/receipts/verify",
+        None,
+        Some(json!({"company_id": rc["company_id"], "number": rc["number"], "code": code})),
+    );
     assert_eq!((st, v["verdict"].as_str()), (200, Some("valid")), "{v}");
     let proof = s.ok(
         "GET",

@@ -417,7 +417,22 @@ fn receipt_pages_on_sqlite() {
     let a = s.get("/verify");
     assert_eq!(a.status, 200);
     well_formed(&a.text());
-    let by_number = format!("/verify?company={}&number={}", r.company_id, number);
+    // A number alone says it exists; the QR code's link (number and code)
+    // gives the verdict with the masked payer.
+    let a = s.get(&format!(
+        "/verify?company={}&number={}",
+        r.company_id, number
+    ));
+    assert_eq!(a.status, 200);
+    assert!(
+        a.text().contains("编号存在") && !a.text().contains("张*"),
+        "{}",
+        a.text()
+    );
+    let by_number = s
+        .app
+        .verify_url(&r, r.note.as_deref().unwrap())
+        .replace(&s.base, "");
     let a = s.get(&by_number);
     assert_eq!(a.status, 200);
     assert!(a.text().contains("真实有效"), "{}", a.text());

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::ReceiptError;
+use crate::code::verification_code;
 use crate::content::{ReceiptContent, method_label};
 use crate::layout::{Align, GREY, Op, Pen, Style, qr_modules, quiet_zone};
 use crate::pdf::{Extras, fingerprint};
@@ -90,6 +91,9 @@ pub(super) fn tail(
     let tx = if qr_h > 0.0 { l + s.qr + quiet } else { l };
     let tw = (seal.0 - r - s.body) - tx;
     let mut ty = y + s.small * 0.2;
+    // The code a reader types with the number to check the receipt online.
+    let code = format!("验证码 {}", verification_code(ex.signed_note));
+    ty += pen.para(tx, tw, ty, &code, Style::new(s.body).bold(), Align::Left, 1);
     let mut info = Vec::new();
     if let Some(i) = ex.evidence_index {
         info.push(format!("存证记录 #{i}"));

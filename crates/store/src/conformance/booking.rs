@@ -11,7 +11,7 @@ use jiff::civil::date;
 use std::sync::Arc;
 
 /// An owner with one room in building `b`.
-async fn owner_with_room(
+pub(super) async fn owner_with_room(
     s: &Arc<dyn Store>,
     estate: i64,
     b: &str,
@@ -555,68 +555,4 @@ pub async fn last_place_is_sold_once(s: Arc<dyn Store>) {
         later.slot = window(["19:30-20:00", "20:00-20:30", "20:30-21:00"][i % 3]);
         s.create_booking(&later).await.unwrap();
     }
-}
-
-/// Codes: stored hashed with their message, one use, wrong tries counted;
-/// owner sessions live until they expire or end.
-pub async fn owner_codes_and_sessions(s: Arc<dyn Store>) {
-    let (_, e, _) = fixture(&s).await;
-    let (o, _) = owner_with_room(&s, e.id, "1", "101", "13700000001").await;
-    let found = s.owners_by_phone("13700000001").await.unwrap();
-    assert_eq!(found.iter().map(|x| x.id).collect::<Vec<_>>(), vec![o.id]);
-    assert!(s.owners_by_phone("13700000009").await.unwrap().is_empty());
-    let msg = NewMessage {
-        estate_id: None,
-        channel: "sms".into(),
-        recipient: "13700000001".into(),
-        kind: "code".into(),
-        body: "验证码 123456".into(),
-        due_at: 1000,
-    };
-    let id = s
-        .insert_code("13700000001", "hash", "127.0.0.1", 1000, 1300, &msg)
-        .await
-        .unwrap();
-    assert_eq!(
-        s.outbox(Some("13700000001"), 5).await.unwrap()[0].body,
-        "验证码 123456"
-    );
-    let live = s.live_code("13700000001", 1100).await.unwrap().unwrap();
-    assert_eq!(
-        (live.id, live.code_hash.as_str(), live.attempts),
-        (id, "hash", 0)
-    );
-    assert!(s.live_code("13700000001", 1300).await.unwrap().is_none());
-    s.code_failed(id, "13700000001", "127.0.0.1", 1110)
-        .await
-        .unwrap();
-    assert_eq!(
-        s.live_code("13700000001", 1120)
-            .await
-            .unwrap()
-            .unwrap()
-            .attempts,
-        1
-    );
-    let h = s
-        .code_history("13700000001", "127.0.0.1", 900)
-        .await
-        .unwrap();
-    assert_eq!(
-        (h.phone_sends, h.client_sends, h.failures),
-        (vec![1000], vec![1000], vec![1110])
-    );
-    assert!(s.use_code(id, 1120).await.unwrap());
-    assert!(!s.use_code(id, 1121).await.unwrap());
-    assert!(s.live_code("13700000001", 1130).await.unwrap().is_none());
-    s.create_owner_session("tok", "13700000001", 1000, 2000)
-        .await
-        .unwrap();
-    assert_eq!(
-        s.owner_session("tok", 1500).await.unwrap().as_deref(),
-        Some("13700000001")
-    );
-    assert_eq!(s.owner_session("tok", 2000).await.unwrap(), None);
-    s.delete_owner_session("tok").await.unwrap();
-    assert_eq!(s.owner_session("tok", 1500).await.unwrap(), None);
 }

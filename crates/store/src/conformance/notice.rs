@@ -113,10 +113,53 @@ pub async fn notices_once_a_day_with_their_message(s: Arc<dyn Store>) {
         s.open_dispute(e.id, None, " ", "x", None, 5).await,
         Err(StoreError::Invalid(_))
     ));
-    let c = s.close_dispute(d.id, "已复核", 9).await.unwrap();
+    // Scope lives in the SQL: another estate can neither name this
+    // estate's room in a dispute, close its dispute, nor label its room.
+    let other = s
+        .create_estate(
+            e.company_id,
+            &EstateInput {
+                code: doorstep_domain::EstateCode::parse("scope-other").unwrap(),
+                name: "别处".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.open_dispute(
+            other.id,
+            Some((ObjectKind::Room, room.id)),
+            "某人",
+            "x",
+            None,
+            6
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s.disputes(other.id).await.unwrap().is_empty());
+    assert!(matches!(
+        s.close_dispute(other.id, d.id, "x", 7).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.object_labels(other.id, &[(ObjectKind::Room, room.id)])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.object_labels(e.id, &[(ObjectKind::Room, room.id)])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let c = s.close_dispute(e.id, d.id, "已复核", 9).await.unwrap();
     assert_eq!((c.status.as_str(), c.closed_at), ("closed", Some(9)));
     assert!(matches!(
-        s.close_dispute(d.id, "again", 10).await,
+        s.close_dispute(e.id, d.id, "again", 10).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.disputes(e.id).await.unwrap().len(), 1);

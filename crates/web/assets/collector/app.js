@@ -212,7 +212,9 @@
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    return fetch("/api/v1" + path, init).then(function (res) {
+    // /c/api/v1: the API with this page's session cookie (/api/v1 takes
+    // bearer tokens only).
+    return fetch("/c/api/v1" + path, init).then(function (res) {
       if (timer) clearTimeout(timer);
       return res.text().then(function (txt) {
         var data = null;
@@ -758,7 +760,7 @@
           if (qr.left === 0) qrPoll();
         }, 1000);
         if (typeof EventSource === "function") {
-          var es = new EventSource("/api/v1/payments/" + v.id + "/events");
+          var es = new EventSource("/c/api/v1/payments/" + v.id + "/events");
           qr.es = es;
           es.addEventListener("state", function (ev) {
             try { if (qr && !qr.done) qrState(JSON.parse(ev.data)); } catch (e) { /* ignore a bad event */ }

@@ -5,7 +5,8 @@
 //   install, then cache-first (their URL changes when they do).
 // - Pages under /c/: network-first; each good answer is kept, and served
 //   when the network is gone (the garage).
-// - API GETs (/api/v1/…): network-first with the cached copy as fallback;
+// - API GETs (/c/api/v1/…, the API with the session cookie): network-first
+//   with the cached copy as fallback;
 //   the server-sent event streams are never touched.
 // - POSTs are never cached: they go straight to the network, and app.js
 //   keeps them in its queue when that fails.
@@ -51,6 +52,7 @@ function isAsset(url) {
 
 function isPage(req, url) {
   if (url.pathname.indexOf("/c/") !== 0 && url.pathname !== "/c") return false;
+  if (url.pathname.indexOf("/c/api/") === 0) return false;
   if (/\.(js|css|webmanifest|svg)$/.test(url.pathname)) return false;
   if (url.pathname.indexOf("/c/lang/") === 0) return false;
   return req.mode === "navigate" || (req.headers.get("accept") || "").indexOf("text/html") >= 0 ||
@@ -58,7 +60,7 @@ function isPage(req, url) {
 }
 
 function isApiGet(url) {
-  return url.pathname.indexOf("/api/v1/") === 0 && !/\/events$/.test(url.pathname);
+  return url.pathname.indexOf("/c/api/v1/") === 0 && !/\/events$/.test(url.pathname);
 }
 
 function cacheFirst(req) {

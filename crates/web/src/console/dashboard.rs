@@ -154,7 +154,7 @@ async fn company_dashboard(
                 label for="period" { (l.pick("账期", "Period")) " " }
                 input #period name="period" value=(period) pattern="[0-9]{4}-[0-9]{2}" size="8";
                 " " button type="submit" { (l.pick("查看", "Show")) }
-                " " a href=(format!("/api/v1/reports/export?period={period}")) { (l.pick("导出 Excel", "Export to Excel")) }
+                " " a href=(format!("/c/api/v1/reports/export?period={period}")) { (l.pick("导出 Excel", "Export to Excel")) }
             }
             section #collection {
                 h2 { (rep.company) " · " (l.pick("收缴率", "Collection rate")) " " (period) }
@@ -269,7 +269,7 @@ async fn dashboard(
                 label for="period" { (l.pick("账期", "Period")) " " }
                 input #period name="period" value=(period) pattern="[0-9]{4}-[0-9]{2}" size="8";
                 " " button type="submit" { (l.pick("查看", "Show")) }
-                " " a href=(format!("/api/v1/reports/export?estate={code}&period={period}")) { (l.pick("导出 Excel", "Export to Excel")) }
+                " " a href=(format!("/c/api/v1/reports/export?estate={code}&period={period}")) { (l.pick("导出 Excel", "Export to Excel")) }
             }
             section #collection {
                 h2 { (l.pick("收缴率", "Collection rate")) " " (period) }

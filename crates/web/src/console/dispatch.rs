@@ -1042,7 +1042,7 @@ async fn outbox_page(
         };
         let flash = Flash { ok: p.ok.clone(), err: p.err.clone() };
         Ok::<_, AppError>(page(l, l.pick("消息发件箱", "Message outbox"), Some(&cu.user), None, &flash, html! {
-            p.muted { (l.pick("未接入短信网关时，验证码和提醒都保存在这里（最新在前）。", "Without an SMS gateway, sign-in codes and reminders are kept here (newest first).")) }
+            p.muted { (l.pick("发给业主的短信（最新在前）。登录验证码只发到业主手机，这里始终隐藏。", "Messages to owners (newest first). Sign-in codes go only to the owner's phone and are always hidden here.")) }
             form.row method="get" {
                 label { (l.pick("收件人（手机号）", "Recipient (phone)")) input name="recipient" type="tel" inputmode="tel" value=(p.recipient); }
                 button type="submit" { (l.pick("筛选", "Filter")) }

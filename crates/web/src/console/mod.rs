@@ -12,7 +12,7 @@ mod import;
 mod objects;
 mod receipts;
 
-use crate::session::{COOKIE, cookie, lang, token};
+use crate::session::{COOKIE, ClientAddr, cookie, lang, token};
 use axum::Router;
 use axum::extract::{Form, FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -128,6 +128,7 @@ pub fn page(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (l.pick("门口收费", "Doorstep")) }
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 style { (PreEscaped(CSS)) }
             }
             body {
@@ -183,7 +184,7 @@ pub fn error_page(l: Lang, e: &AppError) -> Response {
         ok: None,
         err: Some(status.message()),
     };
-    (
+    let mut res = (
         code,
         page(
             l,
@@ -194,7 +195,12 @@ pub fn error_page(l: Lang, e: &AppError) -> Response {
             html! { p { a href="/console" { (l.pick("返回首页", "Back to start")) } } },
         ),
     )
-        .into_response()
+        .into_response();
+    if matches!(e, AppError::Busy(_)) {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    res
 }
 
 /// Renders a console result: the page, or an error page.
@@ -225,7 +231,7 @@ async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Markup {
         &flash,
         html! {
             form.card method="post" action="/login" {
-                input type="hidden" name="next" value=(q.next.unwrap_or_else(|| "/console".into()));
+                input type="hidden" name="next" value=(local_next(q.next.as_deref()));
                 label { (l.pick("用户名", "Username")) input #username name="username" autocomplete="username" required; }
                 label { (l.pick("密码", "Password")) input #password name="password" type="password" autocomplete="current-password" required; }
                 button #login type="submit" { (l.pick("登录", "Sign in")) }
@@ -244,15 +250,15 @@ struct LoginForm {
 async fn login_submit(
     State(app): State<App>,
     headers: HeaderMap,
+    ClientAddr(client): ClientAddr,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let l = lang(&headers);
-    // Only local paths: never redirect off-site.
-    let next = f
-        .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-        .unwrap_or_else(|| "/console".into());
-    match app.login(&f.username, &f.password).await {
+    let next = local_next(f.next.as_deref());
+    let again = |msg: String| {
+        Redirect::to(&format!("/login?next={}&err={}", enc(&next), enc(&msg))).into_response()
+    };
+    match app.login_from(&f.username, &f.password, &client).await {
         Ok(s) => {
             let mut res = Redirect::to(&next).into_response();
             let c = format!(
@@ -265,14 +271,89 @@ async fn login_submit(
             }
             res
         }
-        Err(AppError::Unauthorized(_)) => Redirect::to(&format!(
-            "/login?next={}&err={}",
-            enc(&next),
-            enc(l.pick("用户名或密码错误", "Wrong username or password"))
-        ))
-        .into_response(),
+        Err(AppError::Unauthorized(_)) => again(
+            l.pick("用户名或密码错误", "Wrong username or password")
+                .into(),
+        ),
+        Err(AppError::TooMany { retry_after, .. }) => again(match l {
+            Lang::Zh => format!("登录尝试过多，请 {} 后再试", wait_text(l, retry_after)),
+            Lang::En => format!(
+                "Too many sign-in attempts; try again in {}",
+                wait_text(l, retry_after)
+            ),
+        }),
         Err(e) => error_page(l, &e),
     }
+}
+
+/// "45 秒" / "3 分钟" (rounded up).
+fn wait_text(l: Lang, secs: i64) -> String {
+    if secs < 60 {
+        format!("{secs}{}", l.pick(" 秒", " s"))
+    } else {
+        format!("{}{}", (secs + 59) / 60, l.pick(" 分钟", " min"))
+    }
+}
+
+/// Where a sign-in may send the browser: a path inside one of our own
+/// areas, checked as written and percent-decoded; anything else (other
+/// sites, `//host`, `/\host`, schemes, control characters) is `/console`.
+pub fn local_next(next: Option<&str>) -> String {
+    const HOME: &str = "/console";
+    const AREAS: [&str; 6] = ["/console", "/c", "/o", "/r", "/verify", "/login"];
+    let Some(n) = next else {
+        return HOME.into();
+    };
+    let decoded = percent_decode(n);
+    let safe = |p: &str| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.contains('\\')
+            && !p.chars().any(char::is_control)
+            && AREAS.iter().any(|a| {
+                p.strip_prefix(a)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+            })
+    };
+    if safe(n) && decoded.as_deref().is_some_and(safe) {
+        n.to_string()
+    } else {
+        HOME.into()
+    }
+}
+
+/// Percent-decodes until nothing changes (a double-encoded `%255C` is
+/// still a backslash to some browser); `None` when it is not valid UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let mut cur = s.to_string();
+    for _ in 0..4 {
+        let b = cur.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            match (
+                b[i],
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            ) {
+                (b'%', Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                (c, _, _) => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        let next = String::from_utf8(out).ok()?;
+        if next == cur {
+            return Some(cur);
+        }
+        cur = next;
+    }
+    Some(cur)
 }
 
 async fn logout(State(app): State<App>, headers: HeaderMap) -> Response {
@@ -330,3 +411,45 @@ form.act{display:flex;gap:.3rem;margin:.2rem 0}form.act input{min-height:2.2rem;
 .map{max-width:40rem;border:1px solid var(--line);border-radius:8px;overflow:hidden}.map svg{display:block;width:100%;height:auto}ol.stops li{margin:.5rem 0}h3{font-size:1.05rem;margin:1rem 0 .4rem}ul.msgs{padding:0}.msg{list-style:none;border:1px solid var(--line);border-radius:8px;padding:0 .8rem;margin:.5rem 0}pre{overflow-x:auto;background:#f6f8fa;padding:.6rem;font-size:.85rem}
 @media (max-width:600px){body{font-size:18px}th,td{padding:.4rem .3rem}}
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::local_next;
+
+    #[test]
+    fn next_stays_on_our_own_areas() {
+        for ok in [
+            "/console",
+            "/console/demo/arrears?period=2026-11",
+            "/c/demo/today",
+            "/o",
+            "/r/0123abcd",
+            "/verify",
+        ] {
+            assert_eq!(local_next(Some(ok)), ok, "{ok}");
+        }
+        for bad in [
+            "/\\evil.example",
+            "//evil.example",
+            "/%5Cevil.example",
+            "/%5cevil.example",
+            "/%255Cevil.example",
+            "/%2F/evil.example",
+            "/console\\..\\evil",
+            "javascript:alert(1)",
+            "https://evil.example/console",
+            "/\tevil.example",
+            "/console\t",
+            "/console%0d%0aSet-Cookie:x=y",
+            "\\evil.example",
+            "/evil",
+            "/consolex",
+            "",
+            " /console",
+            "/%ff",
+        ] {
+            assert_eq!(local_next(Some(bad)), "/console", "{bad:?}");
+        }
+        assert_eq!(local_next(None), "/console");
+    }
+}
