@@ -300,6 +300,7 @@ async fn publish(
     out.buildings_created += run(&mut tx, "INSERT INTO buildings (estate_id, name) SELECT DISTINCT $1, building FROM import_rooms WHERE batch_id = $2 ON CONFLICT (estate_id, name) DO NOTHING", &both).await?;
     out.rooms_created = run(&mut tx, "INSERT INTO rooms (estate_id, building_id, entrance, floor, number, area_centi) SELECT $1, b.id, r.entrance, r.floor, r.number, r.area_centi FROM import_rooms r JOIN buildings b ON b.estate_id = $1 AND b.name = r.building WHERE r.batch_id = $2 ORDER BY r.seq", &both).await?;
     out.spaces_created = run(&mut tx, "INSERT INTO spaces (estate_id, code, level) SELECT $1, code, level FROM import_spaces WHERE batch_id = $2 ORDER BY seq", &both).await?;
+    refresh_statistics(&mut tx).await?;
     publish_owners(&mut tx, estate_id, id, &mut out).await?;
     sqlx::query("UPDATE import_batches SET state = 'applied' WHERE id = $1")
         .bind(id)
@@ -308,6 +309,24 @@ async fn publish(
         .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     Ok(out)
+}
+
+/// PostgreSQL plans the joins below from table statistics, which know
+/// nothing yet of the rows just staged and inserted: with them stale it
+/// picked nested loops over whole tables (1.9 s of a 7 s import of 50,000
+/// rows in one anti-join). ANALYZE samples the tables, this transaction's
+/// own new rows included. SQLite's planner does well without it.
+async fn refresh_statistics(tx: &mut Tx) -> StoreResult<()> {
+    if crate::BACKEND != "postgres" {
+        return Ok(());
+    }
+    for t in STAGING.iter().chain(&["rooms", "spaces", "owners"]) {
+        sqlx::query(&format!("ANALYZE {t}"))
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// Matches staged owners to the estate's (same name and a shared phone),
