@@ -475,8 +475,8 @@ impl App {
         let mut out = Vec::new();
         for (kind, id) in &b.targets {
             let (area_kind, area) = match kind {
-                ObjectKind::Room => ("building", self.store.room(*id).await?.building),
-                ObjectKind::Space => ("parking", self.store.space(*id).await?.level),
+                ObjectKind::Room => ("building", self.store.room(estate.id, *id).await?.building),
+                ObjectKind::Space => ("parking", self.store.space(estate.id, *id).await?.level),
             };
             out.extend(
                 all.iter()

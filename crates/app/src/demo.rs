@@ -292,7 +292,13 @@ impl App {
             for _ in 0..3 {
                 for r in rooms.iter().step_by(3) {
                     self.store
-                        .set_entered_amount(water.id, r.id, p, Fen(2000 + rng.below(6000) as i64))
+                        .set_entered_amount(
+                            estate.id,
+                            water.id,
+                            r.id,
+                            p,
+                            Fen(2000 + rng.below(6000) as i64),
+                        )
                         .await?;
                 }
                 p = p.next();

@@ -162,13 +162,13 @@ impl App {
                 }
                 let stop = match kind {
                     ObjectKind::Room => {
-                        let r = self.store.room(id).await?;
+                        let r = self.store.room(b.estate_id, id).await?;
                         Stop::Room {
                             building: r.building,
                             floor: r.floor,
                         }
                     }
-                    ObjectKind::Space => Stop::Space(self.store.space(id).await?.code),
+                    ObjectKind::Space => Stop::Space(self.store.space(b.estate_id, id).await?.code),
                 };
                 out.push((kind, id, stop));
             }

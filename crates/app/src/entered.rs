@@ -1,7 +1,7 @@
 //! Finding rooms by what staff type, and entering metered amounts
 //! (代收 water, electricity …) for a period, as pasted from a spreadsheet.
 
-use crate::{App, AppError, AppResult};
+use crate::{App, AppResult};
 use doorstep_domain::{Basis, DomainError, Fen, Period};
 use doorstep_store::{Estate, Room};
 
@@ -27,13 +27,7 @@ impl App {
         period: Period,
         text: &str,
     ) -> AppResult<u64> {
-        let item = self
-            .store
-            .list_fee_items(estate.id)
-            .await?
-            .into_iter()
-            .find(|i| i.id == fee_item_id)
-            .ok_or_else(|| AppError::NotFound(format!("fee item {fee_item_id}")))?;
+        let item = self.store.fee_item(estate.id, fee_item_id).await?;
         if item.spec.basis != Basis::Entered {
             return Err(DomainError::invalid(
                 "fee_item",
@@ -90,7 +84,7 @@ impl App {
         }
         Ok(self
             .store
-            .set_entered_amounts(fee_item_id, period, &amounts)
+            .set_entered_amounts(estate.id, fee_item_id, period, &amounts)
             .await?)
     }
 }

@@ -16,6 +16,7 @@ pub mod import;
 pub mod invoice;
 pub mod notice;
 pub mod notify;
+pub mod objects;
 pub mod owner;
 pub mod pay;
 pub mod receipt;

@@ -414,8 +414,8 @@ impl App {
                 }
                 .unwrap_or_default();
                 let address = match kind {
-                    ObjectKind::Room => self.store.room(id).await?.building,
-                    ObjectKind::Space => self.store.space(id).await?.level,
+                    ObjectKind::Room => self.store.room(estate.id, id).await?.building,
+                    ObjectKind::Space => self.store.space(estate.id, id).await?.level,
                 };
                 let rows: Vec<ArrearsRow> = lines
                     .iter()

@@ -414,15 +414,10 @@ fn line_from(
     })
 }
 
-pub(crate) async fn line_by_id(pool: &Pool<Db>, id: i64) -> StoreResult<BillLine> {
-    let row = sqlx::query("SELECT estate_id FROM bill_lines WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| StoreError::NotFound(format!("bill line {id}")))?;
+/// A line of the estate (`fetch_lines` checks the estate on the row).
+pub(crate) async fn line_by_id(pool: &Pool<Db>, estate_id: i64, id: i64) -> StoreResult<BillLine> {
     let q = LineQuery {
-        estate_id: col(&row, "estate_id")?,
+        estate_id,
         line_ids: vec![id],
         ..Default::default()
     };

@@ -128,37 +128,47 @@ pub(crate) async fn create_room(s: &SqlStore, estate_id: i64, r: &RoomInput) -> 
         .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     let id: i64 = col(&row, "id")?;
-    s.room_by_id(id).await
+    s.room_by_id(estate_id, id).await
 }
 
-pub(crate) async fn update_room(s: &SqlStore, id: i64, r: &RoomInput) -> StoreResult<Room> {
+pub(crate) async fn update_room(
+    s: &SqlStore,
+    estate_id: i64,
+    id: i64,
+    r: &RoomInput,
+) -> StoreResult<Room> {
     check_room(r)?;
-    let estate_id = s.room_by_id(id).await?.estate_id;
     let mut tx = write_tx(&s.pool).await?;
     let b = building_id(&mut tx, estate_id, &r.building).await?;
-    sqlx::query("UPDATE rooms SET building_id = $2, entrance = $3, floor = $4, number = $5, area_centi = $6 WHERE id = $1")
+    let n = sqlx::query("UPDATE rooms SET building_id = $2, entrance = $3, floor = $4, number = $5, area_centi = $6 WHERE id = $1 AND estate_id = $7")
         .bind(id)
         .bind(b)
         .bind(r.entrance.trim())
         .bind(i64::from(r.floor))
         .bind(r.number.trim())
         .bind(r.area.centi())
+        .bind(estate_id)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .rows_affected();
+    if n == 0 {
+        // Dropping the transaction also undoes the building it may have added.
+        return Err(StoreError::NotFound(format!("room {id}")));
+    }
     tx.commit().await.map_err(db_err)?;
-    s.room_by_id(id).await
+    s.room_by_id(estate_id, id).await
 }
 
 impl SqlStore {
-    pub(crate) async fn room_by_id(&self, id: i64) -> StoreResult<Room> {
-        list_rooms(&self.pool, 0, "", 1, 0, Some(id))
+    pub(crate) async fn room_by_id(&self, estate_id: i64, id: i64) -> StoreResult<Room> {
+        list_rooms(&self.pool, estate_id, "", 1, 0, Some(id))
             .await?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("room {id}")))
     }
-    pub(crate) async fn space_by_id(&self, id: i64) -> StoreResult<Space> {
-        list_spaces(&self.pool, 0, "", 1, 0, Some(id))
+    pub(crate) async fn space_by_id(&self, estate_id: i64, id: i64) -> StoreResult<Space> {
+        list_spaces(&self.pool, estate_id, "", 1, 0, Some(id))
             .await?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("space {id}")))
@@ -214,7 +224,11 @@ pub(crate) async fn list_rooms(
     let base =
         "SELECT r.*, b.name AS building FROM rooms r JOIN buildings b ON b.id = r.building_id";
     let rows = if let Some(id) = id {
-        sqlx::query(&format!("{base} WHERE r.id = $1")).bind(id).fetch_all(pool).await
+        sqlx::query(&format!("{base} WHERE r.id = $1 AND r.estate_id = $2"))
+            .bind(id)
+            .bind(estate_id)
+            .fetch_all(pool)
+            .await
     } else {
         sqlx::query(&format!(
             "{base} WHERE r.estate_id = $1 AND ($2 = '' OR b.name = $2 OR r.number LIKE $3 OR (b.name || '-' || r.number) = $2 \
@@ -267,15 +281,21 @@ pub(crate) async fn create_space(
             .fetch_one(&s.pool)
             .await
             .map_err(db_err)?;
-    s.space_by_id(col(&row, "id")?).await
+    s.space_by_id(estate_id, col(&row, "id")?).await
 }
 
-pub(crate) async fn update_space(s: &SqlStore, id: i64, sp: &SpaceInput) -> StoreResult<Space> {
+pub(crate) async fn update_space(
+    s: &SqlStore,
+    estate_id: i64,
+    id: i64,
+    sp: &SpaceInput,
+) -> StoreResult<Space> {
     check_space(sp)?;
-    let n = sqlx::query("UPDATE spaces SET code = $2, level = $3 WHERE id = $1")
+    let n = sqlx::query("UPDATE spaces SET code = $2, level = $3 WHERE id = $1 AND estate_id = $4")
         .bind(id)
         .bind(sp.code.trim())
         .bind(sp.level.trim())
+        .bind(estate_id)
         .execute(&s.pool)
         .await
         .map_err(db_err)?
@@ -283,7 +303,7 @@ pub(crate) async fn update_space(s: &SqlStore, id: i64, sp: &SpaceInput) -> Stor
     if n == 0 {
         return Err(StoreError::NotFound(format!("space {id}")));
     }
-    s.space_by_id(id).await
+    s.space_by_id(estate_id, id).await
 }
 
 pub(crate) async fn list_spaces(
@@ -295,7 +315,11 @@ pub(crate) async fn list_spaces(
     id: Option<i64>,
 ) -> StoreResult<Vec<Space>> {
     let rows = if let Some(id) = id {
-        sqlx::query("SELECT * FROM spaces WHERE id = $1").bind(id).fetch_all(pool).await
+        sqlx::query("SELECT * FROM spaces WHERE id = $1 AND estate_id = $2")
+            .bind(id)
+            .bind(estate_id)
+            .fetch_all(pool)
+            .await
     } else {
         sqlx::query(
             "SELECT s.* FROM spaces s WHERE s.estate_id = $1 AND ($2 = '' OR s.code LIKE $3 OR s.level = $2 \
@@ -425,12 +449,17 @@ pub(crate) async fn save_owner(
     let mut tx = write_tx(&s.pool).await?;
     let owner_id = match id {
         Some(id) => {
-            sqlx::query("UPDATE owners SET name = $2 WHERE id = $1")
+            let n = sqlx::query("UPDATE owners SET name = $2 WHERE id = $1 AND estate_id = $3")
                 .bind(id)
                 .bind(o.name.trim())
+                .bind(estate_id)
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err)?;
+                .map_err(db_err)?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("owner {id}")));
+            }
             for t in [
                 "DELETE FROM owner_phones WHERE owner_id = $1",
                 "DELETE FROM room_owners WHERE owner_id = $1",
@@ -458,7 +487,7 @@ pub(crate) async fn save_owner(
     add_phones(&mut tx, owner_id, &o.phones).await?;
     link_holdings(&mut tx, estate_id, owner_id, &o.room_ids, &o.space_ids).await?;
     tx.commit().await.map_err(db_err)?;
-    list_owners(&s.pool, 0, "", 1, 0, Some(owner_id))
+    list_owners(&s.pool, estate_id, "", 1, 0, Some(owner_id))
         .await?
         .pop()
         .ok_or_else(|| StoreError::NotFound(format!("owner {owner_id}")))
@@ -473,7 +502,11 @@ pub(crate) async fn list_owners(
     id: Option<i64>,
 ) -> StoreResult<Vec<Owner>> {
     let rows = if let Some(id) = id {
-        sqlx::query("SELECT * FROM owners WHERE id = $1").bind(id).fetch_all(pool).await
+        sqlx::query("SELECT * FROM owners WHERE id = $1 AND estate_id = $2")
+            .bind(id)
+            .bind(estate_id)
+            .fetch_all(pool)
+            .await
     } else {
         sqlx::query(
             "SELECT o.* FROM owners o WHERE o.estate_id = $1 AND ($2 = '' OR o.name LIKE $3 \

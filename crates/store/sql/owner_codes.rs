@@ -34,9 +34,9 @@ pub(crate) async fn owner_ids_by_phone(
     pool: &Pool<Db>,
     phone: &str,
     company_id: i64,
-) -> StoreResult<Vec<i64>> {
+) -> StoreResult<Vec<(i64, i64)>> {
     let rows = sqlx::query(
-        "SELECT DISTINCT p.owner_id FROM owner_phones p \
+        "SELECT DISTINCT o.estate_id, p.owner_id FROM owner_phones p \
          JOIN owners o ON o.id = p.owner_id JOIN estates e ON e.id = o.estate_id \
          WHERE p.phone = $1 AND e.company_id = $2 ORDER BY p.owner_id",
     )
@@ -45,7 +45,9 @@ pub(crate) async fn owner_ids_by_phone(
     .fetch_all(pool)
     .await
     .map_err(db_err)?;
-    rows.iter().map(|r| col(r, "owner_id")).collect()
+    rows.iter()
+        .map(|r| Ok((col(r, "estate_id")?, col(r, "owner_id")?)))
+        .collect()
 }
 
 pub(crate) async fn code_failures(

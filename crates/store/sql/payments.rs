@@ -20,21 +20,23 @@ fn check_reason(act: &StaffAct) -> StoreResult<()> {
 
 pub(crate) async fn waive_late_fee(
     pool: &Pool<Db>,
+    estate_id: i64,
     line_id: i64,
     act: &StaffAct,
 ) -> StoreResult<BillLine> {
     check_reason(act)?;
-    let line = line_by_id(pool, line_id).await?;
+    let line = line_by_id(pool, estate_id, line_id).await?;
     if !line.policy.enabled {
         return Err(StoreError::Conflict(format!(
             "bill line {line_id} has no late fee to waive"
         )));
     }
-    let n = sqlx::query("UPDATE bill_lines SET late_waived_reason = $2, late_waived_by = $3, late_waived_at = $4 WHERE id = $1 AND late_waived_reason IS NULL")
+    let n = sqlx::query("UPDATE bill_lines SET late_waived_reason = $2, late_waived_by = $3, late_waived_at = $4 WHERE id = $1 AND estate_id = $5 AND late_waived_reason IS NULL")
         .bind(line_id)
         .bind(act.reason.trim())
         .bind(act.user_id)
         .bind(act.at)
+        .bind(estate_id)
         .execute(pool)
         .await
         .map_err(db_err)?
@@ -44,16 +46,16 @@ pub(crate) async fn waive_late_fee(
             "the late fee of bill line {line_id} is already waived"
         )));
     }
-    line_by_id(pool, line_id).await
+    line_by_id(pool, estate_id, line_id).await
 }
 
 pub(crate) async fn waive_line(
     pool: &Pool<Db>,
+    estate_id: i64,
     line_id: i64,
     act: &StaffAct,
 ) -> StoreResult<BillLine> {
     check_reason(act)?;
-    let estate_id = line_by_id(pool, line_id).await?.estate_id;
     let mut tx = write_tx(pool).await?;
     let q = LineQuery {
         estate_id,
@@ -69,12 +71,13 @@ pub(crate) async fn waive_line(
         .ok_or_else(|| StoreError::NotFound(format!("bill line {line_id}")))?;
     refuse_held(&mut tx, std::slice::from_ref(&line)).await?;
     let n = sqlx::query(
-        "UPDATE bill_lines SET status = 'waived', line_waived_reason = $2, line_waived_by = $3, line_waived_at = $4 WHERE id = $1 AND status IN ('unpaid', 'partly_paid')",
+        "UPDATE bill_lines SET status = 'waived', line_waived_reason = $2, line_waived_by = $3, line_waived_at = $4 WHERE id = $1 AND estate_id = $5 AND status IN ('unpaid', 'partly_paid')",
     )
     .bind(line_id)
     .bind(act.reason.trim())
     .bind(act.user_id)
     .bind(act.at)
+    .bind(estate_id)
     .execute(&mut *tx)
     .await
     .map_err(db_err)?
@@ -105,29 +108,31 @@ pub(crate) async fn waive_line(
         .await?;
     }
     tx.commit().await.map_err(db_err)?;
-    line_by_id(pool, line_id).await
+    line_by_id(pool, estate_id, line_id).await
 }
 
 pub(crate) async fn set_dispute(
     pool: &Pool<Db>,
+    estate_id: i64,
     line_id: i64,
     disputed: bool,
     on: Date,
     act: &StaffAct,
 ) -> StoreResult<BillLine> {
     check_reason(act)?;
-    let line = line_by_id(pool, line_id).await?;
+    let line = line_by_id(pool, estate_id, line_id).await?;
     if disputed {
         if line.disputed_since.is_some() {
             return Err(StoreError::Conflict(format!(
                 "bill line {line_id} is already disputed"
             )));
         }
-        sqlx::query("UPDATE bill_lines SET disputed_since = $2, disputed_by = $3, disputed_reason = $4 WHERE id = $1")
+        sqlx::query("UPDATE bill_lines SET disputed_since = $2, disputed_by = $3, disputed_reason = $4 WHERE id = $1 AND estate_id = $5")
             .bind(line_id)
             .bind(on.to_string())
             .bind(act.user_id)
             .bind(act.reason.trim())
+            .bind(estate_id)
             .execute(pool)
             .await
             .map_err(db_err)?;
@@ -142,15 +147,16 @@ pub(crate) async fn set_dispute(
             .late_fee(on)
             .map(|c| c.total)
             .unwrap_or(line.checkpoint.map(|c| c.1).unwrap_or(Fen::ZERO));
-        sqlx::query("UPDATE bill_lines SET disputed_since = NULL, disputed_by = NULL, disputed_reason = NULL, checkpoint_date = $2, checkpoint_fen = $3 WHERE id = $1")
+        sqlx::query("UPDATE bill_lines SET disputed_since = NULL, disputed_by = NULL, disputed_reason = NULL, checkpoint_date = $2, checkpoint_fen = $3 WHERE id = $1 AND estate_id = $4")
             .bind(line_id)
             .bind(on.to_string())
             .bind(frozen.0)
+            .bind(estate_id)
             .execute(pool)
             .await
             .map_err(db_err)?;
     }
-    line_by_id(pool, line_id).await
+    line_by_id(pool, estate_id, line_id).await
 }
 
 async fn replay(pool: &Pool<Db>, key: &str) -> StoreResult<Option<PaymentRecord>> {

@@ -101,16 +101,6 @@ impl SqlStore {
         })
     }
 
-    async fn fee_item(&self, id: i64) -> StoreResult<FeeItem> {
-        let row = sqlx::query("SELECT * FROM fee_items WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| StoreError::NotFound(format!("fee item {id}")))?;
-        fee_item_from(&row)
-    }
-
     async fn estate(&self, id: i64) -> StoreResult<Estate> {
         let row = sqlx::query("SELECT * FROM estates WHERE id = $1")
             .bind(id)
@@ -437,8 +427,8 @@ impl Store for SqlStore {
     async fn create_room(&self, estate_id: i64, r: &RoomInput) -> StoreResult<Room> {
         super::objects::create_room(self, estate_id, r).await
     }
-    async fn update_room(&self, id: i64, r: &RoomInput) -> StoreResult<Room> {
-        super::objects::update_room(self, id, r).await
+    async fn update_room(&self, estate_id: i64, id: i64, r: &RoomInput) -> StoreResult<Room> {
+        super::objects::update_room(self, estate_id, id, r).await
     }
     async fn list_rooms(
         &self,
@@ -449,17 +439,17 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<Room>> {
         super::objects::list_rooms(&self.pool, estate_id, filter, limit, offset, None).await
     }
-    async fn room(&self, id: i64) -> StoreResult<Room> {
-        self.room_by_id(id).await
+    async fn room(&self, estate_id: i64, id: i64) -> StoreResult<Room> {
+        self.room_by_id(estate_id, id).await
     }
-    async fn space(&self, id: i64) -> StoreResult<Space> {
-        self.space_by_id(id).await
+    async fn space(&self, estate_id: i64, id: i64) -> StoreResult<Space> {
+        self.space_by_id(estate_id, id).await
     }
     async fn create_space(&self, estate_id: i64, s: &SpaceInput) -> StoreResult<Space> {
         super::objects::create_space(self, estate_id, s).await
     }
-    async fn update_space(&self, id: i64, s: &SpaceInput) -> StoreResult<Space> {
-        super::objects::update_space(self, id, s).await
+    async fn update_space(&self, estate_id: i64, id: i64, s: &SpaceInput) -> StoreResult<Space> {
+        super::objects::update_space(self, estate_id, id, s).await
     }
     async fn list_spaces(
         &self,
@@ -473,8 +463,7 @@ impl Store for SqlStore {
     async fn create_owner(&self, estate_id: i64, o: &OwnerInput) -> StoreResult<Owner> {
         super::objects::save_owner(self, estate_id, None, o).await
     }
-    async fn update_owner(&self, id: i64, o: &OwnerInput) -> StoreResult<Owner> {
-        let estate_id = self.owner(id).await?.estate_id;
+    async fn update_owner(&self, estate_id: i64, id: i64, o: &OwnerInput) -> StoreResult<Owner> {
         super::objects::save_owner(self, estate_id, Some(id), o).await
     }
     async fn list_owners(
@@ -486,8 +475,8 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<Owner>> {
         super::objects::list_owners(&self.pool, estate_id, filter, limit, offset, None).await
     }
-    async fn owner(&self, id: i64) -> StoreResult<Owner> {
-        super::objects::list_owners(&self.pool, 0, "", 1, 0, Some(id))
+    async fn owner(&self, estate_id: i64, id: i64) -> StoreResult<Owner> {
+        super::objects::list_owners(&self.pool, estate_id, "", 1, 0, Some(id))
             .await?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("owner {id}")))
@@ -525,6 +514,7 @@ impl Store for SqlStore {
 
     async fn update_fee_item(
         &self,
+        estate_id: i64,
         id: i64,
         spec: &FeeItemSpec,
         active: bool,
@@ -532,14 +522,30 @@ impl Store for SqlStore {
         spec.validate()?;
         let update = sqlx::query(
             "UPDATE fee_items SET code = $2, name = $3, category = $4, basis = $5, cycle = $6, price_fen = $7, due_day = $8, lf_enabled = $9, \
-             lf_grace_days = $10, lf_rate_ppm = $11, lf_cap_kind = $12, lf_cap_fen = $13, active = $14 WHERE id = $1",
+             lf_grace_days = $10, lf_rate_ppm = $11, lf_cap_kind = $12, lf_cap_fen = $13, active = $14 WHERE id = $1 AND estate_id = $15",
         )
         .bind(id);
-        bind_fee_item(update, spec, active)
+        let n = bind_fee_item(update, spec, active)
+            .bind(estate_id)
             .execute(&self.pool)
             .await
-            .map_err(db_err)?;
-        self.fee_item(id).await
+            .map_err(db_err)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("fee item {id}")));
+        }
+        self.fee_item(estate_id, id).await
+    }
+
+    async fn fee_item(&self, estate_id: i64, id: i64) -> StoreResult<FeeItem> {
+        let row = sqlx::query("SELECT * FROM fee_items WHERE id = $1 AND estate_id = $2")
+            .bind(id)
+            .bind(estate_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("fee item {id}")))?;
+        fee_item_from(&row)
     }
 
     async fn list_fee_items(&self, estate_id: i64) -> StoreResult<Vec<FeeItem>> {
@@ -553,11 +559,12 @@ impl Store for SqlStore {
 
     async fn set_entered_amounts(
         &self,
+        estate_id: i64,
         fee_item_id: i64,
         period: Period,
         amounts: &[(i64, Fen)],
     ) -> StoreResult<u64> {
-        let item = self.fee_item(fee_item_id).await?;
+        let item = self.fee_item(estate_id, fee_item_id).await?;
         if item.spec.basis != Basis::Entered {
             return Err(doorstep_domain::DomainError::invalid(
                 "fee_item",
@@ -575,16 +582,17 @@ impl Store for SqlStore {
         let mut tx = write_tx(&self.pool).await?;
         let mut n = 0;
         for (room_id, amount) in amounts {
-            // Only rooms of the item's estate: the SELECT yields nothing otherwise.
+            // Only an item and rooms of the estate: the SELECT yields nothing otherwise.
             let done = sqlx::query(
-                "INSERT INTO entered_amounts (fee_item_id, room_id, period, amount_fen) SELECT $1, id, $3, $4 FROM rooms WHERE id = $2 AND estate_id = $5 \
+                "INSERT INTO entered_amounts (fee_item_id, room_id, period, amount_fen) SELECT f.id, r.id, $3, $4 \
+                 FROM rooms r JOIN fee_items f ON f.id = $1 AND f.estate_id = r.estate_id WHERE r.id = $2 AND r.estate_id = $5 \
                  ON CONFLICT (fee_item_id, room_id, period) DO UPDATE SET amount_fen = excluded.amount_fen",
             )
             .bind(fee_item_id)
             .bind(room_id)
             .bind(period.to_string())
             .bind(amount.0)
-            .bind(item.estate_id)
+            .bind(estate_id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?
@@ -619,23 +627,34 @@ impl Store for SqlStore {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         super::billing::fetch_lines(&mut conn, q, false).await
     }
-    async fn bill_line(&self, id: i64) -> StoreResult<BillLine> {
-        super::billing::line_by_id(&self.pool, id).await
+    async fn bill_line(&self, estate_id: i64, id: i64) -> StoreResult<BillLine> {
+        super::billing::line_by_id(&self.pool, estate_id, id).await
     }
-    async fn waive_late_fee(&self, line_id: i64, act: &StaffAct) -> StoreResult<BillLine> {
-        super::payments::waive_late_fee(&self.pool, line_id, act).await
+    async fn waive_late_fee(
+        &self,
+        estate_id: i64,
+        line_id: i64,
+        act: &StaffAct,
+    ) -> StoreResult<BillLine> {
+        super::payments::waive_late_fee(&self.pool, estate_id, line_id, act).await
     }
-    async fn waive_line(&self, line_id: i64, act: &StaffAct) -> StoreResult<BillLine> {
-        super::payments::waive_line(&self.pool, line_id, act).await
+    async fn waive_line(
+        &self,
+        estate_id: i64,
+        line_id: i64,
+        act: &StaffAct,
+    ) -> StoreResult<BillLine> {
+        super::payments::waive_line(&self.pool, estate_id, line_id, act).await
     }
     async fn set_dispute(
         &self,
+        estate_id: i64,
         line_id: i64,
         disputed: bool,
         on: Date,
         act: &StaffAct,
     ) -> StoreResult<BillLine> {
-        super::payments::set_dispute(&self.pool, line_id, disputed, on, act).await
+        super::payments::set_dispute(&self.pool, estate_id, line_id, disputed, on, act).await
     }
     async fn record_payment(&self, p: &NewPayment) -> StoreResult<PaymentRecord> {
         super::payments::record_payment(&self.pool, p).await
@@ -735,8 +754,9 @@ impl Store for SqlStore {
     }
     async fn owners_by_phone(&self, phone: &str, company_id: i64) -> StoreResult<Vec<Owner>> {
         let mut out = Vec::new();
-        for id in super::owner_codes::owner_ids_by_phone(&self.pool, phone, company_id).await? {
-            out.push(self.owner(id).await?);
+        let ids = super::owner_codes::owner_ids_by_phone(&self.pool, phone, company_id).await?;
+        for (estate_id, id) in ids {
+            out.push(self.owner(estate_id, id).await?);
         }
         Ok(out)
     }

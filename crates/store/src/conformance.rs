@@ -9,11 +9,13 @@ mod collect;
 mod evidence;
 mod notice;
 mod owner_codes;
+mod scope;
 pub use booking::*;
 pub use collect::*;
 pub use evidence::*;
 pub use notice::*;
 pub use owner_codes::*;
+pub use scope::*;
 
 use crate::*;
 use doorstep_domain::{
@@ -42,7 +44,8 @@ macro_rules! conformance_tests {
             ledger_balances_through_cash_custody, job_leases_expire,
             receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
             one_invoice_request_per_payment_line, notices_once_a_day_with_their_message,
-            report_totals_follow_every_write, rate_limits_count_every_parallel_hit);
+            report_totals_follow_every_write, rate_limits_count_every_parallel_hit,
+            objects_of_another_estate_are_not_found);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -278,9 +281,9 @@ pub async fn rooms_spaces_owners(s: Arc<dyn Store>) {
         .await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(s.space(sp.id).await.unwrap().level, "地下B1");
+    assert_eq!(s.space(e.id, sp.id).await.unwrap().level, "地下B1");
     assert!(matches!(
-        s.space(sp.id + 1000).await,
+        s.space(e.id, sp.id + 1000).await,
         Err(StoreError::NotFound(_))
     ));
     let phone = PhoneNumber::parse("13812345678").unwrap();
@@ -311,7 +314,7 @@ pub async fn rooms_spaces_owners(s: Arc<dyn Store>) {
     .await
     .unwrap();
     assert_eq!(
-        s.room(r.id).await.unwrap().owners,
+        s.room(e.id, r.id).await.unwrap().owners,
         vec!["张三".to_string(), "李四".to_string()]
     );
     assert_eq!(s.list_rooms(e.id, "张三", 10, 0).await.unwrap().len(), 1);
@@ -347,12 +350,13 @@ pub async fn rooms_spaces_owners(s: Arc<dyn Store>) {
     assert!(matches!(bad, Err(StoreError::NotFound(_))), "{bad:?}");
     assert_eq!(s.estate_stats(e.id).await.unwrap().owners, 2);
     let upd = s
-        .update_room(r.id, &room("3", "202", "90.25"))
+        .update_room(e.id, r.id, &room("3", "202", "90.25"))
         .await
         .unwrap();
     assert_eq!(upd.area.centi(), 9025);
     let o2 = s
         .update_owner(
+            e.id,
             o.id,
             &OwnerInput {
                 name: "张三丰".into(),
@@ -565,7 +569,10 @@ pub async fn fee_items_validate(s: Arc<dyn Store>) {
     assert_eq!(s.list_fee_items(e.id).await.unwrap().len(), 1);
     let mut changed = parking_item();
     changed.price = Fen(32000);
-    let upd = s.update_fee_item(item.id, &changed, false).await.unwrap();
+    let upd = s
+        .update_fee_item(e.id, item.id, &changed, false)
+        .await
+        .unwrap();
     assert_eq!((upd.spec.price, upd.active), (Fen(32000), false));
     assert!(
         s.billing_inputs(e.id, Period::parse("2026-01").unwrap())
@@ -832,16 +839,16 @@ pub async fn waivers_and_disputes(s: Arc<dyn Store>) {
         at: 1_700_000_000,
     };
     assert!(matches!(
-        s.waive_late_fee(id, &act(" ")).await,
+        s.waive_late_fee(e.id, id, &act(" ")).await,
         Err(StoreError::Invalid(_))
     ));
     let l = s
-        .set_dispute(id, true, date(2026, 1, 25), &act("业主称车位被占用"))
+        .set_dispute(e.id, id, true, date(2026, 1, 25), &act("业主称车位被占用"))
         .await
         .unwrap();
     assert_eq!(l.late_fee(date(2026, 6, 1)).unwrap().days, 10);
     let l = s
-        .set_dispute(id, false, date(2026, 3, 1), &act("已核实"))
+        .set_dispute(e.id, id, false, date(2026, 3, 1), &act("已核实"))
         .await
         .unwrap();
     let c = l.late_fee(date(2026, 3, 11)).unwrap();
@@ -850,14 +857,14 @@ pub async fn waivers_and_disputes(s: Arc<dyn Store>) {
         (Fen(150), 10, Fen(300))
     );
     let l = s
-        .waive_late_fee(id, &act("老人独居，经理批准"))
+        .waive_late_fee(e.id, id, &act("老人独居，经理批准"))
         .await
         .unwrap();
     let w = l.late_fee_waiver.clone().unwrap();
     assert_eq!((w.by.as_str(), w.at), ("财务小王", 1_700_000_000));
     assert_eq!(l.late_fee(date(2026, 6, 1)).unwrap().outstanding, Fen(0));
     assert!(matches!(
-        s.waive_late_fee(id, &act("again")).await,
+        s.waive_late_fee(e.id, id, &act("again")).await,
         Err(StoreError::Conflict(_))
     ));
     let room_line = s
@@ -872,13 +879,13 @@ pub async fn waivers_and_disputes(s: Arc<dyn Store>) {
         .find(|l| l.object_kind == ObjectKind::Room)
         .unwrap();
     let l = s
-        .waive_line(room_line.id, &act("空置房减免"))
+        .waive_line(e.id, room_line.id, &act("空置房减免"))
         .await
         .unwrap();
     assert_eq!(l.status, LineStatus::Waived);
     assert_eq!(l.principal_outstanding(), Fen(0));
     assert!(matches!(
-        s.waive_line(room_line.id, &act("again")).await,
+        s.waive_line(e.id, room_line.id, &act("again")).await,
         Err(StoreError::Conflict(_))
     ));
 }
@@ -920,7 +927,12 @@ pub async fn entered_amounts_bill_once_all_or_nothing(s: Arc<dyn Store>) {
         .await
         .unwrap();
     let bad = s
-        .set_entered_amounts(water.id, p, &[(r.id, Fen(3560)), (foreign.id, Fen(100))])
+        .set_entered_amounts(
+            e.id,
+            water.id,
+            p,
+            &[(r.id, Fen(3560)), (foreign.id, Fen(100))],
+        )
         .await;
     assert!(matches!(bad, Err(StoreError::NotFound(_))), "{bad:?}");
     assert!(
@@ -928,16 +940,17 @@ pub async fn entered_amounts_bill_once_all_or_nothing(s: Arc<dyn Store>) {
         "nothing entered after a refused batch"
     );
     assert!(matches!(
-        s.set_entered_amounts(water.id, p, &[(r.id, Fen(-1))]).await,
+        s.set_entered_amounts(e.id, water.id, p, &[(r.id, Fen(-1))])
+            .await,
         Err(StoreError::Invalid(_))
     ));
     assert_eq!(
-        s.set_entered_amounts(water.id, p, &[(r.id, Fen(3560))])
+        s.set_entered_amounts(e.id, water.id, p, &[(r.id, Fen(3560))])
             .await
             .unwrap(),
         1
     );
-    s.set_entered_amount(water.id, r.id, p, Fen(3580))
+    s.set_entered_amount(e.id, water.id, r.id, p, Fen(3580))
         .await
         .unwrap();
     let inputs = s.billing_inputs(e.id, p).await.unwrap();
@@ -950,7 +963,7 @@ pub async fn entered_amounts_bill_once_all_or_nothing(s: Arc<dyn Store>) {
         .find(|i| i.spec.code == "parking")
         .unwrap();
     assert!(matches!(
-        s.set_entered_amounts(parking.id, p, &[(r.id, Fen(1))])
+        s.set_entered_amounts(e.id, parking.id, p, &[(r.id, Fen(1))])
             .await,
         Err(StoreError::Invalid(_))
     ));

@@ -108,8 +108,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_buildings(&self, estate_id: i64) -> StoreResult<Vec<Building>>;
     /// Creates a room.
     async fn create_room(&self, estate_id: i64, r: &RoomInput) -> StoreResult<Room>;
-    /// Updates a room.
-    async fn update_room(&self, id: i64, r: &RoomInput) -> StoreResult<Room>;
+    /// Updates a room of the estate (NotFound, nothing changed, if the room
+    /// is not in it).
+    async fn update_room(&self, estate_id: i64, id: i64, r: &RoomInput) -> StoreResult<Room>;
     /// Rooms of an estate matching `filter` (building, number or owner), paged.
     async fn list_rooms(
         &self,
@@ -118,14 +119,14 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
         offset: i64,
     ) -> StoreResult<Vec<Room>>;
-    /// A room by id.
-    async fn room(&self, id: i64) -> StoreResult<Room>;
-    /// A parking space by id.
-    async fn space(&self, id: i64) -> StoreResult<Space>;
+    /// A room of the estate by id.
+    async fn room(&self, estate_id: i64, id: i64) -> StoreResult<Room>;
+    /// A parking space of the estate by id.
+    async fn space(&self, estate_id: i64, id: i64) -> StoreResult<Space>;
     /// Creates a parking space.
     async fn create_space(&self, estate_id: i64, s: &SpaceInput) -> StoreResult<Space>;
-    /// Updates a parking space.
-    async fn update_space(&self, id: i64, s: &SpaceInput) -> StoreResult<Space>;
+    /// Updates a parking space of the estate.
+    async fn update_space(&self, estate_id: i64, id: i64, s: &SpaceInput) -> StoreResult<Space>;
     /// Spaces of an estate.
     async fn list_spaces(
         &self,
@@ -136,8 +137,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Space>>;
     /// Creates an owner with phones and holdings.
     async fn create_owner(&self, estate_id: i64, o: &OwnerInput) -> StoreResult<Owner>;
-    /// Replaces an owner's name, phones and holdings.
-    async fn update_owner(&self, id: i64, o: &OwnerInput) -> StoreResult<Owner>;
+    /// Replaces the name, phones and holdings of an owner of the estate.
+    async fn update_owner(&self, estate_id: i64, id: i64, o: &OwnerInput) -> StoreResult<Owner>;
     /// Owners of an estate matching name or phone.
     async fn list_owners(
         &self,
@@ -146,8 +147,8 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
         offset: i64,
     ) -> StoreResult<Vec<Owner>>;
-    /// An owner by id.
-    async fn owner(&self, id: i64) -> StoreResult<Owner>;
+    /// An owner of the estate by id.
+    async fn owner(&self, estate_id: i64, id: i64) -> StoreResult<Owner>;
     /// Applies an import batch in one transaction: all or nothing.
     async fn apply_import(&self, estate_id: i64, batch: &ImportBatch)
     -> StoreResult<ImportOutcome>;
@@ -160,31 +161,38 @@ pub trait Store: Send + Sync + 'static {
     // --- fee items ---
     /// Creates a fee item.
     async fn create_fee_item(&self, estate_id: i64, spec: &FeeItemSpec) -> StoreResult<FeeItem>;
-    /// Replaces a fee item's definition; `active` switches billing on or off.
+    /// Replaces the definition of a fee item of the estate; `active`
+    /// switches billing on or off.
     async fn update_fee_item(
         &self,
+        estate_id: i64,
         id: i64,
         spec: &FeeItemSpec,
         active: bool,
     ) -> StoreResult<FeeItem>;
     /// Fee items of an estate.
     async fn list_fee_items(&self, estate_id: i64) -> StoreResult<Vec<FeeItem>>;
+    /// A fee item of the estate by id.
+    async fn fee_item(&self, estate_id: i64, id: i64) -> StoreResult<FeeItem>;
     /// Sets the entered amount of an entered item for a room and period.
     async fn set_entered_amount(
         &self,
+        estate_id: i64,
         fee_item_id: i64,
         room_id: i64,
         period: Period,
         amount: Fen,
     ) -> StoreResult<()> {
-        self.set_entered_amounts(fee_item_id, period, &[(room_id, amount)])
+        self.set_entered_amounts(estate_id, fee_item_id, period, &[(room_id, amount)])
             .await
             .map(|_| ())
     }
     /// Sets many entered amounts (room, amount) of one item and period in one
-    /// transaction: all or nothing. Rooms must belong to the item's estate.
+    /// transaction: all or nothing. The item and every room must belong to
+    /// the estate.
     async fn set_entered_amounts(
         &self,
+        estate_id: i64,
         fee_item_id: i64,
         period: Period,
         amounts: &[(i64, Fen)],
@@ -205,18 +213,29 @@ pub trait Store: Send + Sync + 'static {
     async fn record_billing_run(&self, run: &BillingRunRecord) -> StoreResult<()>;
     /// Bill lines matching a query, oldest first.
     async fn bill_lines(&self, q: &LineQuery) -> StoreResult<Vec<BillLine>>;
-    /// One bill line.
-    async fn bill_line(&self, id: i64) -> StoreResult<BillLine>;
+    /// One bill line of the estate.
+    async fn bill_line(&self, estate_id: i64, id: i64) -> StoreResult<BillLine>;
 
     // --- changes to lines ---
-    /// Waives a line's late fee with a reason.
-    async fn waive_late_fee(&self, line_id: i64, act: &StaffAct) -> StoreResult<BillLine>;
-    /// Waives a whole line with a reason.
-    async fn waive_line(&self, line_id: i64, act: &StaffAct) -> StoreResult<BillLine>;
+    /// Waives the late fee of a line of the estate with a reason.
+    async fn waive_late_fee(
+        &self,
+        estate_id: i64,
+        line_id: i64,
+        act: &StaffAct,
+    ) -> StoreResult<BillLine>;
+    /// Waives a whole line of the estate with a reason.
+    async fn waive_line(
+        &self,
+        estate_id: i64,
+        line_id: i64,
+        act: &StaffAct,
+    ) -> StoreResult<BillLine>;
     /// Marks a line disputed from `on` (accrual stops), or clears the dispute
     /// on `on` (accrual resumes from then; the disputed days are not charged).
     async fn set_dispute(
         &self,
+        estate_id: i64,
         line_id: i64,
         disputed: bool,
         on: Date,

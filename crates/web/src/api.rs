@@ -12,9 +12,7 @@ use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::{
     Area, DomainError, EstateCode, FeeItemSpec, Fen, ObjectKind, Period, Permission, PhoneNumber,
 };
-use doorstep_store::{
-    BuildingInput, EstateInput, NewPayment, OwnerInput, RoomInput, SpaceInput, StaffAct,
-};
+use doorstep_store::{BuildingInput, EstateInput, NewPayment, OwnerInput, RoomInput, SpaceInput};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -308,15 +306,7 @@ async fn update_room(
     Path((code, id)): Path<(String, i64)>,
     Body(b): Body<RoomBody>,
 ) -> ApiResult {
-    let e = app
-        .estate_for(&user, &code, Permission::EditMasterData)
-        .await?;
-    if app.store.room(id).await?.estate_id != e.id {
-        return Err(WebError(AppError::NotFound(format!(
-            "room {id} in estate {code}"
-        ))));
-    }
-    to_json(&app.store.update_room(id, &room_input(b)?).await?)
+    to_json(&app.update_room(&user, &code, id, &room_input(b)?).await?)
 }
 
 async fn list_spaces(
@@ -368,25 +358,11 @@ async fn update_space(
     Path((code, id)): Path<(String, i64)>,
     Body(b): Body<SpaceBody>,
 ) -> ApiResult {
-    let e = app
-        .estate_for(&user, &code, Permission::EditMasterData)
-        .await?;
-    if app.store.space(id).await?.estate_id != e.id {
-        return Err(WebError(AppError::NotFound(format!(
-            "space {id} in estate {code}"
-        ))));
-    }
-    to_json(
-        &app.store
-            .update_space(
-                id,
-                &SpaceInput {
-                    code: b.code,
-                    level: b.level,
-                },
-            )
-            .await?,
-    )
+    let input = SpaceInput {
+        code: b.code,
+        level: b.level,
+    };
+    to_json(&app.update_space(&user, &code, id, &input).await?)
 }
 
 async fn list_owners(
@@ -446,15 +422,7 @@ async fn update_owner(
     Path((code, id)): Path<(String, i64)>,
     Body(b): Body<OwnerBody>,
 ) -> ApiResult {
-    let e = app
-        .estate_for(&user, &code, Permission::EditMasterData)
-        .await?;
-    if app.store.owner(id).await?.estate_id != e.id {
-        return Err(WebError(AppError::NotFound(format!(
-            "owner {id} in estate {code}"
-        ))));
-    }
-    to_json(&app.store.update_owner(id, &owner_input(b)?).await?)
+    to_json(&app.update_owner(&user, &code, id, &owner_input(b)?).await?)
 }
 
 async fn list_fee_items(
@@ -503,20 +471,11 @@ async fn update_fee_item(
     Path((code, id)): Path<(String, i64)>,
     b: Result<Json<FeeItemBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let e = app.estate_for(&user, &code, Permission::EditFees).await?;
     let b = fee_body(b)?;
-    if !app
-        .store
-        .list_fee_items(e.id)
-        .await?
-        .iter()
-        .any(|i| i.id == id)
-    {
-        return Err(WebError(AppError::NotFound(format!(
-            "fee item {id} in estate {code}"
-        ))));
-    }
-    to_json(&app.store.update_fee_item(id, &b.spec, b.active).await?)
+    to_json(
+        &app.update_fee_item(&user, &code, id, &b.spec, b.active)
+            .await?,
+    )
 }
 
 #[derive(Deserialize)]
@@ -630,33 +589,13 @@ struct ReasonBody {
     disputed: bool,
 }
 
-async fn line_in_estate(app: &App, estate_id: i64, id: i64) -> Result<(), WebError> {
-    if app.store.bill_line(id).await?.estate_id != estate_id {
-        return Err(WebError(AppError::NotFound(format!("bill line {id}"))));
-    }
-    Ok(())
-}
-
 async fn waive_late_fee(
     State(app): State<App>,
     Staff(user): Staff,
     Path((code, id)): Path<(String, i64)>,
     Body(b): Body<ReasonBody>,
 ) -> ApiResult {
-    let e = app.estate_for(&user, &code, Permission::Waive).await?;
-    line_in_estate(&app, e.id, id).await?;
-    let line = app
-        .store
-        .waive_late_fee(
-            id,
-            &StaffAct {
-                user_id: user.id,
-                reason: b.reason,
-                at: doorstep_app::now(),
-            },
-        )
-        .await?;
-    to_json(&line)
+    to_json(&app.waive_late_fee(&user, &code, id, &b.reason).await?)
 }
 
 async fn waive_line(
@@ -665,20 +604,7 @@ async fn waive_line(
     Path((code, id)): Path<(String, i64)>,
     Body(b): Body<ReasonBody>,
 ) -> ApiResult {
-    let e = app.estate_for(&user, &code, Permission::Waive).await?;
-    line_in_estate(&app, e.id, id).await?;
-    to_json(
-        &app.store
-            .waive_line(
-                id,
-                &StaffAct {
-                    user_id: user.id,
-                    reason: b.reason,
-                    at: doorstep_app::now(),
-                },
-            )
-            .await?,
-    )
+    to_json(&app.waive_line(&user, &code, id, &b.reason).await?)
 }
 
 async fn set_dispute(
@@ -687,16 +613,8 @@ async fn set_dispute(
     Path((code, id)): Path<(String, i64)>,
     Body(b): Body<ReasonBody>,
 ) -> ApiResult {
-    let e = app.estate_for(&user, &code, Permission::Waive).await?;
-    line_in_estate(&app, e.id, id).await?;
-    let act = StaffAct {
-        user_id: user.id,
-        reason: b.reason,
-        at: doorstep_app::now(),
-    };
     to_json(
-        &app.store
-            .set_dispute(id, b.disputed, today(&e), &act)
+        &app.set_dispute(&user, &code, id, b.disputed, &b.reason)
             .await?,
     )
 }
@@ -720,24 +638,14 @@ async fn set_entered_amounts(
     Path((code, id)): Path<(String, i64)>,
     Body(b): Body<AmountsBody>,
 ) -> ApiResult {
-    let e = app.estate_for(&user, &code, Permission::EditFees).await?;
-    if !app
-        .store
-        .list_fee_items(e.id)
-        .await?
-        .iter()
-        .any(|i| i.id == id)
-    {
-        return Err(WebError(AppError::NotFound(format!(
-            "fee item {id} in estate {code}"
-        ))));
-    }
     let period = Period::parse(&b.period)?;
     let amounts = b
         .amounts
         .iter()
         .map(|a| Ok((a.room_id, Fen::parse_yuan("amount", &a.amount)?)))
         .collect::<Result<Vec<_>, DomainError>>()?;
-    let n = app.store.set_entered_amounts(id, period, &amounts).await?;
+    let n = app
+        .set_entered_amounts(&user, &code, id, period, &amounts)
+        .await?;
     Ok(Json(json!({ "entered": n })))
 }

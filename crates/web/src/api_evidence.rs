@@ -261,33 +261,12 @@ async fn record_invoice_outcome(
     )
 }
 
-async fn fee_item_in_company(
-    app: &App,
-    user: &doorstep_store::User,
-    id: i64,
-) -> Result<(), WebError> {
-    let estate_id = app
-        .store
-        .fee_item_estate(id)
-        .await
-        .map_err(AppError::from)?;
-    let estate = app
-        .store
-        .estate_by_id(estate_id)
-        .await
-        .map_err(AppError::from)?;
-    if !user.can_access(&estate) {
-        return Err(AppError::NotFound(format!("fee item {id}")).into());
-    }
-    Ok(())
-}
-
 async fn get_fee_item_tax(
     State(app): State<App>,
     Staff(user): Staff,
     Path(id): Path<i64>,
 ) -> ApiResult {
-    fee_item_in_company(&app, &user, id).await?;
+    app.fee_item_of_user(&user, id).await?;
     let (code, bp) = app.store.fee_item_tax(id).await.map_err(AppError::from)?;
     to_json(&json!({"tax_code": code, "vat_rate_bp": bp}))
 }
@@ -305,7 +284,7 @@ async fn set_fee_item_tax(
     Body(b): Body<TaxBody>,
 ) -> ApiResult {
     doorstep_app::require(&user, doorstep_domain::Permission::EditFees)?;
-    fee_item_in_company(&app, &user, id).await?;
+    app.fee_item_of_user(&user, id).await?;
     app.store
         .set_fee_item_tax(id, &b.tax_code, b.vat_rate_bp)
         .await

@@ -154,7 +154,10 @@ pub async fn collections_hold_lines_and_pay_once(s: Arc<dyn Store>) {
     assert_eq!(ids.len(), 1, "one payment for one transaction");
     let other = s.complete_collection(&done(30465, "4200000009")).await;
     assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");
-    assert_eq!(s.bill_line(line).await.unwrap().status, LineStatus::Paid);
+    assert_eq!(
+        s.bill_line(e.id, line).await.unwrap().status,
+        LineStatus::Paid
+    );
     let facts = s.payment_facts(Some(e.id)).await.unwrap();
     assert_eq!(facts.len(), 1);
     // The money is in WeChat's clearing account for the merchant.
@@ -309,6 +312,7 @@ pub async fn ledger_balances_through_cash_custody(s: Arc<dyn Store>) {
         .find(|l| l.object_kind == ObjectKind::Room && l.object_id != room.id)
         .unwrap();
     s.waive_line(
+        e.id,
         other_room.id,
         &StaffAct {
             user_id: fin.id,

@@ -359,6 +359,7 @@ pub async fn report_totals_follow_every_write(s: Arc<dyn Store>) {
         .find(|l| l.status == LineStatus::PartlyPaid)
         .expect("a partly paid line");
     s.waive_line(
+        e.id,
         partly.id,
         &StaffAct {
             user_id: fin.id,

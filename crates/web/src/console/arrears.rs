@@ -8,7 +8,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::{Lang, Permission};
-use doorstep_store::StaffAct;
 use maud::html;
 use serde::Deserialize;
 
@@ -195,21 +194,7 @@ async fn waive_late_fee(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = app.estate_for(&cu.user, &code, Permission::Waive).await?;
-        let line = app.store.bill_line(id).await?;
-        if line.estate_id != e.id {
-            return Err(AppError::NotFound(format!("bill line {id}")));
-        }
-        app.store
-            .waive_late_fee(
-                id,
-                &StaffAct {
-                    user_id: cu.user.id,
-                    reason: f.reason.clone(),
-                    at: doorstep_app::now(),
-                },
-            )
-            .await?;
+        let line = app.waive_late_fee(&cu.user, &code, id, &f.reason).await?;
         Ok(format!(
             "{} {} {} {}",
             l.pick("已减免滞纳金：", "Late fee waived:"),
@@ -230,23 +215,8 @@ async fn dispute(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = app.estate_for(&cu.user, &code, Permission::Waive).await?;
-        let line = app.store.bill_line(id).await?;
-        if line.estate_id != e.id {
-            return Err(AppError::NotFound(format!("bill line {id}")));
-        }
         let disputed = f.disputed.as_deref() != Some("false");
-        app.store
-            .set_dispute(
-                id,
-                disputed,
-                today(&e),
-                &StaffAct {
-                    user_id: cu.user.id,
-                    reason: f.reason.clone(),
-                    at: doorstep_app::now(),
-                },
-            )
+        app.set_dispute(&cu.user, &code, id, disputed, &f.reason)
             .await?;
         Ok(if disputed {
             l.pick(

@@ -637,11 +637,7 @@ async fn new_page(
         };
         let owner = match owner_id {
             Some(id) => {
-                let o = app.store.owner(id).await?;
-                if o.estate_id != e.id {
-                    return Err(AppError::NotFound(format!("owner {id}")));
-                }
-                Some(o)
+                Some(app.store.owner(e.id, id).await?)
             }
             None => None,
         };
@@ -774,10 +770,7 @@ async fn new_submit(
         let owner_id: i64 = owner
             .parse()
             .map_err(|_| DomainError::invalid("owner", "choose the owner first"))?;
-        let o = app.store.owner(owner_id).await?;
-        if o.estate_id != e.id {
-            return Err(AppError::NotFound(format!("owner {owner_id}")));
-        }
+        let o = app.store.owner(e.id, owner_id).await?;
         let mut targets = Vec::new();
         for v in &ticked {
             let bad = || DomainError::invalid("targets", format!("{v:?} is not a room or space"));

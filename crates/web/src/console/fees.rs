@@ -305,21 +305,8 @@ async fn update(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = app
-            .estate_for(&cu.user, &code, Permission::EditFees)
-            .await?;
-        if !app
-            .store
-            .list_fee_items(e.id)
-            .await?
-            .iter()
-            .any(|i| i.id == id)
-        {
-            return Err(AppError::NotFound(format!("fee item {id}")));
-        }
         let item = app
-            .store
-            .update_fee_item(id, &spec_of(&f)?, f.active.is_some())
+            .update_fee_item(&cu.user, &code, id, &spec_of(&f)?, f.active.is_some())
             .await?;
         Ok(format!("{} {}", l.pick("已保存", "Saved"), item.spec.name))
     }

@@ -222,11 +222,7 @@ async fn room_page(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = estate(&app, &cu, &code, Permission::ReadEstate).await?;
-        let room = app.store.room(id).await?;
-        if room.estate_id != e.id {
-            return Err(AppError::NotFound(format!("room {id}")));
-        }
+        let (e, room) = app.room(&cu.user, &code, id).await?;
         Ok(page(l, &room.label(), Some(&cu.user), Some(&e.code), &flash, html! {
             p { (l.pick("业主：", "Owners: ")) (room.owners.join("、")) }
             p { a href={"/console/" (e.code) "/arrears?q=" (enc(&room.label()))} { (l.pick("查看欠费", "See arrears")) } }
@@ -247,11 +243,9 @@ async fn update_room(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = estate(&app, &cu, &code, Permission::EditMasterData).await?;
-        if app.store.room(id).await?.estate_id != e.id {
-            return Err(AppError::NotFound(format!("room {id}")));
-        }
-        let room = app.store.update_room(id, &room_input(&f)?).await?;
+        let room = app
+            .update_room(&cu.user, &code, id, &room_input(&f)?)
+            .await?;
         Ok(format!("{} {}", l.pick("已保存", "Saved"), room.label()))
     }
     .await;
@@ -455,11 +449,7 @@ async fn owner_page(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = estate(&app, &cu, &code, Permission::ReadEstate).await?;
-        let o = app.store.owner(id).await?;
-        if o.estate_id != e.id {
-            return Err(AppError::NotFound(format!("owner {id}")));
-        }
+        let (e, o) = app.owner(&cu.user, &code, id).await?;
         Ok(page(l, &o.name, Some(&cu.user), Some(&e.code), &flash, html! {
             @if cu.user.role.allows(Permission::EditMasterData) {
                 form.card method="post" { (owner_form(l, Some(&o))) button type="submit" { (l.pick("保存", "Save")) } }
@@ -480,26 +470,15 @@ async fn update_owner(
 ) -> Response {
     let l = cu.lang;
     let r = async {
+        // The estate resolves the rooms and spaces the form names; the
+        // update checks the owner is the estate's in its own SQL.
         let e = estate(&app, &cu, &code, Permission::EditMasterData).await?;
-        if app.store.owner(id).await?.estate_id != e.id {
-            return Err(AppError::NotFound(format!("owner {id}")));
-        }
-        let o = app
-            .store
-            .update_owner(id, &owner_input(&app, &e, &f).await?)
-            .await?;
+        let input = owner_input(&app, &e, &f).await?;
+        let o = app.update_owner(&cu.user, &code, id, &input).await?;
         Ok(format!("{} {}", l.pick("已保存", "Saved"), o.name))
     }
     .await;
     back(&format!("/console/{code}/owners/{id}"), r)
-}
-
-async fn space_in(app: &App, e: &Estate, id: i64) -> Result<doorstep_store::Space, AppError> {
-    let s = app.store.space(id).await?;
-    if s.estate_id != e.id {
-        return Err(AppError::NotFound(format!("parking space {id}")));
-    }
-    Ok(s)
 }
 
 async fn space_page(
@@ -510,8 +489,7 @@ async fn space_page(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = estate(&app, &cu, &code, Permission::ReadEstate).await?;
-        let s = space_in(&app, &e, id).await?;
+        let (e, s) = app.space(&cu.user, &code, id).await?;
         Ok(page(l, &doorstep_store::space_label(&s.level, &s.code), Some(&cu.user), Some(&e.code), &flash, html! {
             p { (l.pick("业主：", "Owners: ")) (s.owners.join("、")) }
             @if cu.user.role.allows(Permission::EditMasterData) {
@@ -535,18 +513,11 @@ async fn update_space(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let e = estate(&app, &cu, &code, Permission::EditMasterData).await?;
-        space_in(&app, &e, id).await?;
-        let s = app
-            .store
-            .update_space(
-                id,
-                &SpaceInput {
-                    code: f.code,
-                    level: f.level,
-                },
-            )
-            .await?;
+        let input = SpaceInput {
+            code: f.code,
+            level: f.level,
+        };
+        let s = app.update_space(&cu.user, &code, id, &input).await?;
         Ok(format!(
             "{} {}",
             l.pick("已保存车位", "Saved space"),

@@ -715,22 +715,6 @@ async fn record_outcome(
 // --- fee item tax data ---
 
 /// A fee item the user may see, with its estate.
-async fn fee_item_of(app: &App, user: &User, id: i64) -> Result<(Estate, FeeItem), AppError> {
-    require(user, Permission::ReadEstate)?;
-    for e in estates_of(app, user).await? {
-        if let Some(i) = app
-            .store
-            .list_fee_items(e.id)
-            .await?
-            .into_iter()
-            .find(|i| i.id == id)
-        {
-            return Ok((e, i));
-        }
-    }
-    Err(AppError::NotFound(format!("fee item {id}")))
-}
-
 #[derive(Deserialize, Default)]
 struct TaxForm {
     #[serde(default)]
@@ -795,7 +779,7 @@ async fn tax_page(
 ) -> Response {
     let l = cu.lang;
     let r = async {
-        let (e, item) = fee_item_of(&app, &cu.user, id).await?;
+        let (e, item) = app.fee_item_of_user(&cu.user, id).await?;
         let (code, bp) = app.store.fee_item_tax(id).await?;
         let v = TaxForm {
             tax_code: code,
@@ -822,7 +806,7 @@ async fn tax_submit(
     Form(f): Form<TaxForm>,
 ) -> Response {
     let l = cu.lang;
-    let (e, item) = match fee_item_of(&app, &cu.user, id).await {
+    let (e, item) = match app.fee_item_of_user(&cu.user, id).await {
         Ok(x) => x,
         Err(err) => return error_page(l, &err),
     };
