@@ -6,7 +6,7 @@
 use crate::auth::hash_password;
 use crate::{App, AppResult, today};
 use doorstep_domain::{
-    Area, Basis, Category, Cycle, EstateCode, FeeItemSpec, Fen, LateFeeCap, LateFeePolicy,
+    Area, Basis, Category, Cycle, Date, EstateCode, FeeItemSpec, Fen, LateFeeCap, LateFeePolicy,
     ObjectKind, Period, PhoneNumber, Role,
 };
 use doorstep_store::{
@@ -34,6 +34,10 @@ pub const DEMO_COLLECTORS: [(&str, &str); 5] = [
 ];
 /// The demo password.
 pub const DEMO_PASSWORD: &str = "demo1234";
+/// The demo company's unified social credit code (passes the GB 32100 check).
+pub const DEMO_CREDIT_CODE: &str = "91310115MA1K4XQ27K";
+/// The sample company's unified social credit code (passes the GB 32100 check).
+pub const SAMPLE_CREDIT_CODE: &str = "91110105MA00ABCD1G";
 
 /// What seeding did.
 #[derive(Debug, Clone, Serialize)]
@@ -229,7 +233,7 @@ impl App {
             Some(c) => c,
             None => {
                 self.store
-                    .create_company("幸福里物业服务有限公司", "91310115MA1K4XQ27Y")
+                    .create_company("幸福里物业服务有限公司", DEMO_CREDIT_CODE)
                     .await?
             }
         };
@@ -324,9 +328,15 @@ impl App {
                 .map(|s| (ObjectKind::Space, s.id)),
         );
         let mut payments = 0;
+        // Today before now, so a midnight in between cannot date a payment
+        // on a day that has not begun.
+        let cutoff = Cutoff {
+            today: today(&estate),
+            now: crate::now(),
+        };
         for obj in objects {
             payments += self
-                .seed_payments(estate.id, obj, first, now_period, &mut rng)
+                .seed_payments(estate.id, obj, first, now_period, cutoff, &mut rng)
                 .await?;
         }
         progress("home-visit bookings");
@@ -397,6 +407,7 @@ impl App {
         obj: (ObjectKind, i64),
         first: Period,
         now: Period,
+        cutoff: Cutoff,
         rng: &mut Rng,
     ) -> AppResult<u64> {
         let profile = rng.below(100);
@@ -429,7 +440,7 @@ impl App {
             };
             let amount: Fen = quarter.iter().map(|l| l.amount).sum();
             if amount.0 > 0 {
-                let paid_on = first_line.due_date;
+                let (paid_on, at) = cutoff.paid_when(first_line.due_date);
                 let method = ["cash", "wechat", "alipay"][rng.below(3) as usize];
                 self.store
                     .record_payment(&NewPayment {
@@ -439,7 +450,7 @@ impl App {
                         amount,
                         method: method.into(),
                         paid_on,
-                        at: evening_of(paid_on),
+                        at,
                         recorded_by: None,
                         idempotency_key: None,
                         booking_id: None,
@@ -455,6 +466,7 @@ impl App {
             if let Some(next) = lines.iter().find(|l| l.period == paid_through.next()) {
                 let part = Fen(next.amount.0 / 2);
                 if part.0 > 0 {
+                    let (paid_on, at) = cutoff.paid_when(next.due_date);
                     self.store
                         .record_payment(&NewPayment {
                             estate_id,
@@ -462,8 +474,8 @@ impl App {
                             line_ids: vec![next.id],
                             amount: part,
                             method: "cash".into(),
-                            paid_on: next.due_date,
-                            at: evening_of(next.due_date),
+                            paid_on,
+                            at,
                             recorded_by: None,
                             idempotency_key: None,
                             booking_id: None,
@@ -475,6 +487,27 @@ impl App {
             }
         }
         Ok(count)
+    }
+}
+
+/// The moment seeding started: nothing seeded is dated after it.
+#[derive(Debug, Clone, Copy)]
+struct Cutoff {
+    /// The estate's date.
+    today: Date,
+    /// Unix seconds.
+    now: i64,
+}
+
+impl Cutoff {
+    /// When an owner paid a line due on `due`: that evening, or today as the
+    /// demo runs when the line is not due yet (an early payer) or the
+    /// evening has not come.
+    fn paid_when(&self, due: Date) -> (Date, i64) {
+        if due > self.today {
+            return (self.today, self.now);
+        }
+        (due, evening_of(due).min(self.now))
     }
 }
 
@@ -500,7 +533,7 @@ fn evening_of(date: doorstep_domain::Date) -> i64 {
 pub async fn seed_sample(app: &App) -> AppResult<SampleIds> {
     let store = &app.store;
     let company = store
-        .create_company("幸福家园物业有限公司", "91110105MA00ABCD1X")
+        .create_company("幸福家园物业有限公司", SAMPLE_CREDIT_CODE)
         .await?;
     let estate = store
         .create_estate(
@@ -755,6 +788,38 @@ pub async fn seed_collecting(
 mod tests {
     use super::*;
     use doorstep_routing::estate::{EstateModel, Stop};
+
+    #[test]
+    fn demo_and_sample_credit_codes_pass_the_check() {
+        for code in [DEMO_CREDIT_CODE, SAMPLE_CREDIT_CODE] {
+            let parsed = doorstep_domain::cn::CreditCode::parse(code);
+            assert!(parsed.is_ok(), "{code}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn no_payment_is_dated_after_the_cutoff() {
+        let today = jiff::civil::date(2026, 12, 7);
+        // 10:00 China time that day.
+        let now = today
+            .at(10, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+            .unwrap()
+            .timestamp()
+            .as_second();
+        let cutoff = Cutoff { today, now };
+        // Due later this month: paid early, now.
+        assert_eq!(
+            cutoff.paid_when(jiff::civil::date(2026, 12, 15)),
+            (today, now)
+        );
+        // Due today: the evening has not come, so it is paid now.
+        assert_eq!(cutoff.paid_when(today), (today, now));
+        // Due last month: that evening.
+        let past = jiff::civil::date(2026, 11, 15);
+        assert_eq!(cutoff.paid_when(past), (past, evening_of(past)));
+        assert!(evening_of(past) < now);
+    }
 
     #[test]
     fn the_demo_model_covers_every_building_floor_and_space() {

@@ -12,8 +12,8 @@ use doorstep_domain::{DomainError, Fen, Permission};
 use doorstep_payments::http::{Transport, UreqTransport};
 use doorstep_payments::wechat::{WechatClient, WechatConfig, WechatVerifier};
 use doorstep_payments::{
-    CodeOrder, NotifyError, PayError, PayProvider, QrOrder, RefundOrder, RefundStatus, TradeStatus,
-    keys,
+    CodeOrder, NotifiedEvent, NotifyError, PayError, PayProvider, QrOrder, RefundNotified,
+    RefundOrder, RefundStatus, TradeStatus, keys,
 };
 use doorstep_store::*;
 use serde::{Deserialize, Serialize};
@@ -727,8 +727,8 @@ impl App {
             }
         };
         let verdict = self.apply_notification(&m, &p, &n).await;
-        let (ok, label, detail) = match &verdict {
-            Ok(label) => (true, *label, String::new()),
+        let (ok, label, detail) = match verdict {
+            Ok((label, detail)) => (true, label, detail),
             Err(e) => (false, "rejected", e.to_string()),
         };
         let _ = self
@@ -750,7 +750,7 @@ impl App {
         m: &Merchant,
         p: &Arc<dyn PayProvider>,
         n: &doorstep_payments::Notified,
-    ) -> AppResult<&'static str> {
+    ) -> AppResult<(&'static str, String)> {
         let c = self
             .store
             .collection_by_trade_no(&n.out_trade_no)
@@ -769,14 +769,73 @@ impl App {
                 Fen(n.amount_fen)
             )));
         }
-        match &n.status {
-            TradeStatus::Paid { .. } => {
+        match &n.event {
+            NotifiedEvent::Trade(status @ TradeStatus::Paid { .. }) => {
                 // Whether this call recorded the payment (a copy arriving
                 // while the first is being saved finds it done).
-                let recorded = self.settle(&c, p, n.status.clone(), false).await?;
-                Ok(if !recorded { "duplicate" } else { "paid" })
+                let recorded = self.settle(&c, p, status.clone(), false).await?;
+                let label = if !recorded { "duplicate" } else { "paid" };
+                Ok((label, String::new()))
             }
-            _ => Ok("ignored"),
+            NotifiedEvent::Trade(_) => Ok(("ignored", String::new())),
+            NotifiedEvent::Refund(r) => self.apply_refund_notice(&c, r).await,
+        }
+    }
+
+    /// A refund notification moves only the refund it names, and only one
+    /// we asked for and are still waiting on; anything else is logged and
+    /// acknowledged (a retry would say the same thing again).
+    async fn apply_refund_notice(
+        &self,
+        c: &Collection,
+        r: &RefundNotified,
+    ) -> AppResult<(&'static str, String)> {
+        let detail = format!(
+            "refund {} {:?} {}",
+            r.out_refund_no,
+            r.status,
+            Fen(r.refund_fen)
+        );
+        let ours = self
+            .store
+            .reversals(c.estate_id)
+            .await?
+            .into_iter()
+            .find(|v| {
+                v.out_refund_no.as_deref() == Some(r.out_refund_no.as_str())
+                    && Some(v.payment_id) == c.payment_id
+            });
+        let Some(rev) = ours.filter(|v| v.status == "approved") else {
+            return Ok(("refund_noted", detail));
+        };
+        let refunded = match r.status {
+            RefundStatus::Processing => return Ok(("refund_noted", detail)),
+            RefundStatus::Success => true,
+            RefundStatus::Failed => false,
+        };
+        let paid = self
+            .store
+            .payment_fact(rev.payment_id)
+            .await?
+            .map(|f| f.amount.0);
+        if refunded && paid != Some(r.refund_fen) {
+            return Ok(("refund_mismatch", detail));
+        }
+        let note = if refunded {
+            "refunded (provider notification)"
+        } else {
+            "the provider reports the refund closed or abnormal"
+        };
+        match self
+            .store
+            .finish_refund(rev.id, refunded, note, now())
+            .await
+        {
+            // Finished meanwhile by the refund call itself.
+            Err(StoreError::Conflict(_)) => Ok(("refund_noted", detail)),
+            Err(e) => Err(e.into()),
+            Ok(_) if refunded => Ok(("refund_done", detail)),
+            Ok(_) => Ok(("refund_failed", detail)),
         }
     }
 

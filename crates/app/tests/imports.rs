@@ -39,7 +39,7 @@ async fn staff_can_sign_in_while_a_big_import_is_written() {
     );
     let app = App::new(store.clone());
     let company = store
-        .create_company("幸福物业", "91110000MA01ABCD2X")
+        .create_company("幸福物业", "91110000MA01ABCD2Q")
         .await
         .unwrap();
     let estate = store

@@ -70,7 +70,7 @@ fn item(code: &str, basis: Basis, price: i64) -> FeeItemSpec {
 async fn seed(app: &App, rooms_per_estate: usize) -> Vec<Estate> {
     let company = app
         .store
-        .create_company("基准物业", "91110000BENCHMARK0")
+        .create_company("基准物业", "91110000BENCHMARK8")
         .await
         .unwrap();
     let mut out = Vec::new();

@@ -412,7 +412,7 @@ async fn seed(db: &Backend, app: &App, n_owners: usize) -> Seeded {
     let t = Instant::now();
     let company = app
         .store
-        .create_company("基准物业", "91110000BENCHMARK0")
+        .create_company("基准物业", "91110000BENCHMARK8")
         .await
         .unwrap();
     let estate = app

@@ -335,7 +335,7 @@ async fn seed(db: &Backend, app: &App, kit: &doorstep_paysim::kit::Kit, a: &Args
     let now = doorstep_app::now();
     let company = app
         .store
-        .create_company("基准物业", "91110000BENCHMARK5")
+        .create_company("基准物业", "91110000BENCHMARK8")
         .await
         .unwrap();
     let estate = app
@@ -1133,11 +1133,11 @@ async fn steps(app: &App, s: &Seeded, sim: &Sim, base: &str, kit: &doorstep_pays
         tick(3);
         let estate = app.store.estate_by_id(c.estate_id).await.unwrap();
         tick(4);
-        let doorstep_payments::TradeStatus::Paid {
+        let doorstep_payments::NotifiedEvent::Trade(doorstep_payments::TradeStatus::Paid {
             transaction_id,
             amount_fen,
             ..
-        } = nt.status.clone()
+        }) = nt.event.clone()
         else {
             panic!("not paid");
         };

@@ -631,7 +631,7 @@ async fn generate(o: &Opts, store: &Arc<dyn Store>, conn: &mut Conn, today: Date
     let d = conn.dialect();
     let t0 = Instant::now();
     let company = store
-        .create_company(COMPANY, "91110000DASHBOARD0")
+        .create_company(COMPANY, "91110000DA5HB0ARDH")
         .await
         .unwrap();
     let admin = store

@@ -164,7 +164,7 @@ async fn once(kind: &str, pg: &str, rows: usize, bytes: &[u8]) -> Run {
     let app = App::new(db.store());
     let company = app
         .store
-        .create_company("基准物业", "91110000BENCHMARK0")
+        .create_company("基准物业", "91110000BENCHMARK8")
         .await
         .unwrap();
     let estate = app

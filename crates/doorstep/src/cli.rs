@@ -111,7 +111,7 @@ enum Command {
         /// Company name.
         #[arg(long)]
         company: String,
-        /// Unified social credit code (18 characters).
+        /// Unified social credit code (18 characters, GB 32100 check character).
         #[arg(long)]
         credit_code: String,
         /// Admin username.
@@ -1073,12 +1073,11 @@ async fn setup(
     username: &str,
     password: &str,
 ) -> Result<()> {
-    if credit_code.trim().chars().count() != 18 {
-        bail!(
-            "--credit-code: the unified social credit code has 18 characters, got {:?}",
-            credit_code
-        );
-    }
+    let credit_code = doorstep_domain::cn::CreditCode::parse(credit_code).map_err(
+        |doorstep_domain::DomainError::Invalid { message, .. }| {
+            anyhow!("--credit-code: {credit_code:?} is not a valid unified social credit code: {message}")
+        },
+    )?;
     if password.chars().count() < 8 {
         bail!("--password: use at least 8 characters");
     }
@@ -1086,7 +1085,7 @@ async fn setup(
         Some(c) => c,
         None => {
             app.store
-                .create_company(company, credit_code.trim())
+                .create_company(company, credit_code.as_str())
                 .await?
         }
     };

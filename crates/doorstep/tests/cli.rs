@@ -142,6 +142,8 @@ struct Demo {
     stderr: String,
     /// Today at the estate (China Standard Time) before and after seeding.
     seeded_between: (jiff::civil::Date, jiff::civil::Date),
+    /// Unix seconds when seeding had finished.
+    seeded_by: i64,
 }
 
 static DEMO: OnceLock<Result<Demo, String>> = OnceLock::new();
@@ -169,6 +171,7 @@ fn seed_demo() -> Result<Demo, String> {
     let before = today_in_china();
     let run = doorstep(&dir, &["demo", "--seed-only"]);
     let after = today_in_china();
+    let seeded_by = jiff::Timestamp::now().as_second();
     if !run.success() {
         return Err(format!(
             "exit {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -181,6 +184,7 @@ fn seed_demo() -> Result<Demo, String> {
         dir,
         stderr: run.stderr(),
         seeded_between: (before, after),
+        seeded_by,
     })
 }
 
@@ -1525,6 +1529,121 @@ fn demo_has_a_walking_model_bookings_and_an_outbox() {
     let one = reminders[0]["recipient"].as_str().unwrap();
     let mine = doorstep(data.path(), &["outbox", "--recipient", one]).ok();
     assert!(mine.stdout().contains(one), "{}", mine.stdout());
+}
+
+/// The largest value of `sql` (one column, one row) in the SQLite file.
+fn max_of(file: &Path, sql: &str) -> Option<String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let store = doorstep_store_sqlite::open(file)
+                .await
+                .expect("the database");
+            let v: Option<String> = sqlx::query_scalar(sql)
+                .fetch_one(store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            v
+        })
+}
+
+#[test]
+fn nothing_in_the_demo_is_dated_after_it_was_seeded() {
+    let d = demo();
+    let copy = demo_copy();
+    let file = copy.path().join("doorstep.sqlite");
+    let (_, today) = d.seeded_between;
+    let count = max_of(&file, "SELECT CAST(COUNT(*) AS TEXT) FROM payments");
+    assert!(
+        count.as_deref().unwrap_or("0").parse::<i64>().unwrap() > 1000,
+        "the demo has payments: {count:?}"
+    );
+    let last_day = max_of(&file, "SELECT MAX(paid_on) FROM payments").unwrap();
+    assert!(
+        date(&last_day) <= today,
+        "a payment is dated {last_day}, after {today}"
+    );
+    for (what, sql) in [
+        ("payment", "SELECT CAST(MAX(paid_at) AS TEXT) FROM payments"),
+        (
+            "receipt",
+            "SELECT CAST(MAX(created_at) AS TEXT) FROM receipts",
+        ),
+        (
+            "booking",
+            "SELECT CAST(MAX(created_at) AS TEXT) FROM bookings",
+        ),
+        (
+            "booking event",
+            "SELECT CAST(MAX(at) AS TEXT) FROM booking_events",
+        ),
+        (
+            "check-in",
+            "SELECT CAST(MAX(recorded_at) AS TEXT) FROM checkins",
+        ),
+        (
+            "visit",
+            "SELECT CAST(MAX(starts_at) AS TEXT) FROM bookings WHERE visit_result IS NOT NULL \
+             OR status IN ('visited', 'owner_absent')",
+        ),
+    ] {
+        if let Some(at) = max_of(&file, sql) {
+            let at: i64 = at.parse().unwrap();
+            assert!(
+                at <= d.seeded_by,
+                "a {what} is dated {at}, {} s after seeding finished",
+                at - d.seeded_by
+            );
+        }
+    }
+}
+
+#[test]
+fn setup_refuses_a_credit_code_with_a_wrong_check_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = |code: &str| {
+        doorstep(
+            dir.path(),
+            &[
+                "setup",
+                "--company",
+                "幸福里物业",
+                "--credit-code",
+                code,
+                "--password",
+                "a-long-password",
+            ],
+        )
+    };
+    // The demo's old code: its check character should be K.
+    let r = setup("91310115MA1K4XQ27Y").fails();
+    assert!(
+        r.stderr().contains("--credit-code") && r.stderr().contains("should be K"),
+        "{}",
+        r.stderr()
+    );
+    let r = setup("91310115MA1K4XQ27").fails();
+    assert!(
+        r.stderr().contains("--credit-code") && r.stderr().contains("18 characters"),
+        "{}",
+        r.stderr()
+    );
+    let file = dir.path().join("doorstep.sqlite");
+    let companies = || max_of(&file, "SELECT CAST(COUNT(*) AS TEXT) FROM companies");
+    assert_eq!(
+        companies().as_deref(),
+        Some("0"),
+        "a refused setup stores nothing"
+    );
+    // The same code typed in lower case is valid and stored canonically.
+    setup("91310115ma1k4xq27k").ok();
+    assert_eq!(companies().as_deref(), Some("1"));
+    assert_eq!(
+        max_of(&file, "SELECT MAX(credit_code) FROM companies").as_deref(),
+        Some("91310115MA1K4XQ27K")
+    );
 }
 
 #[test]

@@ -170,10 +170,32 @@ pub struct Notified {
     pub app_id: String,
     /// Our order number.
     pub out_trade_no: String,
-    /// What the notification says about the order.
-    pub status: TradeStatus,
-    /// Amount the notification states, fen.
+    /// What the notification is about.
+    pub event: NotifiedEvent,
+    /// The order's total as the notification states it, fen (CNY).
     pub amount_fen: i64,
+}
+
+/// What a verified notification is about. A refund notification is its own
+/// kind so that nothing it says can be read as a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifiedEvent {
+    /// About the order's payment (WeChat `TRANSACTION.SUCCESS`, Alipay
+    /// `trade_status_sync`): where the order stands.
+    Trade(TradeStatus),
+    /// About one refund of the order (WeChat `REFUND.*`).
+    Refund(RefundNotified),
+}
+
+/// A refund notification's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundNotified {
+    /// Our refund number.
+    pub out_refund_no: String,
+    /// `SUCCESS` → Success; `CLOSED` / `ABNORMAL` → Failed.
+    pub status: RefundStatus,
+    /// The amount refunded (or meant to be), fen.
+    pub refund_fen: i64,
 }
 
 /// One transaction in a provider's daily bill, provider-neutral.

@@ -8,8 +8,8 @@ use doorstep_payments::alipay::*;
 use doorstep_payments::http::{HttpRequest, HttpResponse, Transport};
 use doorstep_payments::keys;
 use doorstep_payments::{
-    BillKind, BillRecord, NotifyError, PayError, PayProvider, QrOrder, TradeStatus, fen_to_yuan,
-    yuan_to_fen,
+    BillKind, BillRecord, NotifiedEvent, NotifyError, PayError, PayProvider, QrOrder, TradeStatus,
+    fen_to_yuan, yuan_to_fen,
 };
 use std::sync::{Arc, Mutex};
 
@@ -77,12 +77,12 @@ fn real_notification_parses_through_the_form_body() {
     assert_eq!(n.amount_fen, 10);
     assert_eq!(n.merchant_id, "2088531891668739");
     assert_eq!(
-        n.status,
-        TradeStatus::Paid {
+        n.event,
+        NotifiedEvent::Trade(TradeStatus::Paid {
             transaction_id: "2019081522001468450512505578".into(),
             amount_fen: 10,
             paid_at: parse_beijing_time("2019-08-15 15:56:24"),
-        }
+        })
     );
     assert_eq!(
         parse_beijing_time("2019-08-15 15:56:24"),
@@ -99,6 +99,32 @@ fn real_notification_parses_through_the_form_body() {
         )
         .is_ok()
     );
+}
+
+#[test]
+fn notification_relabelled_sign_type_is_refused() {
+    let parse = |params: &[(String, String)]| {
+        parse_notification(
+            form_encode(params).as_bytes(),
+            &notify_key(),
+            "2019073166072302",
+            "2088531891668739",
+        )
+    };
+    let mut params = notify_params();
+    assert_eq!(param(&params, "sign_type"), Some("RSA2"));
+    for t in params.iter_mut().filter(|(k, _)| k == "sign_type") {
+        t.1 = "RSA".into();
+    }
+    // The signature still verifies (sign_type is outside it) …
+    assert!(verify_notification(&params, &notify_key()));
+    // … but the notification names an algorithm we do not accept.
+    assert_eq!(
+        parse(&params),
+        Err(NotifyError::Malformed(r#"sign_type "RSA""#.into()))
+    );
+    params.retain(|(k, _)| k != "sign_type");
+    assert!(parse(&params).is_ok(), "an absent sign_type means RSA2");
 }
 
 #[test]

@@ -8,7 +8,10 @@ use doorstep_payments::http::{HttpRequest, HttpResponse, Transport};
 use doorstep_payments::keys::{self, load_certificate, load_private_key};
 use doorstep_payments::wechat::types::{NativeRequest, OrderAmount};
 use doorstep_payments::wechat::*;
-use doorstep_payments::{BillKind, NotifyError, PayError, PayProvider, TradeStatus};
+use doorstep_payments::{
+    BillKind, NotifiedEvent, NotifyError, PayError, PayProvider, RefundNotified, RefundStatus,
+    TradeStatus,
+};
 use std::sync::Arc;
 
 const KEY: &str = include_str!("data/wechat/merchant_test_key.pem");
@@ -324,22 +327,33 @@ fn now() -> i64 {
 }
 
 fn notification(cfg: &WechatConfig, tx_json: &str, ts: i64) -> (Vec<(String, String)>, Vec<u8>) {
+    event_notification(cfg, "TRANSACTION.SUCCESS", "transaction", tx_json, ts)
+}
+
+/// A signed notification of any event type carrying `resource_json`.
+fn event_notification(
+    cfg: &WechatConfig,
+    event_type: &str,
+    original_type: &str,
+    resource_json: &str,
+    ts: i64,
+) -> (Vec<(String, String)>, Vec<u8>) {
     let key = load_private_key(KEY).unwrap();
     let ct = encrypt_resource(
         cfg.apiv3_key(),
         "abcdef123456",
-        "transaction",
-        tx_json.as_bytes(),
+        original_type,
+        resource_json.as_bytes(),
     )
     .unwrap();
     let body = serde_json::json!({
         "id": "EV-2018022511223320873",
         "create_time": "2015-05-20T13:29:35+08:00",
         "resource_type": "encrypt-resource",
-        "event_type": "TRANSACTION.SUCCESS",
+        "event_type": event_type,
         "summary": "支付成功",
-        "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
-            "ciphertext": ct, "associated_data": "transaction", "nonce": "abcdef123456"}
+        "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": ct, "associated_data": original_type, "nonce": "abcdef123456"}
     })
     .to_string()
     .into_bytes();
@@ -384,12 +398,12 @@ fn parse_notification_checks_merchant() {
     assert_eq!(n.amount_fen, 8888);
     assert_eq!(n.notify_id, "EV-2018022511223320873");
     assert_eq!(
-        n.status,
-        TradeStatus::Paid {
+        n.event,
+        NotifiedEvent::Trade(TradeStatus::Paid {
             transaction_id: "4200000001".into(),
             amount_fen: 8888,
             paid_at: Some(1704160800)
-        }
+        })
     );
     let other = ok_tx.replace("1230000109", "1230000999");
     let (h, body) = notification(&cfg, &other, t);
@@ -410,6 +424,169 @@ fn parse_notification_checks_merchant() {
         String::from_utf8(body).unwrap(),
         r#"{"code":"FAIL","message":"失败"}"#
     );
+}
+
+const REFUND_NOTICE: &str = r#"{"mchid":"1230000109","out_trade_no":"PF202401020001","transaction_id":"4200000001","out_refund_no":"RF202401020001","refund_id":"50000000382019052709732678859","refund_status":"ABNORMAL","amount":{"total":8888,"refund":8888,"payer_total":8888,"payer_refund":8888}}"#;
+
+#[test]
+fn refund_notifications_never_describe_a_payment() {
+    let cfg = config();
+    let client = WechatClient::new(
+        cfg.clone(),
+        Arc::new(Fake(|_: &HttpRequest| unreachable!())),
+    );
+    let t = now();
+    let (h, body) = event_notification(&cfg, "REFUND.ABNORMAL", "refund", REFUND_NOTICE, t);
+    let n = client.parse_notification(&h, &body, t).unwrap();
+    assert_eq!(n.out_trade_no, "PF202401020001");
+    assert_eq!(n.amount_fen, 8888);
+    assert_eq!(
+        n.event,
+        NotifiedEvent::Refund(RefundNotified {
+            out_refund_no: "RF202401020001".into(),
+            status: RefundStatus::Failed,
+            refund_fen: 8888,
+        })
+    );
+    let partial = REFUND_NOTICE
+        .replace("ABNORMAL", "SUCCESS")
+        .replace(r#""refund":8888"#, r#""refund":100"#);
+    let (h, body) = event_notification(&cfg, "REFUND.SUCCESS", "refund", &partial, t);
+    assert_eq!(
+        client.parse_notification(&h, &body, t).unwrap().event,
+        NotifiedEvent::Refund(RefundNotified {
+            out_refund_no: "RF202401020001".into(),
+            status: RefundStatus::Success,
+            refund_fen: 100,
+        })
+    );
+    // A transaction resource under a refund event, or the reverse, or an
+    // unknown event, is not guessed at.
+    let tx = r#"{"appid":"wxd678efh567hg6787","mchid":"1230000109","out_trade_no":"PF202401020001","transaction_id":"4200000001","trade_state":"SUCCESS","amount":{"total":8888,"currency":"CNY"}}"#;
+    for (event, kind, json) in [
+        ("REFUND.SUCCESS", "transaction", tx),
+        ("TRANSACTION.SUCCESS", "refund", REFUND_NOTICE),
+        ("TRANSACTION.CLOSED", "transaction", tx),
+    ] {
+        let (h, body) = event_notification(&cfg, event, kind, json, t);
+        assert!(
+            matches!(
+                client.parse_notification(&h, &body, t),
+                Err(NotifyError::Malformed(_))
+            ),
+            "{event} {kind}"
+        );
+    }
+}
+
+#[test]
+fn notifications_in_another_currency_are_refused() {
+    let cfg = config();
+    let client = WechatClient::new(
+        cfg.clone(),
+        Arc::new(Fake(|_: &HttpRequest| unreachable!())),
+    );
+    let t = now();
+    let tx = r#"{"appid":"wxd678efh567hg6787","mchid":"1230000109","out_trade_no":"PF202401020001","transaction_id":"4200000001","trade_state":"SUCCESS","amount":{"total":8888,"payer_total":8888,"currency":"USD","payer_currency":"USD"}}"#;
+    let (h, body) = notification(&cfg, tx, t);
+    assert_eq!(
+        client.parse_notification(&h, &body, t),
+        Err(NotifyError::Malformed("currency USD".into()))
+    );
+    let refund = REFUND_NOTICE.replace(
+        r#""payer_refund":8888"#,
+        r#""payer_refund":8888,"currency":"HKD""#,
+    );
+    let (h, body) = event_notification(&cfg, "REFUND.SUCCESS", "refund", &refund, t);
+    assert_eq!(
+        client.parse_notification(&h, &body, t),
+        Err(NotifyError::Malformed("currency HKD".into()))
+    );
+}
+
+/// A client whose provider answers close with `close_reply` (status, body,
+/// signed?) and query with `trade_state`; counts the queries.
+fn close_client(
+    close_status: u16,
+    signed: bool,
+    trade_state: &'static str,
+) -> (WechatClient, Arc<std::sync::atomic::AtomicUsize>) {
+    let key = load_private_key(KEY).unwrap();
+    let queries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let q = queries.clone();
+    let client = WechatClient::new(
+        config(),
+        Arc::new(Fake(move |req: &HttpRequest| {
+            let (status, body, sign) = if req.url.contains("/close") {
+                let body = r#"{"code":"ORDER_CLOSED","message":"订单已关闭"}"#.to_string();
+                (close_status, body, signed)
+            } else {
+                q.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = format!(
+                    r#"{{"appid":"wxd678efh567hg6787","mchid":"1230000109","out_trade_no":"PF202401020001","trade_state":"{trade_state}"}}"#
+                );
+                (200, body, true)
+            };
+            let headers = if sign {
+                response_headers(&key, "PUB_KEY_ID_1", body.as_bytes(), now(), "x").unwrap()
+            } else {
+                vec![]
+            };
+            HttpResponse {
+                status,
+                headers,
+                body: body.into_bytes(),
+            }
+        })),
+    );
+    (client, queries)
+}
+
+#[test]
+fn unsigned_order_closed_is_believed_only_after_a_query() {
+    use std::sync::atomic::Ordering::SeqCst;
+    // Unsigned "already closed" while the provider still has it open.
+    let (client, queries) = close_client(400, false, "NOTPAY");
+    match client.close("PF202401020001") {
+        Err(PayError::Refused { code, .. }) => assert_eq!(code, "ORDER_CLOSED"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(queries.load(SeqCst), 1);
+    // Unsigned, and the signed query agrees.
+    let (client, queries) = close_client(400, false, "CLOSED");
+    assert!(client.close("PF202401020001").is_ok());
+    assert_eq!(queries.load(SeqCst), 1);
+    // Signed and verified: taken at its word.
+    let (client, queries) = close_client(400, true, "NOTPAY");
+    assert!(client.close("PF202401020001").is_ok());
+    assert_eq!(queries.load(SeqCst), 0);
+}
+
+#[test]
+fn signed_error_replies_must_verify() {
+    let key = load_private_key(KEY).unwrap();
+    let client = WechatClient::new(
+        config(),
+        Arc::new(Fake(move |_: &HttpRequest| {
+            let body = r#"{"code":"ORDER_CLOSED","message":"订单已关闭"}"#.as_bytes();
+            let mut headers =
+                response_headers(&key, "PUB_KEY_ID_1", b"something else", now(), "x").unwrap();
+            headers.push(("Content-Type".into(), "application/json".into()));
+            HttpResponse {
+                status: 400,
+                headers,
+                body: body.to_vec(),
+            }
+        })),
+    );
+    assert!(matches!(
+        client.close("PF202401020001"),
+        Err(PayError::BadResponseSignature("wechat"))
+    ));
+    assert!(matches!(
+        client.query("PF202401020001"),
+        Err(PayError::BadResponseSignature("wechat"))
+    ));
 }
 
 #[test]

@@ -6,8 +6,8 @@
 use doorstep_payments::alipay::{AlipayClient, AlipayConfig, beijing_time};
 use doorstep_payments::http::UreqTransport;
 use doorstep_payments::{
-    BillKind, CodeOrder, PayError, PayProvider, Provider, QrOrder, RefundOrder, RefundStatus,
-    TradeStatus, keys,
+    BillKind, CodeOrder, NotifiedEvent, PayError, PayProvider, Provider, QrOrder, RefundOrder,
+    RefundStatus, TradeStatus, keys,
 };
 use doorstep_paysim::state::WalletCode;
 use doorstep_paysim::{AlipayApp, Sim, SimConfig};
@@ -191,11 +191,11 @@ async fn qr_order_paid_notified_refunded_and_billed() {
     assert_eq!(n.app_id, APP_ID);
     assert_eq!(n.merchant_id, SELLER);
     assert!(matches!(
-        n.status,
-        TradeStatus::Paid {
+        n.event,
+        NotifiedEvent::Trade(TradeStatus::Paid {
             amount_fen: 8888,
             ..
-        }
+        })
     ));
 
     let c = env.client.clone();
@@ -208,12 +208,12 @@ async fn qr_order_paid_notified_refunded_and_billed() {
             assert_eq!(amount_fen, 8888);
             assert!(paid_at.is_some());
             assert_eq!(
-                TradeStatus::Paid {
+                NotifiedEvent::Trade(TradeStatus::Paid {
                     transaction_id: transaction_id.clone(),
                     amount_fen,
                     paid_at
-                },
-                n.status
+                }),
+                n.event
             );
         }
         other => panic!("{other:?}"),

@@ -7,8 +7,8 @@
 use doorstep_payments::http::{Transport, UreqTransport};
 use doorstep_payments::wechat::{WechatClient, WechatConfig, WechatVerifier};
 use doorstep_payments::{
-    CodeOrder, NotifyError, PayError, PayProvider, QrOrder, RefundOrder, RefundStatus, TradeStatus,
-    keys,
+    CodeOrder, NotifiedEvent, NotifyError, PayError, PayProvider, QrOrder, RefundNotified,
+    RefundOrder, RefundStatus, TradeStatus, keys,
 };
 use doorstep_paysim::{Sim, SimConfig, WechatMerchant};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -221,11 +221,11 @@ fn native_order_paid_notified_refunded_and_billed() {
     assert_eq!(n.out_trade_no, "PF202611270001");
     assert_eq!(n.amount_fen, 8888);
     assert!(matches!(
-        n.status,
-        TradeStatus::Paid {
+        n.event,
+        NotifiedEvent::Trade(TradeStatus::Paid {
             amount_fen: 8888,
             ..
-        }
+        })
     ));
     // The same notification replayed ten minutes later is refused.
     assert_eq!(
@@ -270,8 +270,16 @@ fn native_order_paid_notified_refunded_and_billed() {
         got.lock().unwrap().get(1).cloned()
     });
     let n = c.parse_notification(&headers, &body, now()).unwrap();
-    assert_eq!(n.status, TradeStatus::Refunded);
-    assert_eq!(n.amount_fen, 888);
+    // A refund notice tells of the refund, not of the order's payment.
+    assert_eq!(
+        n.event,
+        NotifiedEvent::Refund(RefundNotified {
+            out_refund_no: refund.out_refund_no.clone(),
+            status: RefundStatus::Success,
+            refund_fen: 888,
+        })
+    );
+    assert_eq!(n.amount_fen, 8888);
     assert_eq!(c.query("PF202611270001").unwrap(), TradeStatus::Refunded);
     let bill = c.daily_bill(&today()).unwrap();
     assert_eq!(bill.len(), 2);

@@ -19,7 +19,7 @@ async fn opening_entries_carry_the_old_bills_and_payments() {
             .unwrap();
         let pool = old.pool();
         for sql in [
-            "INSERT INTO companies (id, name, credit_code, created_at) VALUES (1, '旧物业', '91110000MA01ABCD2X', 0)",
+            "INSERT INTO companies (id, name, credit_code, created_at) VALUES (1, '旧物业', '91110000MA01ABCD2Q', 0)",
             "INSERT INTO estates (id, company_id, code, name, timezone) VALUES (1, 1, 'old', '旧小区', 'Asia/Shanghai')",
             "INSERT INTO users (id, company_id, username, display_name, password_hash, role) VALUES (1, 1, 'cashier', '出纳', 'x', 'finance')",
             "INSERT INTO buildings (id, estate_id, name) VALUES (1, 1, '1')",

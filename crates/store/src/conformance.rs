@@ -45,7 +45,7 @@ macro_rules! conformance_tests {
             receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
             one_invoice_request_per_payment_line, notices_once_a_day_with_their_message,
             report_totals_follow_every_write, rate_limits_count_every_parallel_hit,
-            objects_of_another_estate_are_not_found);
+            objects_of_another_estate_are_not_found, companies_need_a_valid_credit_code);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -61,7 +61,7 @@ macro_rules! conformance_tests {
 /// A company, an estate and a user to hang the stories on.
 pub async fn fixture(s: &Arc<dyn Store>) -> (Company, Estate, User) {
     let c = s
-        .create_company("幸福物业", "91110000MA01ABCD2X")
+        .create_company("幸福物业", "91110000MA01ABCD2Q")
         .await
         .unwrap();
     let e = s
@@ -88,6 +88,30 @@ pub async fn fixture(s: &Arc<dyn Store>) -> (Company, Estate, User) {
         .await
         .unwrap();
     (c, e, u)
+}
+
+/// A company's unified social credit code must pass the GB 32100-2015
+/// check; a refused one stores nothing.
+pub async fn companies_need_a_valid_credit_code(s: Arc<dyn Store>) {
+    // One wrong check character (it should be K): refused, naming the field.
+    match s.create_company("幸福里物业", "91310115MA1K4XQ27Y").await {
+        Err(StoreError::Invalid(e)) => {
+            let m = e.to_string();
+            assert!(
+                m.contains("credit_code") && m.contains("should be K"),
+                "{m}"
+            );
+        }
+        other => panic!("a bad check character was accepted: {other:?}"),
+    }
+    assert!(s.company_by_name("幸福里物业").await.unwrap().is_none());
+    // Lower case with spaces around is the same code, stored canonically.
+    let c = s
+        .create_company("幸福里物业", " 91310115ma1k4xq27k ")
+        .await
+        .unwrap();
+    assert_eq!(c.credit_code, "91310115MA1K4XQ27K");
+    assert_eq!(s.company(c.id).await.unwrap().credit_code, c.credit_code);
 }
 
 fn room(b: &str, n: &str, area: &str) -> RoomInput {

@@ -60,7 +60,8 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
 
     // --- companies, users, sessions ---
-    /// Creates a company.
+    /// Creates a company; refuses (Invalid, field `credit_code`) a code that
+    /// fails the GB 32100-2015 check and stores it upper-cased.
     async fn create_company(&self, name: &str, credit_code: &str) -> StoreResult<Company>;
     /// The company with this name, if any.
     async fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>>;

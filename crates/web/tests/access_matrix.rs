@@ -161,7 +161,7 @@ async fn more_people(app: &App, ids: &SampleIds) {
     let a = app.store.estate_by_id(ids.estate_id).await.unwrap();
     let b = app
         .store
-        .create_company("乙方物业有限公司", "91110000MA01ABCD2X")
+        .create_company("乙方物业有限公司", "91110000MA01ABCD2Q")
         .await
         .unwrap();
     let bco = app

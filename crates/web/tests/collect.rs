@@ -191,6 +191,49 @@ impl Server {
     }
 }
 
+/// A WeChat notification of `event_type` carrying `resource`, encrypted and
+/// signed as the simulated provider would.
+fn wechat_event(
+    sim: &Sim,
+    o: &doorstep_paysim::state::SimOrder,
+    event_type: &str,
+    original_type: &str,
+    resource: &Value,
+) -> doorstep_payments::http::HttpRequest {
+    let m = sim.wechat_merchant(&o.merchant).unwrap();
+    let nonce = "n0nce0n0nce0";
+    let ct = doorstep_payments::wechat::encrypt_resource(
+        &m.apiv3_key,
+        nonce,
+        original_type,
+        resource.to_string().as_bytes(),
+    )
+    .unwrap();
+    let body = json!({
+        "id": format!("EV-{event_type}-{}", o.out_trade_no), "create_time": "2024-01-02T10:00:00+08:00",
+        "resource_type": "encrypt-resource", "event_type": event_type, "summary": "",
+        "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": ct, "associated_data": original_type, "nonce": nonce}
+    })
+    .to_string()
+    .into_bytes();
+    let mut headers = doorstep_payments::wechat::response_headers(
+        &sim.cfg.wechat_platform_key,
+        &sim.cfg.wechat_public_key_id,
+        &body,
+        jiff::Timestamp::now().as_second(),
+        "testnonce0001",
+    )
+    .unwrap();
+    headers.push(("Content-Type".into(), "application/json".into()));
+    doorstep_payments::http::HttpRequest {
+        method: "POST",
+        url: o.notify_url.clone().unwrap(),
+        headers,
+        body,
+    }
+}
+
 /// The next Monday–Friday after today in China (evening windows 19–21).
 fn next_weekday() -> jiff::civil::Date {
     let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
@@ -911,6 +954,68 @@ fn scenario(s: Server) {
         Some(json!({"code": code})),
     );
     assert_eq!(st, 409, "a closed code cannot be paid");
+
+    // Refund notifications never record a payment: a signed REFUND.ABNORMAL
+    // for the whole amount of an open order, and a partial REFUND.SUCCESS,
+    // are acknowledged and change nothing.
+    let qr = s.ok(
+        "POST",
+        &format!("/api/v1/visits/{visit}/qr"),
+        &c,
+        Some(json!({"provider": "wechat", "amount": "12.00"})),
+    );
+    let open_no = qr["out_trade_no"].as_str().unwrap().to_string();
+    let open = s
+        .sim
+        .lock()
+        .orders
+        .values()
+        .find(|o| o.out_trade_no == open_no)
+        .cloned()
+        .unwrap();
+    let before = s.payments(&fin, visit).len();
+    for (event, status, refund) in [
+        ("REFUND.ABNORMAL", "ABNORMAL", open.amount_fen),
+        ("REFUND.SUCCESS", "SUCCESS", 100),
+    ] {
+        let notice = json!({
+            "mchid": open.merchant, "out_trade_no": open_no,
+            "transaction_id": open.transaction_id, "out_refund_no": format!("RF{open_no}"),
+            "refund_id": "50000000382019052709732678859", "refund_status": status,
+            "amount": {"total": open.amount_fen, "refund": refund,
+                "payer_total": open.amount_fen, "payer_refund": refund}
+        });
+        let req = wechat_event(&s.sim, &open, event, "refund", &notice);
+        assert_eq!(send(&req), 200, "{event} is acknowledged");
+    }
+    let p = s.ok("GET", &format!("/api/v1/payments/{}", qr["id"]), &c, None);
+    assert_eq!(p["status"], "open", "a refund notice does not pay an order");
+    assert_eq!(s.payments(&fin, visit).len(), before, "nothing recorded");
+    let noted = s.events(&fin, &open_no);
+    assert_eq!(
+        noted
+            .iter()
+            .filter(|e| e["verdict"] == "refund_noted")
+            .count(),
+        2,
+        "{noted:?}"
+    );
+    // A payment stated in another currency is refused.
+    let tx = json!({
+        "appid": s.sim.cfg.wechat[0].appid, "mchid": open.merchant, "out_trade_no": open_no,
+        "transaction_id": open.transaction_id, "trade_state": "SUCCESS",
+        "amount": {"total": open.amount_fen, "currency": "USD"}
+    });
+    let req = wechat_event(&s.sim, &open, "TRANSACTION.SUCCESS", "transaction", &tx);
+    assert!(send(&req) >= 400, "a USD amount is refused");
+    assert_eq!(s.payments(&fin, visit).len(), before, "nothing recorded");
+    let cancelled = s.ok(
+        "POST",
+        &format!("/api/v1/payments/{}/cancel", qr["id"]),
+        &c,
+        None,
+    );
+    assert_eq!(cancelled["status"], "closed");
 
     // The poller: an order paid without any notification is found by query.
     let qr = s.ok(

@@ -53,7 +53,7 @@ fn pg_url() -> String {
 /// Company B (安居物业) with estate `calm` and a room of 张三's.
 async fn second_company(store: &Arc<dyn Store>) {
     let c = store
-        .create_company("安居物业", "91110000MA01ABCD2X")
+        .create_company("安居物业", "91110000MA01ABCD2Q")
         .await
         .unwrap();
     let e = store

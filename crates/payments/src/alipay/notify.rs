@@ -9,7 +9,7 @@
 use super::form::form_decode;
 use super::gateway::parse_beijing_time;
 use super::sign::{param, verify_notification};
-use crate::{Notified, NotifyError, TradeStatus, yuan_to_fen};
+use crate::{Notified, NotifiedEvent, NotifyError, TradeStatus, yuan_to_fen};
 use rsa::RsaPublicKey;
 
 /// The body that acknowledges a notification. Anything else (including
@@ -52,6 +52,11 @@ pub fn parse_notification(
     if param(&params, "sign").is_none_or(str::is_empty) {
         return Err(NotifyError::Malformed("no sign".into()));
     }
+    // `sign_type` is outside the signed content, so it can be rewritten in
+    // transit; only the one algorithm we verify with may be named.
+    if let Some(t) = param(&params, "sign_type").filter(|t| *t != "RSA2") {
+        return Err(NotifyError::Malformed(format!("sign_type {t:?}")));
+    }
     if !verify_notification(&params, alipay_key) {
         return Err(NotifyError::BadSignature);
     }
@@ -80,7 +85,7 @@ pub fn parse_notification(
         merchant_id: got_seller.to_string(),
         app_id: got_app.to_string(),
         out_trade_no: out_trade_no.to_string(),
-        status,
+        event: NotifiedEvent::Trade(status),
         amount_fen,
     })
 }

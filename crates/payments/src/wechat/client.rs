@@ -6,8 +6,8 @@ use super::{DEFAULT_BASE_URL, PROVIDER, aead, bill};
 use crate::http::{HttpRequest, HttpResponse, Transport};
 use crate::keys::{self, Certificate};
 use crate::{
-    BillRecord, CodeOrder, Notified, NotifyError, PayError, PayProvider, Provider, QrCreated,
-    QrOrder, RefundOrder, RefundStatus, TradeStatus, check_out_trade_no,
+    BillRecord, CodeOrder, Notified, NotifiedEvent, NotifyError, PayError, PayProvider, Provider,
+    QrCreated, QrOrder, RefundNotified, RefundOrder, RefundStatus, TradeStatus, check_out_trade_no,
 };
 use rsa::RsaPrivateKey;
 use std::sync::Arc;
@@ -208,16 +208,37 @@ impl WechatClient {
         path_and_query: &str,
         body: Option<&str>,
     ) -> Result<HttpResponse, PayError> {
-        let req = self.request(method, path_and_query, body, now())?;
-        let resp = self.send(&req)?;
+        let (resp, _) = self.exchange(method, path_and_query, body)?;
         if !(200..300).contains(&resp.status) {
             return Err(refused(&resp));
         }
-        self.cfg
-            .verifier
-            .verify(&resp.headers, &resp.body, now())
-            .map_err(|_| PayError::BadResponseSignature(PROVIDER))?;
         Ok(resp)
+    }
+
+    /// Sends a signed call and checks the reply's signature: a 2xx reply
+    /// must be signed, an error reply may be (WeChat signs some, a gateway
+    /// in between may answer too); whatever is signed must verify. Returns
+    /// the reply and whether its signature was verified, so that callers
+    /// change state on an unsigned error reply only after asking again.
+    fn exchange(
+        &self,
+        method: &'static str,
+        path_and_query: &str,
+        body: Option<&str>,
+    ) -> Result<(HttpResponse, bool), PayError> {
+        let req = self.request(method, path_and_query, body, now())?;
+        let resp = self.send(&req)?;
+        let signed = resp
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("Wechatpay-Signature"));
+        if signed || (200..300).contains(&resp.status) {
+            self.cfg
+                .verifier
+                .verify(&resp.headers, &resp.body, now())
+                .map_err(|_| PayError::BadResponseSignature(PROVIDER))?;
+        }
+        Ok((resp, signed))
     }
 
     /// Downloads the platform certificates (`GET /v3/certificates`),
@@ -317,46 +338,75 @@ impl WechatClient {
             &r.associated_data,
             &r.ciphertext,
         )?;
-        if env.event_type.starts_with("REFUND.") {
-            let n: RefundNotice = serde_json::from_slice(&plain)
-                .map_err(|e| NotifyError::Malformed(format!("refund resource: {e}")))?;
-            if n.mchid != self.cfg.mchid {
-                return Err(NotifyError::WrongMerchant);
-            }
-            let status = if n.refund_status == "SUCCESS" {
-                TradeStatus::Refunded
-            } else {
-                // The refund did not happen: the order stays paid.
-                TradeStatus::Paid {
-                    transaction_id: n.transaction_id.clone(),
-                    amount_fen: n.amount.total,
-                    paid_at: None,
-                }
-            };
-            return Ok(Notified {
-                notify_id: env.id,
-                merchant_id: n.mchid,
-                app_id: self.cfg.appid.clone(),
-                out_trade_no: n.out_trade_no,
-                status,
-                amount_fen: n.amount.refund,
-            });
+        let kind = (env.event_type.as_str(), r.original_type.as_str());
+        match kind {
+            ("TRANSACTION.SUCCESS", "transaction" | "") => self.transaction_notice(env.id, &plain),
+            (e, "refund" | "") if e.starts_with("REFUND.") => self.refund_notice(env.id, &plain),
+            (e, t) => Err(NotifyError::Malformed(format!(
+                "event_type {e} with resource {t}"
+            ))),
         }
-        let tx: Transaction = serde_json::from_slice(&plain)
+    }
+
+    fn transaction_notice(&self, id: String, plain: &[u8]) -> Result<Notified, NotifyError> {
+        let tx: Transaction = serde_json::from_slice(plain)
             .map_err(|e| NotifyError::Malformed(format!("transaction resource: {e}")))?;
         if tx.mchid != self.cfg.mchid || tx.appid != self.cfg.appid {
             return Err(NotifyError::WrongMerchant);
         }
+        let amount = tx
+            .amount
+            .as_ref()
+            .ok_or_else(|| NotifyError::Malformed("transaction without amount".into()))?;
+        check_currency(amount.currency.as_deref())?;
         let status = trade_status(&tx)
             .ok_or_else(|| NotifyError::Malformed(format!("trade_state {}", tx.trade_state)))?;
         Ok(Notified {
-            notify_id: env.id,
+            notify_id: id,
             merchant_id: tx.mchid.clone(),
             app_id: tx.appid.clone(),
             out_trade_no: tx.out_trade_no.clone(),
-            amount_fen: tx.amount.as_ref().map(|a| a.total).unwrap_or(0),
-            status,
+            amount_fen: amount.total,
+            event: NotifiedEvent::Trade(status),
         })
+    }
+
+    /// A `REFUND.*` resource. It never describes a payment: whatever its
+    /// status or amounts, it only tells where one refund stands.
+    fn refund_notice(&self, id: String, plain: &[u8]) -> Result<Notified, NotifyError> {
+        let n: RefundNotice = serde_json::from_slice(plain)
+            .map_err(|e| NotifyError::Malformed(format!("refund resource: {e}")))?;
+        if n.mchid != self.cfg.mchid {
+            return Err(NotifyError::WrongMerchant);
+        }
+        check_currency(n.amount.currency.as_deref())?;
+        let status = match n.refund_status.as_str() {
+            "SUCCESS" => RefundStatus::Success,
+            "CLOSED" | "ABNORMAL" => RefundStatus::Failed,
+            other => return Err(NotifyError::Malformed(format!("refund_status {other}"))),
+        };
+        Ok(Notified {
+            notify_id: id,
+            merchant_id: n.mchid,
+            app_id: self.cfg.appid.clone(),
+            out_trade_no: n.out_trade_no,
+            amount_fen: n.amount.total,
+            event: NotifiedEvent::Refund(RefundNotified {
+                out_refund_no: n.out_refund_no,
+                status,
+                refund_fen: n.amount.refund,
+            }),
+        })
+    }
+}
+
+/// Orders are created in CNY only; an amount in anything else is not the
+/// amount we asked for, whatever its number. An absent currency is WeChat's
+/// default, CNY.
+fn check_currency(currency: Option<&str>) -> Result<(), NotifyError> {
+    match currency {
+        None | Some("CNY") => Ok(()),
+        Some(c) => Err(NotifyError::Malformed(format!("currency {c}"))),
     }
 }
 
@@ -507,10 +557,20 @@ impl PayProvider for WechatClient {
             "/v3/pay/transactions/out-trade-no/{}/close",
             segment(out_trade_no)
         );
-        match self.call("POST", &path, Some(&body)) {
-            Ok(_) => Ok(()),
-            Err(PayError::Refused { code, .. }) if code == "ORDER_CLOSED" => Ok(()),
-            Err(e) => Err(e),
+        let (resp, signed) = self.exchange("POST", &path, Some(&body))?;
+        if (200..300).contains(&resp.status) {
+            return Ok(());
+        }
+        let e = refused(&resp);
+        if !matches!(&e, PayError::Refused { code, .. } if code == "ORDER_CLOSED") {
+            return Err(e);
+        }
+        // Anyone on the path can write an unsigned "already closed": believe
+        // it only when a signed query agrees.
+        if signed || self.query(out_trade_no)? == TradeStatus::Closed {
+            Ok(())
+        } else {
+            Err(e)
         }
     }
 

@@ -42,7 +42,7 @@ fn session(token: &str, company_id: i64, now: i64) -> NewOwnerSession {
 
 async fn second_company(s: &Arc<dyn Store>) -> (Company, Estate) {
     let c = s
-        .create_company("安居物业", "91110000MA01ABCD2X")
+        .create_company("安居物业", "91110000MA01ABCD2Q")
         .await
         .unwrap();
     let e = s
