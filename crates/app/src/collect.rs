@@ -74,6 +74,10 @@ pub struct CashInput {
     /// Made while offline.
     #[serde(default)]
     pub offline: bool,
+    /// The shift it was taken under (offline actions carry it, so a sync
+    /// after the shift closed still lands in the shift that holds the cash).
+    #[serde(default)]
+    pub shift_id: Option<i64>,
 }
 
 /// The result of a cash payment.
@@ -508,6 +512,9 @@ impl App {
         require(user, Permission::RecordPayment)?;
         let (estate, b) = self.visit_for(user, booking_id).await?;
         check_key(&input.client_key)?;
+        if let Some(id) = input.shift_id {
+            self.check_own_shift(user, &estate, id).await?;
+        }
         let amount = parse_amount("amount", &input.amount)?;
         let tendered = match &input.tendered {
             Some(t) if !t.trim().is_empty() => parse_amount("tendered", t)?,
@@ -563,6 +570,26 @@ impl App {
             change: tendered - amount,
             still_owed,
         })
+    }
+
+    /// A carried shift id must be the collector's own at this estate (the
+    /// store then checks the cash was taken while it was open).
+    async fn check_own_shift(&self, user: &User, estate: &Estate, id: i64) -> AppResult<()> {
+        let s = match self.store.shift(id).await {
+            Ok(s) => s,
+            Err(doorstep_store::StoreError::NotFound(_)) => {
+                return Err(DomainError::invalid("shift_id", format!("no shift {id}")).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if s.collector_id != user.id || s.estate_id != estate.id {
+            return Err(DomainError::invalid(
+                "shift_id",
+                format!("shift {id} is not your shift at this estate"),
+            )
+            .into());
+        }
+        Ok(())
     }
 
     /// Keeps what the owner signed: the strokes with their times and the

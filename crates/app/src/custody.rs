@@ -145,10 +145,14 @@ impl App {
         let estate = self.estate_for(user, code, Permission::Treasury).await?;
         let day = day.unwrap_or_else(|| today(&estate));
         let shifts = self.store.shifts(estate.id, None).await?;
-        if let Some(s) = shifts.iter().find(|s| s.status != "handed_over") {
+        let holdings = self.store.cash_holdings(estate.id).await?;
+        let reversals = self.store.reversals(estate.id).await?;
+        let open = day_close_blockers(&shifts, &holdings, &reversals);
+        if !open.is_empty() {
             return Err(AppError::Conflict(format!(
-                "{}'s shift is {}: hand over every shift before closing the day",
-                s.collector_name, s.status
+                "the day cannot close while {} thing(s) are open: {}",
+                open.len(),
+                open.join("; ")
             )));
         }
         let facts = self.store.payment_facts(Some(estate.id)).await?;
@@ -230,7 +234,79 @@ impl App {
     }
 }
 
+/// Everything that keeps a day from closing, each named: cash still out
+/// (open shifts, money held outside any handover), handovers not yet
+/// counted, negative cash balances, voids and refunds not yet carried out.
+pub fn day_close_blockers(
+    shifts: &[Shift],
+    holdings: &[CashHolding],
+    reversals: &[Reversal],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in shifts {
+        match s.status.as_str() {
+            "open" => out.push(format!(
+                "cash still out: {}'s shift {} is open",
+                s.collector_name, s.id
+            )),
+            "closed" => out.push(format!(
+                "{}'s shift {} is closed but not handed over",
+                s.collector_name, s.id
+            )),
+            _ => {}
+        }
+    }
+    for h in holdings {
+        if h.amount.0 < 0 {
+            out.push(format!(
+                "negative balance: {} holds {} (voids exceed takings)",
+                h.name, h.amount
+            ));
+        } else if !shifts
+            .iter()
+            .any(|s| s.collector_id == h.user_id && s.status != "handed_over")
+        {
+            out.push(format!(
+                "cash still out: {} holds {} outside any shift",
+                h.name, h.amount
+            ));
+        }
+    }
+    for r in reversals {
+        if r.status == "requested" || r.status == "approved" {
+            out.push(format!(
+                "{} {} of payment {} is {}",
+                r.kind, r.id, r.payment_id, r.status
+            ));
+        }
+    }
+    out
+}
+
 /// The ledger check of one estate (or all).
 pub async fn ledger_report(app: &App, estate_id: Option<i64>) -> AppResult<LedgerReport> {
     Ok(check_ledger(app.store.as_ref(), estate_id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(user_id: i64, fen: i64) -> CashHolding {
+        CashHolding {
+            user_id,
+            name: format!("收费员{user_id}"),
+            amount: Fen(fen),
+            oldest_at: None,
+        }
+    }
+
+    #[test]
+    fn negative_balances_and_cash_outside_shifts_block_the_day() {
+        let open = day_close_blockers(&[], &[held(1, -500), held(2, 700)], &[]);
+        assert_eq!(open.len(), 2, "{open:?}");
+        assert!(open[0].contains("negative balance") && open[0].contains("收费员1"));
+        assert!(open[1].contains("cash still out") && open[1].contains("收费员2"));
+        assert!(day_close_blockers(&[], &[], &[]).is_empty());
+    }
 }

@@ -191,6 +191,78 @@ impl MerchantSettings {
     }
 }
 
+/// Warn this long before a platform certificate stops verifying
+/// notifications: WeChat Pay rotates them and nothing else tells finance.
+pub const CERT_WARN_SECS: i64 = 30 * 86_400;
+
+/// The platform certificate of a merchant account that expires first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertExpiry {
+    /// The certificate's serial.
+    pub serial: String,
+    /// Not valid after (unix seconds).
+    pub not_after: i64,
+    /// `not_after` as a date (UTC), for messages.
+    pub date: String,
+}
+
+impl CertExpiry {
+    /// Whole days left at `now` (0 on the last day).
+    pub fn days_left(&self, now: i64) -> i64 {
+        (self.not_after - now).max(0) / 86_400
+    }
+}
+
+impl MerchantSettings {
+    /// The platform certificate that expires first (certificate mode only;
+    /// certificates that do not parse are refused elsewhere).
+    pub fn first_cert_expiry(&self) -> Option<CertExpiry> {
+        let MerchantSettings::Wechat {
+            platform_certificates,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        platform_certificates
+            .iter()
+            .filter_map(|pem| keys::load_certificate(pem).ok())
+            .min_by_key(|c| c.not_after)
+            .map(|c| CertExpiry {
+                date: jiff::Timestamp::from_second(c.not_after)
+                    .map(|t| t.strftime("%Y-%m-%d").to_string())
+                    .unwrap_or_else(|_| c.not_after.to_string()),
+                serial: c.serial,
+                not_after: c.not_after,
+            })
+    }
+
+    /// Refuses settings whose platform certificate has already expired:
+    /// every notification signed with it would be refused as unknown.
+    fn check_cert_validity(&self, now: i64) -> AppResult<()> {
+        match self.first_cert_expiry() {
+            Some(c) if c.not_after < now => Err(DomainError::invalid(
+                "platform_certificates",
+                format!(
+                    "platform certificate {} expired on {}; download the current one \
+                     from WeChat Pay (or use the WeChat Pay public key) and try again",
+                    c.serial, c.date
+                ),
+            )
+            .into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The expiry to warn about for a stored merchant account at `now`: its first
+/// platform certificate, when that ends within [`CERT_WARN_SECS`] (or ended).
+pub fn cert_warning(m: &Merchant, now: i64) -> Option<CertExpiry> {
+    let s: MerchantSettings = serde_json::from_str(&m.settings).ok()?;
+    s.first_cert_expiry()
+        .filter(|c| c.not_after - now < CERT_WARN_SECS)
+}
+
 /// A provider order as the collector's screen shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentView {
@@ -273,6 +345,7 @@ impl App {
         settings: &MerchantSettings,
     ) -> AppResult<Merchant> {
         settings.client(self.pay.transport.clone())?;
+        settings.check_cert_validity(now())?;
         let (merchant_id, app_id) = settings.ids();
         Ok(self
             .store

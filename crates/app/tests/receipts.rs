@@ -85,6 +85,7 @@ async fn receipts_and_evidence_from_the_door_to_a_dispute() {
     let company = collector.company_id;
 
     // At the door: check in, take cash. The receipt is issued at once.
+    app.open_shift(&collector, "sample").await.unwrap();
     app.check_in(
         &collector,
         b.booking.id,
@@ -110,6 +111,7 @@ async fn receipts_and_evidence_from_the_door_to_a_dispute() {
                 client_key: "cash-receipt-0001".into(),
                 taken_at_ms: None,
                 offline: false,
+                shift_id: None,
             },
         )
         .await

@@ -370,6 +370,8 @@ async fn seed(db: &Backend, app: &App, kit: &doorstep_paysim::kit::Kit, a: &Args
             .create_session(&token_hash(&token), u.id, now, now + 7 * 86_400)
             .await
             .unwrap();
+        // Cash at a visit is refused outside a shift.
+        app.store.open_shift(estate.id, u.id, now).await.unwrap();
         collectors.push(Collector { id: u.id, token });
     }
     let windows = parse_windows("weekday", "08:00-22:00").unwrap();

@@ -831,7 +831,24 @@ async fn merchant_set(app: &App, company: &str, estate: Option<&str>, file: &Pat
         estate.unwrap_or("every estate"),
         m.id
     );
+    if let Some(w) = cert_warning_line(&m) {
+        eprintln!("{w}");
+    }
     Ok(())
+}
+
+/// A warning about a platform certificate that expires within 30 days.
+fn cert_warning_line(m: &doorstep_store::Merchant) -> Option<String> {
+    let now = doorstep_app::now();
+    doorstep_app::pay::cert_warning(m, now).map(|c| {
+        format!(
+            "warning: platform certificate {} expires on {} ({} days left); \
+             download the new one from WeChat Pay and run merchant set again",
+            c.serial,
+            c.date,
+            c.days_left(now)
+        )
+    })
 }
 
 async fn merchant_list(app: &App, company: &str) -> Result<()> {
@@ -846,6 +863,9 @@ async fn merchant_list(app: &App, company: &str) -> Result<()> {
             "{:<3} {:<7} {:<20} {:<24} {scope}",
             m.id, m.provider, m.merchant_id, m.app_id
         );
+        if let Some(w) = cert_warning_line(&m) {
+            println!("    {w}");
+        }
     }
     Ok(())
 }

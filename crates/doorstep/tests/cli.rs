@@ -1698,6 +1698,79 @@ fn ledger_check_passes_on_the_demo_and_merchant_settings_are_checked() {
     assert!(r.stderr().contains("--company"), "{}", r.stderr());
 }
 
+/// WeChat merchant settings in certificate mode with one platform
+/// certificate valid until `not_after`.
+fn wechat_settings_with_cert(not_after: i64) -> String {
+    use doorstep_payments::keys;
+    let pem = include_str!("../../payments/tests/data/wechat/merchant_test_key.pem");
+    let key = keys::load_private_key(pem).unwrap();
+    let cert = keys::self_signed_certificate(&key, &[0x5A, 0xC3], "Test", 1_600_000_000, not_after)
+        .unwrap();
+    serde_json::json!({
+        "provider": "wechat", "mchid": "1900000109", "appid": "wx1", "serial_no": "AB",
+        "private_key": pem, "apiv3_key": "0123456789abcdef0123456789abcdef",
+        "platform_certificates": [cert],
+    })
+    .to_string()
+}
+
+#[test]
+fn merchant_set_refuses_expired_platform_certificates_and_warns_before() {
+    let dir = demo_copy();
+    let company = "幸福里物业服务有限公司";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let file = dir.path().join("wechat.json");
+    let set = |not_after: i64| {
+        std::fs::write(&file, wechat_settings_with_cert(not_after)).unwrap();
+        doorstep(
+            dir.path(),
+            &[
+                "merchant",
+                "set",
+                "--company",
+                company,
+                "--file",
+                path_str(&file),
+            ],
+        )
+    };
+    let list = || {
+        doorstep(dir.path(), &["merchant", "list", "--company", company])
+            .ok()
+            .stdout()
+    };
+
+    let r = set(now - 86_400).fails();
+    assert!(
+        r.stderr().contains("platform_certificates"),
+        "{}",
+        r.stderr()
+    );
+    assert!(r.stderr().contains("5AC3 expired on"), "{}", r.stderr());
+    assert!(list().trim().is_empty(), "nothing stored");
+
+    // Far from expiry: stored, no warning.
+    let r = set(now + 90 * 86_400).ok();
+    assert!(!r.stderr().contains("warning"), "{}", r.stderr());
+    assert!(!list().contains("expires on"), "{}", list());
+
+    // Within 30 days: stored, with a warning at set time and in the list.
+    let r = set(now + 10 * 86_400).ok();
+    assert!(
+        r.stderr()
+            .contains("warning: platform certificate 5AC3 expires on"),
+        "{}",
+        r.stderr()
+    );
+    let listed = list();
+    assert!(listed.contains("1900000109"), "{listed}");
+    assert!(listed.contains("5AC3 expires on"), "{listed}");
+    assert!(listed.contains("days left"), "{listed}");
+}
+
 /// Receipt No. `number` of company 1 as the server at `public_url` prints it.
 fn receipt_pdf(data: &Path, number: i64, public_url: &str) -> Vec<u8> {
     let file = data.join("doorstep.sqlite");

@@ -228,6 +228,19 @@ fn official_notification_vector() {
 }
 
 #[test]
+fn serial_differing_only_in_case_is_unknown() {
+    let body = NOTIFY_BODY.as_bytes();
+    for serial in ["d7ce59d1f522d701", "D7CE59D1F522d701"] {
+        let h = notify_headers("1624523846", NOTIFY_SIGNATURE, serial);
+        assert_eq!(
+            cert_verifier().verify(&h, body, 1624523846),
+            Err(NotifyError::UnknownSerial(serial.into())),
+            "{serial}"
+        );
+    }
+}
+
+#[test]
 fn replay_window_edges() {
     let v = cert_verifier();
     let h = notify_headers("1624523846", NOTIFY_SIGNATURE, "D7CE59D1F522D701");

@@ -259,6 +259,62 @@ pub(crate) async fn open_shift(
     shift(pool, col(&r, "id")?).await
 }
 
+/// Refuses cash a collector takes outside a shift. Called inside the
+/// payment's transaction and locking the shift row, so a shift closed or
+/// handed over concurrently cannot let the payment slip past its count.
+/// Online cash needs a shift open now; cash taken offline may land in a
+/// shift that was open when it was taken, as long as it has not been
+/// counted yet (the collector still holds that shift's money).
+pub(crate) async fn require_cash_shift(
+    conn: &mut Conn,
+    estate_id: i64,
+    collector_id: i64,
+    taken_at: i64,
+    offline: bool,
+) -> StoreResult<()> {
+    let open = sqlx::query(&format!(
+        "SELECT id FROM shifts WHERE estate_id = $1 AND collector_id = $2 AND status = 'open'{ROW_LOCK}"
+    ))
+    .bind(estate_id)
+    .bind(collector_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if open.is_some() {
+        return Ok(());
+    }
+    if !offline {
+        return Err(StoreError::Conflict(
+            "no open shift: start a shift before taking cash (没有进行中的班次：请先开班再收现金)"
+                .into(),
+        ));
+    }
+    let taken_in = sqlx::query(&format!(
+        "SELECT id, status FROM shifts WHERE estate_id = $1 AND collector_id = $2 \
+         AND opened_at <= $3 AND (closed_at IS NULL OR closed_at >= $3) ORDER BY id DESC LIMIT 1{ROW_LOCK}"
+    ))
+    .bind(estate_id)
+    .bind(collector_id)
+    .bind(taken_at)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let Some(r) = taken_in else {
+        return Err(StoreError::Conflict(
+            "this cash was taken offline outside any shift: give it to finance and record it at the counter (离线收款时没有班次：请交给财务在柜台入账)"
+                .into(),
+        ));
+    };
+    let status: String = col(&r, "status")?;
+    if status == "handed_over" {
+        let id: i64 = col(&r, "id")?;
+        return Err(StoreError::Conflict(format!(
+            "shift {id}, when this cash was taken offline, was already handed over: give the cash to finance to record (该现金所属班次 {id} 已交接：请交给财务入账)"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) async fn close_shift(pool: &Pool<Db>, shift_id: i64, now: i64) -> StoreResult<Shift> {
     let n = sqlx::query(
         "UPDATE shifts SET status = 'closed', closed_at = $2 WHERE id = $1 AND status = 'open'",

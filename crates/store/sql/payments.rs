@@ -233,6 +233,10 @@ pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResu
 
 async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<PaymentRecord> {
     let mut tx = write_tx(pool).await?;
+    // Cash taken at a visit is a collector's custody: it must sit in a shift.
+    if let ("cash", Some(collector), Some(_)) = (p.method.as_str(), p.recorded_by, p.booking_id) {
+        super::ledger::require_cash_shift(&mut tx, p.estate_id, collector, p.at, p.offline).await?;
+    }
     objects_of_estate(&mut tx, p.estate_id, &p.objects).await?;
     let q = LineQuery {
         estate_id: p.estate_id,

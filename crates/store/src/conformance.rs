@@ -41,7 +41,7 @@ macro_rules! conformance_tests {
             code_sends_follow_the_phone_limits, parallel_tries_count_exactly_the_limit,
             parallel_code_requests_queue_within_limits,
             collections_hold_lines_and_pay_once, racing_collectors_hold_a_line_once,
-            ledger_balances_through_cash_custody, job_leases_expire,
+            ledger_balances_through_cash_custody, cash_at_a_visit_needs_a_shift, job_leases_expire,
             receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
             one_invoice_request_per_payment_line, notices_once_a_day_with_their_message,
             report_totals_follow_every_write, rate_limits_count_every_parallel_hit,

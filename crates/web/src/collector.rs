@@ -352,6 +352,8 @@ async fn today_page(
             "estate": e.code.as_str(),
             "date": date.to_string(),
             "collector_id": cu.user.id,
+            "shift_id": shift.as_ref().and_then(|s| s.as_ref().map(|s| s.id)),
+            "rendered_at_ms": doorstep_app::now() * 1000,
             "stops": stops,
         });
         let title = format!("{} · {}", l.pick("今晚行程", "Tonight's visits"), e.name);
@@ -469,13 +471,24 @@ async fn visit_page(State(app): State<App>, cu: ConsoleUser, Path(id): Path<i64>
     let r = async {
         let s = app.collector_stop(&cu.user, id).await?;
         let e = app.estate(&s.booking.estate).await?;
-        Ok::<_, AppError>(visit_markup(l, &cu.user, &e, &s))
+        let shift = if cu.user.role.allows(Permission::RecordPayment) {
+            app.my_shift(&cu.user, e.code.as_str()).await?
+        } else {
+            None
+        };
+        Ok::<_, AppError>(visit_markup(l, &cu.user, &e, &s, shift.map(|s| s.id)))
     }
     .await;
     render(l, r)
 }
 
-fn visit_markup(l: Lang, user: &User, e: &Estate, s: &CollectorStop) -> Markup {
+fn visit_markup(
+    l: Lang,
+    user: &User,
+    e: &Estate,
+    s: &CollectorStop,
+    shift_id: Option<i64>,
+) -> Markup {
     let b = &s.booking.booking;
     let back = format!("/c/{}/today?date={}", enc(e.code.as_str()), b.day);
     let title = s.booking.labels.join("、");
@@ -486,6 +499,8 @@ fn visit_markup(l: Lang, user: &User, e: &Estate, s: &CollectorStop) -> Markup {
         "date": b.day.to_string(),
         "lang": l.code(),
         "rendered_at_ms": doorstep_app::now() * 1000,
+        // Cash queued offline carries the shift it was taken under.
+        "shift_id": shift_id,
     });
     let owed_now = s.total;
     let can_pay = user.role.allows(Permission::RecordPayment);

@@ -312,6 +312,16 @@ fn scenario(s: Server) {
     let owed_at_start = stop["total"].as_i64().unwrap();
     assert!(owed_at_start > 100_000, "{stop}");
     assert!(!stop["lines"].as_array().unwrap().is_empty(), "{stop}");
+    // No cash outside a shift: refused, nothing written.
+    let (st, v) = s.call(
+        "POST",
+        &format!("/api/v1/visits/{visit}/cash"),
+        Some(&c),
+        Some(json!({"amount": "245.68", "client_key": "no-shift-0001"})),
+    );
+    assert_eq!(st, 409, "{v}");
+    assert!(v.to_string().contains("shift"), "{v}");
+    assert!(s.payments(&fin, visit).is_empty());
     let shift = s.ok("POST", "/api/v1/estates/sample/shifts", &c, None);
     // Tonight has no visits (the booking is for the next weekday): the
     // collector's page points at the next evening with visits.
@@ -1290,6 +1300,7 @@ fn scenario(s: Server) {
     let (st, _) = s.call("PUT", "/api/v1/estates/sample/collect-settings", Some(&c), Some(json!({"allow_prepay": true, "qr_expiry_seconds": 300, "cash_limit": "2000", "cash_limit_hours": 24})));
     assert_eq!(st, 403, "collectors do not set money rules");
     s.ok("PUT", "/api/v1/estates/sample/collect-settings", &fin, Some(json!({"allow_prepay": true, "qr_expiry_seconds": 300, "cash_limit": "2000", "cash_limit_hours": 24})));
+    let shift2 = s.ok("POST", "/api/v1/estates/sample/shifts", &c, None);
     let over = s.ok(
         "POST",
         &format!("/api/v1/visits/{visit}/cash"),
@@ -1297,6 +1308,7 @@ fn scenario(s: Server) {
         Some(json!({"amount": "99999.00", "client_key": "prepay-000001"})),
     );
     assert_eq!(over["still_owed"], 0, "{over}");
+    custody_gaps_close(&s, visit, &c, &fin, &shift2, &over["payment"]["id"]);
 
     // Dispatch staff set a geofence from the visit settings page.
     let disp = s.login("s-dispatcher");
@@ -1336,6 +1348,100 @@ fn scenario(s: Server) {
     let report = s.ok("GET", "/api/v1/estates/sample/ledger-check", &fin, None);
     assert_eq!(report["problems"], json!([]), "{report}");
     assert!(report["entries"].as_i64().unwrap() > 5);
+}
+
+/// Cash synced after its shift closed lands in that shift if it was taken
+/// while the shift was open; the day refuses to close while anything is
+/// open, naming each; it closes once they are cleared.
+fn custody_gaps_close(s: &Server, visit: i64, c: &str, fin: &str, shift: &Value, paid: &Value) {
+    let taken_while_open = jiff::Timestamp::now().as_millisecond();
+    let void = s.ok(
+        "POST",
+        &format!("/api/v1/payments-recorded/{paid}/reversals"),
+        c,
+        Some(json!({"kind": "void", "reason": "收错了"})),
+    );
+    let (st, v) = s.call(
+        "POST",
+        "/api/v1/estates/sample/daily-close",
+        Some(fin),
+        Some(json!({})),
+    );
+    assert_eq!(st, 409, "{v}");
+    let why = v.to_string();
+    assert!(
+        why.contains("cash still out") && why.contains(&format!("shift {}", shift["id"])),
+        "{why}"
+    );
+    assert!(
+        why.contains(&format!("void {} of payment", void["id"])),
+        "{why}"
+    );
+    s.ok(
+        "POST",
+        &format!("/api/v1/reversals/{}/decision", void["id"]),
+        fin,
+        Some(json!({"approve": false})),
+    );
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    s.ok(
+        "POST",
+        &format!("/api/v1/shifts/{}/close", shift["id"]),
+        c,
+        None,
+    );
+    let (st, v) = s.call(
+        "POST",
+        &format!("/api/v1/visits/{visit}/cash"),
+        Some(c),
+        Some(json!({"amount": "1.00", "client_key": "after-close-01"})),
+    );
+    assert_eq!(st, 409, "online cash after the shift closed: {v}");
+    let n = s.payments(fin, visit).len();
+    let synced = s.ok("POST", "/api/v1/sync", c, Some(json!({"actions": [
+        {"kind": "cash", "booking_id": visit, "amount": "2.00", "client_key": "late-sync-0001", "offline": true,
+         "taken_at_ms": taken_while_open, "shift_id": shift["id"]},
+        {"kind": "cash", "booking_id": visit, "amount": "3.00", "client_key": "late-sync-0002", "offline": true,
+         "taken_at_ms": jiff::Timestamp::now().as_millisecond() + 2000, "shift_id": shift["id"]}
+    ]})));
+    let r = &synced["results"];
+    assert_eq!(r[0]["ok"], true, "taken while the shift was open: {synced}");
+    assert_eq!(r[1]["ok"], false, "taken after it closed: {synced}");
+    assert!(
+        r[1]["detail"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside any shift"),
+        "{synced}"
+    );
+    assert_eq!(s.payments(fin, visit).len(), n + 1);
+
+    let (st, v) = s.call(
+        "POST",
+        "/api/v1/estates/sample/daily-close",
+        Some(fin),
+        Some(json!({})),
+    );
+    assert_eq!(st, 409, "{v}");
+    assert!(v.to_string().contains("closed but not handed over"), "{v}");
+    let h = s.ok(
+        "POST",
+        &format!("/api/v1/shifts/{}/handover", shift["id"]),
+        fin,
+        Some(json!({"counted": "99999.00", "note": ""})),
+    );
+    assert_eq!(
+        h["shift"]["expected"],
+        9_999_900 + 200,
+        "the late sync is in the count: {h}"
+    );
+    s.ok(
+        "POST",
+        "/api/v1/estates/sample/daily-close",
+        fin,
+        Some(json!({})),
+    );
 }
 
 #[test]

@@ -160,7 +160,7 @@ pub struct WechatVerifier {
 impl WechatVerifier {
     /// The key for a `Wechatpay-Serial` as of `now`: the public key if the
     /// serial is its id, else the platform certificate with that serial that
-    /// is valid at `now`.
+    /// is valid at `now`. Serials compare case-sensitively.
     pub fn key_for(&self, serial: &str, now: i64) -> Option<&RsaPublicKey> {
         if let Some((id, key)) = &self.public_key
             && id == serial
@@ -169,9 +169,9 @@ impl WechatVerifier {
         }
         self.platform_certs
             .iter()
-            .find(|c| {
-                c.serial.eq_ignore_ascii_case(serial) && (c.not_before..=c.not_after).contains(&now)
-            })
+            // Exact match, as the SDKs' certificate maps do: a serial that
+            // differs only in case names no certificate WeChat Pay issued.
+            .find(|c| c.serial == serial && (c.not_before..=c.not_after).contains(&now))
             .map(|c| &c.public_key)
     }
 

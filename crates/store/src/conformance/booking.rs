@@ -51,7 +51,13 @@ fn window(s: &str) -> doorstep_domain::Window {
 }
 
 /// A booking for `o`'s room in the 19:00 slot of 2026-12-01 (a Tuesday).
-fn new_booking(e: i64, o: &Owner, room: i64, capacity: i64, call_first: bool) -> NewBooking {
+pub(super) fn new_booking(
+    e: i64,
+    o: &Owner,
+    room: i64,
+    capacity: i64,
+    call_first: bool,
+) -> NewBooking {
     let starts_at = 1_796_122_800; // 2026-12-01 19:00 +08:00
     NewBooking {
         estate_id: e,

@@ -426,3 +426,106 @@ pub async fn job_leases_expire(s: Arc<dyn Store>) {
     s.release_job("poller", "b").await.unwrap();
     assert!(s.claim_job("poller", "a", 152, 30).await.unwrap());
 }
+
+/// Cash at a visit needs the collector's shift, checked in the payment's
+/// transaction: refused (nothing written) with no shift open; once the
+/// shift closes, only cash taken offline while it was open still lands in
+/// it, and not after its count; a close racing payments lets none past it.
+pub async fn cash_at_a_visit_needs_a_shift(s: Arc<dyn Store>) {
+    use super::booking::{new_booking, owner_with_room};
+    let (e, fin, _, _) = billed_estate(&s).await;
+    let (o, room) = owner_with_room(&s, e.id, "7", "701", "13800000071").await;
+    bill(&s, e.id, Period::parse("2026-01").unwrap()).await;
+    let b = s
+        .create_booking(&new_booking(e.id, &o, room.id, 5, false))
+        .await
+        .unwrap();
+    let c = collector(&s, e.company_id, e.id, "c1").await;
+    let cash = format!("cash:{}", c.id);
+    let pay = |amount: i64, key: &str, at: i64, offline: bool| NewPayment {
+        estate_id: e.id,
+        objects: vec![(ObjectKind::Room, room.id)],
+        line_ids: vec![],
+        amount: Fen(amount),
+        method: "cash".into(),
+        paid_on: date(2026, 2, 15),
+        at,
+        recorded_by: Some(c.id),
+        idempotency_key: Some(key.into()),
+        booking_id: Some(b.id),
+        offline,
+    };
+    let refused = |r: StoreResult<PaymentRecord>, want: &str| match r {
+        Err(StoreError::Conflict(m)) => assert!(m.contains(want), "{m}"),
+        other => panic!("expected a refusal naming {want:?}, got {other:?}"),
+    };
+    refused(
+        s.record_payment(&pay(24568, "none-1", 50, false)).await,
+        "no open shift",
+    );
+    refused(
+        s.record_payment(&pay(100, "none-2", 50, true)).await,
+        "outside any shift",
+    );
+    assert_eq!(s.account_balance(&cash).await.unwrap(), Fen(0));
+    assert!(s.booking_payments(b.id).await.unwrap().is_empty());
+
+    let shift = s.open_shift(e.id, c.id, 100).await.unwrap();
+    s.record_payment(&pay(1000, "in-1", 110, false))
+        .await
+        .unwrap();
+    s.close_shift(shift.id, 200).await.unwrap();
+    refused(
+        s.record_payment(&pay(100, "after-1", 210, false)).await,
+        "no open shift",
+    );
+    s.record_payment(&pay(300, "offline-1", 150, true))
+        .await
+        .unwrap();
+    refused(
+        s.record_payment(&pay(100, "offline-2", 250, true)).await,
+        "outside any shift",
+    );
+    assert_eq!(s.account_balance(&cash).await.unwrap(), Fen(1300));
+    let h = s
+        .submit_handover(shift.id, Fen(1300), fin.id, "", 300)
+        .await
+        .unwrap();
+    assert_eq!(h.expected, Some(Fen(1300)));
+    refused(
+        s.record_payment(&pay(100, "offline-3", 150, true)).await,
+        "handed over",
+    );
+    assert_eq!(s.account_balance(&cash).await.unwrap(), Fen(0));
+
+    // A close racing payments: every payment that got in is in the count.
+    let shift = s.open_shift(e.id, c.id, 400).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, p) = (s.clone(), pay(10, &format!("race-{i}"), 410, false));
+        tasks.push(tokio::spawn(async move { s.record_payment(&p).await }));
+    }
+    let closer = {
+        let s = s.clone();
+        tokio::spawn(async move { s.close_shift(shift.id, 420).await })
+    };
+    let mut taken = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => taken += 10,
+            Err(e) => refused(Err(e), "no open shift"),
+        }
+    }
+    closer.await.unwrap().unwrap();
+    refused(
+        s.record_payment(&pay(10, "race-late", 430, false)).await,
+        "no open shift",
+    );
+    let h = s
+        .submit_handover(shift.id, Fen(taken), fin.id, "", 500)
+        .await
+        .unwrap();
+    assert_eq!(h.expected, Some(Fen(taken)));
+    assert_eq!(s.account_balance(&cash).await.unwrap(), Fen(0));
+    assert_ledger_ok(&s).await;
+}

@@ -346,6 +346,7 @@
   var day = json("day");
   if (day) {
     try { localStorage.setItem("doorstep.c.day." + day.estate, JSON.stringify(day)); } catch (e) { /* full */ }
+    keepShift(day.estate, day.shift_id, day.rendered_at_ms);
     onQueueChanged = function () {
       var pending = {};
       queue().forEach(function (it) { pending[it.action.booking_id] = (pending[it.action.booking_id] || 0) + 1; });
@@ -391,6 +392,24 @@
     }
   }
 
+  // ---- the shift cash is taken under ---------------------------------------------
+  // Whichever page was rendered last knows the shift best (a page served from
+  // the cache offline may be older than the shift the collector opened since).
+  function keepShift(estate, id, at) {
+    if (!estate || id === undefined) return;
+    var k = "doorstep.c.shift." + estate;
+    try {
+      var was = JSON.parse(localStorage.getItem(k) || "null");
+      if (!was || (at || 0) >= (was.at || 0)) localStorage.setItem(k, JSON.stringify({ id: id, at: at || 0 }));
+    } catch (e) { /* storage unavailable */ }
+  }
+  function currentShift(estate) {
+    try {
+      var s = JSON.parse(localStorage.getItem("doorstep.c.shift." + estate) || "null");
+      return s ? s.id : null;
+    } catch (e) { return null; }
+  }
+
   // ---- one stop -----------------------------------------------------------------
 
   var ctx = json("ctx");
@@ -399,6 +418,7 @@
 
   function visit(ctx, stop) {
     var id = ctx.booking_id;
+    keepShift(ctx.estate, ctx.shift_id, ctx.rendered_at_ms);
     var where = (stop.booking.labels || []).join("、");
     var lines = [];
     // What the owner confirms by signing: the last payment, else everything owed.
@@ -656,7 +676,7 @@
         if (a > owed()) { say(out, t("overOwed", { owed: fmt(owed()) }), "err"); return; }
         var btn = $("cash-submit");
         btn.disabled = true;
-        var action = { kind: "cash", booking_id: id, amount: yuanText(a), tendered: yuanText(tf), client_key: newKey(), taken_at_ms: Date.now(), offline: false };
+        var action = { kind: "cash", booking_id: id, amount: yuanText(a), tendered: yuanText(tf), client_key: newKey(), taken_at_ms: Date.now(), offline: false, shift_id: currentShift(ctx.estate) };
         var localAlloc = allocate(a);
         write({ action: action, label: t("cashLabel", { a: fmt(a) }) + " · " + where }, "/visits/" + id + "/cash", directBody(action), {
           done: function (r) {

@@ -188,7 +188,16 @@ async fn cash_page(
             section {
                 h2 { (l.pick("收款账户", "Merchant accounts")) }
                 @if merchants.is_empty() { p { (l.pick("未设置：用 doorstep merchant set 添加。", "None: add with `doorstep merchant set`.")) } }
-                ul { @for m in &merchants { li { (m.provider) " · " (m.merchant_id) " · " (m.app_id) } } }
+                ul { @for m in &merchants { li {
+                    (m.provider) " · " (m.merchant_id) " · " (m.app_id)
+                    @if let Some(c) = doorstep_app::pay::cert_warning(m, doorstep_app::now()) {
+                        " " strong.warn {
+                            (l.pick("平台证书", "Platform certificate")) " " (c.serial) " "
+                            (l.pick("将于", "expires on ")) (c.date)
+                            (l.pick("到期，请下载新证书后重新设置。", "; download the new one and set the account again."))
+                        }
+                    }
+                } } }
                 h3 { (l.pick("最近的支付通知", "Recent payment notifications")) }
                 table {
                     thead { tr { th { (l.pick("渠道", "Provider")) } th { (l.pick("订单", "Order")) } th { (l.pick("结果", "Result")) } th { (l.pick("说明", "Detail")) } th { (l.pick("时间", "When")) } } }
@@ -315,7 +324,16 @@ async fn close_day(
     let l = cu.lang;
     let r = async {
         let date = parse_date("date", &f.date)?;
-        app.daily_close(&cu.user, &code, Some(date)).await?;
+        // Each open item is named so finance knows what to clear first.
+        app.daily_close(&cu.user, &code, Some(date))
+            .await
+            .map_err(|e| match e {
+                AppError::Conflict(m) => AppError::Conflict(format!(
+                    "{}{m}",
+                    l.pick("未能日结，请先处理：", "Cannot close the day yet: ")
+                )),
+                other => other,
+            })?;
         Ok(format!("{}{date}", l.pick("已日结：", "Closed: ")))
     }
     .await;
