@@ -281,6 +281,9 @@ pub struct PaymentView {
     pub receipt: Option<crate::collect::ReceiptLink>,
 }
 
+/// Refused notifications stored per (provider, merchant, verdict) a minute.
+pub const JUNK_ROWS_PER_MINUTE: u32 = 5;
+
 /// Runs a blocking provider call off the async executor.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
     tokio::task::spawn_blocking(f)
@@ -754,16 +757,10 @@ impl App {
         let m = match self.store.merchant(merchant_ref).await {
             Ok(m) if m.provider == provider => m,
             _ => {
-                let _ = self
-                    .store
-                    .record_provider_event(
-                        provider,
-                        "",
-                        None,
-                        "unknown_merchant",
-                        &format!("merchant {merchant_ref}"),
-                        at,
-                    )
+                // One key for every unknown id: probing many ids must not
+                // buy many rows.
+                let detail = format!("merchant {merchant_ref}");
+                self.record_refusal(provider, "unknown", "unknown_merchant", &detail, at)
                     .await;
                 return (
                     404,
@@ -791,9 +788,8 @@ impl App {
                     NotifyError::Decrypt => "decrypt_failed",
                     NotifyError::WrongMerchant => "wrong_merchant",
                 };
-                let _ = self
-                    .store
-                    .record_provider_event(provider, "", None, verdict, &e.to_string(), at)
+                let merchant = m.id.to_string();
+                self.record_refusal(provider, &merchant, verdict, &e.to_string(), at)
                     .await;
                 let (s, c, b) = p.notification_answer(false);
                 return (if s < 400 { 400 } else { s }, c, b);
@@ -816,6 +812,54 @@ impl App {
             )
             .await;
         p.notification_answer(ok)
+    }
+
+    /// Stores a refused, unauthenticated notification, but only the first
+    /// [`JUNK_ROWS_PER_MINUTE`] per (provider, merchant, verdict) each
+    /// minute: anyone can post junk, so beyond that it is only counted in
+    /// the rate window (the database keeps the count, not this server).
+    async fn record_refusal(
+        &self,
+        provider: &str,
+        merchant: &str,
+        verdict: &str,
+        detail: &str,
+        at: i64,
+    ) {
+        let key = format!("notify-junk:{provider}:{merchant}:{verdict}");
+        let hits = match self.store.rate_hit(&key, at, 60).await {
+            Ok(w) => w.hits,
+            Err(e) => {
+                tracing::warn!(
+                    provider,
+                    merchant,
+                    verdict,
+                    "counting refused notifications: {e}"
+                );
+                return;
+            }
+        };
+        if hits > JUNK_ROWS_PER_MINUTE {
+            if hits == JUNK_ROWS_PER_MINUTE + 1 {
+                tracing::warn!(
+                    provider,
+                    merchant,
+                    verdict,
+                    "more refused notifications this minute; counting, not storing them"
+                );
+            }
+            return;
+        }
+        tracing::warn!(
+            provider,
+            merchant,
+            verdict,
+            "notification refused: {detail}"
+        );
+        let _ = self
+            .store
+            .record_provider_event(provider, "", None, verdict, detail, at)
+            .await;
     }
 
     async fn apply_notification(

@@ -513,13 +513,21 @@ async fn notify(
     let (status, ctype, body) = app
         .handle_notification(provider, merchant, &header_list(&headers), &body)
         .await;
-    (
+    let mut res = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, ctype)],
         body,
     )
-        .into_response()
+        .into_response();
+    res.extensions_mut().insert(ProviderAnswer);
+    res
 }
+
+/// Marks a notification answer: a 5xx there is the provider's documented
+/// way to say "refused" (WeChat Pay), not a server failure, so the request
+/// log must not raise it to ERROR for every anonymous probe.
+#[derive(Clone, Copy)]
+pub(crate) struct ProviderAnswer;
 
 async fn wechatpay_notify(
     State(app): State<App>,

@@ -139,7 +139,13 @@ async fn trace(
     let res = next.run(req).await;
     let status = res.status().as_u16();
     let ms = started.elapsed().as_millis() as u64;
-    if status >= 500 {
+    let provider_answer = res
+        .extensions()
+        .get::<api_collect::ProviderAnswer>()
+        .is_some();
+    if status >= 500 && provider_answer {
+        tracing::warn!(%method, %path, status, ms, "request");
+    } else if status >= 500 {
         tracing::error!(%method, %path, status, ms, "request");
     } else {
         tracing::info!(%method, %path, status, ms, "request");
