@@ -145,6 +145,8 @@ fn error_page(p: Prefs, e: &AppError) -> Response {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         AppError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     (
@@ -173,12 +175,19 @@ fn message(l: Lang, e: &AppError) -> String {
         AppError::Invalid(d) if d.field() == "code" => {
             l.pick("验证码是6位数字", "The code is 6 digits").into()
         }
-        AppError::Storage(_) => l
+        AppError::Storage(_) | AppError::Busy(_) => l
             .pick(
                 "服务暂时不可用，请稍后再试",
                 "The service is busy; please try again",
             )
             .into(),
+        AppError::TooMany { retry_after, .. } => {
+            let mins = (retry_after + 59) / 60;
+            match l {
+                Lang::Zh => format!("操作太频繁，请{mins}分钟后再试"),
+                Lang::En => format!("Too many attempts; please try again in {mins} min"),
+            }
+        }
         other => crate::WebError(other.clone()).message(),
     }
 }
@@ -915,5 +924,18 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/o", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/o");
+    }
+
+    #[test]
+    fn limits_are_told_in_the_owners_language() {
+        let e = doorstep_app::AppError::TooMany {
+            what: "owner code attempts".into(),
+            retry_after: 61,
+        };
+        assert_eq!(
+            super::message(doorstep_domain::Lang::Zh, &e),
+            "操作太频繁，请2分钟后再试"
+        );
+        assert!(super::message(doorstep_domain::Lang::En, &e).contains("2 min"));
     }
 }
