@@ -22,13 +22,24 @@ pub struct CollectorStop {
     pub eta: String,
     /// `19:30–20:00`.
     pub slot: String,
-    /// Open lines of the booked rooms and spaces, oldest first, with late
-    /// fees and their calculation as of today.
+    /// Lines of the booked rooms and spaces due now (on or before today,
+    /// estate time), oldest first, with late fees and their calculation as
+    /// of today.
     pub lines: Vec<ArrearsRow>,
-    /// Totals by category: (category, principal, late fee).
+    /// Totals by category of the lines due now: (category, principal, late fee).
     pub by_category: Vec<(Category, Fen, Fen)>,
-    /// Everything owed.
+    /// Everything due now (the same figure as `due_now`).
     pub total: Fen,
+    /// Everything due now: what the visit asks for, the same figure the
+    /// owner's page and the notices show (`doorstep_domain::due`).
+    pub due_now: Fen,
+    /// Open lines not yet due: shown apart, paid only as a prepayment the
+    /// owner chooses (and only where the estate takes prepayments).
+    pub not_yet_due: Vec<ArrearsRow>,
+    /// What the lines not yet due come to.
+    pub not_yet_due_total: Fen,
+    /// The estate takes prepayments.
+    pub allow_prepay: bool,
     /// Check-ins so far.
     pub checkins: Vec<Checkin>,
     /// Payments taken at this visit.
@@ -78,6 +89,11 @@ pub struct CashInput {
     /// after the shift closed still lands in the shift that holds the cash).
     #[serde(default)]
     pub shift_id: Option<i64>,
+    /// Also pay the lines not yet due: a prepayment the owner chose (only
+    /// where the estate takes prepayments). By default only what is due now
+    /// is paid.
+    #[serde(default)]
+    pub prepay: bool,
 }
 
 /// The result of a cash payment.
@@ -113,8 +129,13 @@ pub struct SignatureInput {
     pub strokes: serde_json::Value,
     /// The rendered PNG, base64 (with or without a `data:` prefix).
     pub png_base64: String,
-    /// The payment confirmed, if recorded already.
+    /// The payment confirmed, when its id is known (recorded online).
     pub payment_id: Option<i64>,
+    /// Or the client key of the cash action confirmed (cash taken offline,
+    /// maybe not synced yet): the signature is linked to the payment that
+    /// action records, whichever of the two reaches the server first.
+    #[serde(default)]
+    pub payment_key: Option<String>,
     /// Unix milliseconds, device clock.
     pub signed_at_ms: Option<i64>,
     /// Client-made idempotency key.
@@ -189,6 +210,10 @@ pub fn parse_amount(field: &'static str, s: &str) -> AppResult<Fen> {
 }
 
 fn check_key(key: &str) -> AppResult<()> {
+    check_key_field("client_key", key)
+}
+
+fn check_key_field(field: &'static str, key: &str) -> AppResult<()> {
     let ok = (8..=80).contains(&key.len())
         && key
             .bytes()
@@ -196,8 +221,47 @@ fn check_key(key: &str) -> AppResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::invalid("client_key", "8–80 characters of letters, digits, - or _").into())
+        Err(DomainError::invalid(field, "8–80 characters of letters, digits, - or _").into())
     }
+}
+
+/// The idempotency key of the payment a collector's cash action records
+/// (what an offline signature names through the action's client key).
+fn cash_payment_key(user_id: i64, client_key: &str) -> String {
+    format!("cash:{user_id}:{client_key}")
+}
+
+/// One line of a payment as the owner is shown it before signing.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownLine {
+    /// Bill line.
+    pub line_id: i64,
+    /// Fee item name.
+    pub item: String,
+    /// Period, `2026-11`.
+    pub period: String,
+    /// Fee category code.
+    pub category: String,
+    /// Principal paid.
+    pub principal_fen: i64,
+    /// Late fee paid.
+    pub late_fee_fen: i64,
+}
+
+/// A payment taken at a visit that the owner has not signed for yet: what
+/// the signature card shows (after a reload too).
+#[derive(Debug, Clone, Serialize)]
+pub struct UnsignedPayment {
+    /// The payment.
+    pub payment_id: i64,
+    /// Its amount.
+    pub amount: Fen,
+    /// `cash`, `wechat`, `alipay`.
+    pub method: String,
+    /// Unix seconds.
+    pub paid_at: i64,
+    /// What it paid, line by line.
+    pub lines: Vec<ShownLine>,
 }
 
 /// A device time (ms) if plausible (not ahead of the server by more than
@@ -232,15 +296,30 @@ impl App {
         Ok((estate, b))
     }
 
-    /// Open lines of a booking's rooms and spaces as of `on`.
+    /// The lines of a booking's rooms and spaces that are due now on `on`
+    /// (due on or before it, late fees as of it: `doorstep_domain::due`),
+    /// oldest first: what the visit asks for and what a payment at the door
+    /// pays unless the owner chooses to prepay.
     pub async fn visit_lines(
         &self,
         estate: &Estate,
         b: &Booking,
         on: Date,
     ) -> AppResult<Vec<BillLine>> {
+        Ok(self.visit_lines_split(estate, b, on).await?.0)
+    }
+
+    /// The open lines of a booking's rooms and spaces on `on`, split by the
+    /// one definition of "due now": (due now, not yet due). Lines not yet
+    /// due are only ever an optional prepayment.
+    pub async fn visit_lines_split(
+        &self,
+        estate: &Estate,
+        b: &Booking,
+        on: Date,
+    ) -> AppResult<(Vec<BillLine>, Vec<BillLine>)> {
         if b.targets.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         Ok(self
             .store
@@ -253,12 +332,8 @@ impl App {
             .await?
             .into_iter()
             .filter(|l| l.status != LineStatus::Waived)
-            .filter(|l| {
-                l.late_fee(on).map(|c| c.outstanding).unwrap_or(Fen::ZERO)
-                    + l.principal_outstanding()
-                    > Fen::ZERO
-            })
-            .collect())
+            .filter(|l| l.due(on).total() > Fen::ZERO)
+            .partition(|l| l.due(on).due_now))
     }
 
     async fn stop_of(
@@ -271,7 +346,8 @@ impl App {
         done: bool,
     ) -> AppResult<CollectorStop> {
         let on = today(estate);
-        let lines = self.visit_lines(estate, &view.booking, on).await?;
+        let (lines, later) = self.visit_lines_split(estate, &view.booking, on).await?;
+        let due = doorstep_domain::due_totals(lines.iter().chain(&later).map(|l| l.due(on)));
         let rows: Vec<ArrearsRow> = lines.iter().map(|l| ArrearsRow::of(l, on)).collect();
         let mut by_category: Vec<(Category, Fen, Fen)> = Vec::new();
         for r in &rows {
@@ -285,9 +361,13 @@ impl App {
         }
         let id = view.booking.id;
         Ok(CollectorStop {
-            total: rows.iter().map(|r| r.total_owed).sum(),
+            total: due.due_now,
+            due_now: due.due_now,
             lines: rows,
             by_category,
+            not_yet_due: later.iter().map(|l| ArrearsRow::of(l, on)).collect(),
+            not_yet_due_total: due.not_yet_due,
+            allow_prepay: self.store.collect_settings(estate.id).await?.allow_prepay,
             checkins: self.store.checkins(id).await?,
             payments: self.store.booking_payments(id).await?,
             signatures: self.store.signatures(id).await?,
@@ -532,34 +612,32 @@ impl App {
         let paid_on = jiff::Timestamp::from_second(at)
             .map(|t| t.to_zoned(crate::estate_tz(&estate)).date())
             .unwrap_or_else(|_| today(&estate));
+        // Only what is due now, unless the owner chose to prepay the rest.
+        let line_ids = self.cash_lines(&estate, &b, paid_on, input.prepay).await?;
         let payment = self
             .store
             .record_payment(&NewPayment {
                 estate_id: estate.id,
                 objects: b.targets.clone(),
-                line_ids: vec![],
+                line_ids,
                 amount,
                 method: "cash".into(),
                 paid_on,
                 at,
                 recorded_by: Some(user.id),
-                idempotency_key: Some(format!("cash:{}:{}", user.id, input.client_key)),
+                idempotency_key: Some(cash_payment_key(user.id, &input.client_key)),
                 booking_id: Some(booking_id),
                 offline: input.offline,
             })
             .await?;
         let receipt = self.receipt_after_payment(payment.id).await;
-        let still_owed = self
-            .visit_lines(&estate, &b, paid_on)
-            .await?
-            .iter()
-            .map(|l| {
-                l.late_fee(paid_on)
-                    .map(|c| c.outstanding)
-                    .unwrap_or(Fen::ZERO)
-                    + l.principal_outstanding()
-            })
-            .sum();
+        let still_owed = doorstep_domain::due_totals(
+            self.visit_lines(&estate, &b, paid_on)
+                .await?
+                .iter()
+                .map(|l| l.due(paid_on)),
+        )
+        .due_now;
         Ok(CashRecorded {
             receipt: receipt.map(|r| ReceiptLink {
                 number: doorstep_receipt::number_display(r.number),
@@ -570,6 +648,38 @@ impl App {
             change: tendered - amount,
             still_owed,
         })
+    }
+
+    /// The lines a cash payment at a visit may pay on `paid_on`: those due
+    /// now, and those not yet due only when the owner chose to prepay and
+    /// the estate takes prepayments (otherwise refused, naming `prepay`).
+    async fn cash_lines(
+        &self,
+        estate: &Estate,
+        b: &Booking,
+        paid_on: Date,
+        prepay: bool,
+    ) -> AppResult<Vec<i64>> {
+        if prepay && !self.store.collect_settings(estate.id).await?.allow_prepay {
+            return Err(DomainError::invalid(
+                "prepay",
+                "this estate does not take prepayments: only what is due now can be paid",
+            )
+            .into());
+        }
+        let (due, later) = self.visit_lines_split(estate, b, paid_on).await?;
+        let mut ids: Vec<i64> = due.iter().map(|l| l.id).collect();
+        if prepay {
+            ids.extend(later.iter().map(|l| l.id));
+        }
+        if ids.is_empty() {
+            // No bill line has id 0: nothing is paid, so the store replays a
+            // retry of a recorded payment, or refuses the amount as more than
+            // is owed (an advance where the estate takes prepayments) —
+            // never paying a line not yet due by default.
+            ids.push(0);
+        }
+        Ok(ids)
     }
 
     /// A carried shift id must be the collector's own at this estate (the
@@ -593,7 +703,12 @@ impl App {
     }
 
     /// Keeps what the owner signed: the strokes with their times and the
-    /// PNG, bound to the SHA-256 of the canonical JSON shown.
+    /// PNG, bound to the SHA-256 of the canonical JSON shown and to the
+    /// payment it confirms — by id, or by the client key of the cash action
+    /// that records it (offline: the payment may reach the server later; it
+    /// is linked then). The payment must be this collector's at this visit
+    /// in this estate, for the amount shown, and not signed already.
+    /// Signing is allowed until the visit is closed.
     pub async fn record_signature(
         &self,
         user: &User,
@@ -604,12 +719,47 @@ impl App {
         if let Some(k) = &input.client_key {
             check_key(k)?;
         }
+        if let Some(k) = &input.payment_key {
+            check_key_field("payment_key", k)?;
+        }
+        if input.payment_id.is_none() && input.payment_key.is_none() {
+            return Err(DomainError::invalid(
+                "payment_id",
+                "name the payment this signature confirms (payment_id, or payment_key: the client key of the cash taken offline)",
+            )
+            .into());
+        }
         let shown: serde_json::Value = serde_json::from_str(&input.shown)
             .map_err(|e| DomainError::invalid("shown", format!("not JSON: {e}")))?;
         if shown.get("booking_id").and_then(|v| v.as_i64()) != Some(booking_id) {
             return Err(
                 DomainError::invalid("shown", "must name this booking (booking_id)").into(),
             );
+        }
+        let amount = match shown.get("amount_fen").and_then(|v| v.as_i64()) {
+            Some(a) if a > 0 => Fen(a),
+            _ => {
+                return Err(DomainError::invalid(
+                    "shown",
+                    "must carry the amount shown to the owner (amount_fen, fen, > 0)",
+                )
+                .into());
+            }
+        };
+        // What the owner saw names the same payment as the request.
+        if shown.get("payment_id").and_then(|v| v.as_i64()) != input.payment_id {
+            return Err(DomainError::invalid(
+                "shown",
+                "must name the payment confirmed (payment_id, as in the request)",
+            )
+            .into());
+        }
+        if shown.get("payment_key").and_then(|v| v.as_str()) != input.payment_key.as_deref() {
+            return Err(DomainError::invalid(
+                "shown",
+                "must name the payment confirmed (payment_key, as in the request)",
+            )
+            .into());
         }
         let strokes = input.strokes.get("strokes").and_then(|s| s.as_array());
         let points: usize = strokes
@@ -626,17 +776,6 @@ impl App {
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .map_err(|_| DomainError::invalid("png_base64", "not base64"))?;
-        if let Some(pid) = input.payment_id {
-            let ok = self
-                .store
-                .booking_payments(booking_id)
-                .await?
-                .iter()
-                .any(|p| p.id == pid);
-            if !ok {
-                return Err(AppError::NotFound(format!("payment {pid} at this visit")));
-            }
-        }
         let server = now();
         Ok(self
             .store
@@ -644,6 +783,11 @@ impl App {
                 estate_id: estate.id,
                 booking_id: Some(booking_id),
                 payment_id: input.payment_id,
+                payment_key: input
+                    .payment_key
+                    .as_deref()
+                    .map(|k| cash_payment_key(user.id, k)),
+                amount,
                 collector_id: user.id,
                 shown: canonical_json(&shown),
                 strokes: input.strokes.to_string(),
@@ -654,6 +798,75 @@ impl App {
                 at: server,
             })
             .await?)
+    }
+
+    /// The payments taken by `user` at a visit that the owner has not
+    /// signed for, oldest first, each with what it paid: the signature card
+    /// confirms the last of them.
+    pub async fn unsigned_payments(
+        &self,
+        user: &User,
+        booking_id: i64,
+    ) -> AppResult<Vec<UnsignedPayment>> {
+        let (estate, _) = self.visit_for(user, booking_id).await?;
+        let signed: Vec<i64> = self
+            .store
+            .signatures(booking_id)
+            .await?
+            .iter()
+            .filter_map(|s| s.payment_id)
+            .collect();
+        let mut out = Vec::new();
+        for p in self.store.booking_payments(booking_id).await? {
+            if p.status != "posted" || p.estate_id != estate.id || signed.contains(&p.id) {
+                continue;
+            }
+            let f = self.store.receipt_facts(p.id).await?;
+            if f.collector_id != Some(user.id) {
+                continue;
+            }
+            out.push(UnsignedPayment {
+                payment_id: p.id,
+                amount: p.amount,
+                method: p.method,
+                paid_at: p.paid_at,
+                lines: f
+                    .lines
+                    .iter()
+                    .map(|l| ShownLine {
+                        line_id: l.line_id,
+                        item: l.item.clone(),
+                        period: l.period.clone(),
+                        category: l.category.clone(),
+                        principal_fen: l.principal.0,
+                        late_fee_fen: l.late_fee.0,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The open QR and payment-code orders at a visit that `user` may see
+    /// and cancel (their own; finance: any), oldest first, as the screen
+    /// shows them: what the visit page shows again after a reload.
+    pub async fn open_orders(
+        &self,
+        user: &User,
+        booking_id: i64,
+    ) -> AppResult<Vec<crate::pay::PaymentView>> {
+        let (estate, _) = self.visit_for(user, booking_id).await?;
+        let mut out = Vec::new();
+        for c in self
+            .store
+            .open_collections_of_booking(estate.id, booking_id)
+            .await?
+        {
+            if c.collector_id == user.id || user.role.allows(Permission::Treasury) {
+                out.push(self.payment_view(&c).await?);
+            }
+        }
+        Ok(out)
     }
 
     /// Applies actions queued on the phone, in order; each exactly once
@@ -688,7 +901,7 @@ impl App {
                     input.client_key.clone(),
                     self.record_signature(user, *booking_id, input)
                         .await
-                        .map(|s| (s.replayed, serde_json::json!({"signature_id": s.id, "shown_hash": s.shown_hash}))),
+                        .map(|s| (s.replayed, serde_json::json!({"signature_id": s.id, "shown_hash": s.shown_hash, "payment_id": s.payment_id}))),
                 ),
                 OfflineAction::Outcome { booking_id, result, reason, client_key } => {
                     let r = async {

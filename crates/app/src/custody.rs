@@ -21,6 +21,10 @@ pub struct CashStatus {
     pub open: Vec<Shift>,
     /// Recent handovers.
     pub recent: Vec<Shift>,
+    /// Handover differences not yet approved.
+    pub differences: Vec<HandoverDifference>,
+    /// Collections reopened by voids or refunds whose lines are still owed.
+    pub recollections: Vec<Recollection>,
 }
 
 impl App {
@@ -56,14 +60,16 @@ impl App {
     }
 
     /// Finance's blind count at handover: the counted amount is entered
-    /// without seeing what the ledger expects; the difference is recorded
-    /// and shown afterwards.
+    /// without seeing what the ledger expects. A count that differs needs a
+    /// `reason` (refused otherwise, nothing changed) and stays pending until
+    /// the collector has answered and a third person approves it; an exact
+    /// count is settled at once.
     pub async fn submit_handover(
         &self,
         user: &User,
         shift_id: i64,
         counted: &str,
-        note: &str,
+        reason: &str,
     ) -> AppResult<Shift> {
         require(user, Permission::Treasury)?;
         let s = self.store.shift(shift_id).await?;
@@ -72,12 +78,105 @@ impl App {
             return Err(AppError::NotFound(format!("shift {shift_id}")));
         }
         let counted = Fen::parse_yuan("counted", counted)?;
-        if note.chars().count() > 200 {
-            return Err(DomainError::invalid("note", "at most 200 characters").into());
+        if reason.chars().count() > 200 {
+            return Err(DomainError::invalid("reason", "at most 200 characters").into());
         }
         Ok(self
             .store
-            .submit_handover(shift_id, counted, user.id, note.trim(), now())
+            .submit_handover(shift_id, counted, user.id, reason.trim(), now())
+            .await?)
+    }
+
+    /// The collector's own recent handovers with what finance expected and
+    /// counted, and any difference waiting for their answer.
+    pub async fn my_handovers(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> AppResult<(Estate, Vec<(Shift, Option<HandoverDifference>)>)> {
+        let estate = self.estate_for(user, code, Permission::Visit).await?;
+        let mut out = Vec::new();
+        for s in self
+            .store
+            .shifts(estate.id, Some("handed_over"))
+            .await?
+            .into_iter()
+            .filter(|s| s.collector_id == user.id)
+            .take(10)
+        {
+            let d = self.store.handover_difference(estate.id, s.id).await?;
+            out.push((s, d));
+        }
+        Ok((estate, out))
+    }
+
+    /// The collector acknowledges the difference found at their shift's
+    /// handover, or disputes it with a note. Nobody else may.
+    pub async fn respond_to_difference(
+        &self,
+        user: &User,
+        shift_id: i64,
+        dispute: bool,
+        note: &str,
+    ) -> AppResult<HandoverDifference> {
+        let s = self.store.shift(shift_id).await?;
+        let estate = self.store.estate_by_id(s.estate_id).await?;
+        if !user.can_access(&estate) || s.collector_id != user.id {
+            return Err(AppError::NotFound(format!("shift {shift_id}")));
+        }
+        if s.status != "handed_over" {
+            return Err(AppError::Conflict(format!(
+                "shift {shift_id} has not been handed over yet"
+            )));
+        }
+        if self
+            .store
+            .handover_difference(estate.id, shift_id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::Conflict(format!(
+                "the count of shift {shift_id} matched the ledger: there is no difference to answer or approve"
+            )));
+        }
+        Ok(self
+            .store
+            .respond_to_difference(estate.id, shift_id, user.id, dispute, note, now())
+            .await?)
+    }
+
+    /// A finance user who neither counted the cash nor collected it
+    /// approves a handover difference the collector has answered: it moves
+    /// from suspense to over/short.
+    pub async fn approve_difference(
+        &self,
+        user: &User,
+        shift_id: i64,
+    ) -> AppResult<HandoverDifference> {
+        require(user, Permission::Treasury)?;
+        let s = self.store.shift(shift_id).await?;
+        let estate = self.store.estate_by_id(s.estate_id).await?;
+        if !user.can_access(&estate) {
+            return Err(AppError::NotFound(format!("shift {shift_id}")));
+        }
+        if s.status != "handed_over" {
+            return Err(AppError::Conflict(format!(
+                "shift {shift_id} has not been handed over yet"
+            )));
+        }
+        if self
+            .store
+            .handover_difference(estate.id, shift_id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::Conflict(format!(
+                "the count of shift {shift_id} matched the ledger: there is no difference to answer or approve"
+            )));
+        }
+        Ok(self
+            .store
+            .approve_difference(estate.id, shift_id, user.id, now())
             .await?)
     }
 
@@ -122,6 +221,14 @@ impl App {
             .take(20)
             .cloned()
             .collect();
+        let differences = self.store.handover_differences(estate.id, true).await?;
+        let recollections = self
+            .store
+            .recollections(estate.id)
+            .await?
+            .into_iter()
+            .filter(|r| r.still_owed.0 > 0)
+            .collect();
         Ok((
             estate,
             CashStatus {
@@ -130,6 +237,8 @@ impl App {
                 pending,
                 open,
                 recent,
+                differences,
+                recollections,
             },
         ))
     }
@@ -147,7 +256,8 @@ impl App {
         let shifts = self.store.shifts(estate.id, None).await?;
         let holdings = self.store.cash_holdings(estate.id).await?;
         let reversals = self.store.reversals(estate.id).await?;
-        let open = day_close_blockers(&shifts, &holdings, &reversals);
+        let differences = self.store.handover_differences(estate.id, true).await?;
+        let open = day_close_blockers(&shifts, &holdings, &reversals, &differences);
         if !open.is_empty() {
             return Err(AppError::Conflict(format!(
                 "the day cannot close while {} thing(s) are open: {}",
@@ -235,12 +345,14 @@ impl App {
 }
 
 /// Everything that keeps a day from closing, each named: cash still out
-/// (open shifts, money held outside any handover), handovers not yet
-/// counted, negative cash balances, voids and refunds not yet carried out.
+/// (open shifts, shifts closed but not handed over, money held outside any
+/// handover), handover differences not yet approved, negative cash
+/// balances, voids and refunds not yet carried out.
 pub fn day_close_blockers(
     shifts: &[Shift],
     holdings: &[CashHolding],
     reversals: &[Reversal],
+    differences: &[HandoverDifference],
 ) -> Vec<String> {
     let mut out = Vec::new();
     for s in shifts {
@@ -250,7 +362,7 @@ pub fn day_close_blockers(
                 s.collector_name, s.id
             )),
             "closed" => out.push(format!(
-                "{}'s shift {} is closed but not handed over",
+                "cash still out: {}'s shift {} is closed but not handed over",
                 s.collector_name, s.id
             )),
             _ => {}
@@ -271,6 +383,21 @@ pub fn day_close_blockers(
                 h.name, h.amount
             ));
         }
+    }
+    for d in differences.iter().filter(|d| d.status == "pending") {
+        let answer = match d.response.as_deref() {
+            None => "the collector has not acknowledged it",
+            Some("dispute") => "the collector disputes it",
+            Some(_) => "acknowledged, waiting for approval",
+        };
+        out.push(format!(
+            "unapproved handover difference: {} on {}'s shift {} (expected {}, counted {}; {answer})",
+            d.difference(),
+            d.collector_name,
+            d.shift_id,
+            d.expected,
+            d.counted
+        ));
     }
     for r in reversals {
         if r.status == "requested" || r.status == "approved" {
@@ -303,10 +430,45 @@ mod tests {
 
     #[test]
     fn negative_balances_and_cash_outside_shifts_block_the_day() {
-        let open = day_close_blockers(&[], &[held(1, -500), held(2, 700)], &[]);
+        let open = day_close_blockers(&[], &[held(1, -500), held(2, 700)], &[], &[]);
         assert_eq!(open.len(), 2, "{open:?}");
         assert!(open[0].contains("negative balance") && open[0].contains("收费员1"));
         assert!(open[1].contains("cash still out") && open[1].contains("收费员2"));
-        assert!(day_close_blockers(&[], &[], &[]).is_empty());
+        assert!(day_close_blockers(&[], &[], &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn unapproved_differences_block_the_day_and_approved_ones_do_not() {
+        let mut d = HandoverDifference {
+            shift_id: 7,
+            estate_id: 1,
+            collector_id: 3,
+            collector_name: "收费员3".into(),
+            counted_by: 2,
+            expected: Fen(391_724),
+            counted: Fen(390_000),
+            reason: "少17.24元".into(),
+            entry_id: 9,
+            created_at: 0,
+            status: "pending".into(),
+            response: None,
+            response_note: String::new(),
+            responded_at: None,
+            offset: Fen(0),
+            approved_by: None,
+            approved_at: None,
+            approval_entry_id: None,
+        };
+        let open = day_close_blockers(&[], &[], &[], std::slice::from_ref(&d));
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert!(
+            open[0].contains("unapproved handover difference")
+                && open[0].contains("shift 7")
+                && open[0].contains("¥-17.24")
+                && open[0].contains("not acknowledged"),
+            "{open:?}"
+        );
+        d.status = "approved".into();
+        assert!(day_close_blockers(&[], &[], &[], &[d]).is_empty());
     }
 }

@@ -294,7 +294,13 @@ impl App {
         }
         let arrears = self.arrears(estate, as_of, "").await?;
         let mut by_object: BTreeMap<(u8, i64), Vec<&crate::arrears::ArrearsRow>> = BTreeMap::new();
-        for r in arrears.rows.iter().filter(|r| !r.disputed) {
+        // Only what is due now (the one definition the owner's page and the
+        // collector's screen use): lines due later are never dunned.
+        for r in arrears
+            .rows
+            .iter()
+            .filter(|r| !r.disputed && doorstep_domain::is_due_now(r.due_date, as_of))
+        {
             let k = match r.object_kind {
                 ObjectKind::Room => 0,
                 ObjectKind::Space => 1,

@@ -22,7 +22,7 @@ use crate::auth::token_hash;
 use crate::{App, AppError, AppResult, estate_tz, now, today};
 use doorstep_domain::booking::CodeRefusal;
 use doorstep_domain::{Category, Date, Fen, ObjectKind, PhoneNumber};
-use doorstep_store::{CodeSend, Estate, LineQuery, NewCode, NewMessage, NewOwnerSession};
+use doorstep_store::{BillLine, CodeSend, Estate, LineQuery, NewCode, NewMessage, NewOwnerSession};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -76,12 +76,17 @@ pub struct Holding {
     pub label: String,
     /// The building (rooms) or garage level (spaces): one address per building.
     pub address: String,
-    /// Owed lines due by the day asked.
+    /// Owed lines due now: on or before the day asked, late fees as of it
+    /// (`doorstep_domain::due`, the same figure the collector asks for).
     pub lines: Vec<ArrearsRow>,
-    /// Totals by category: (category, principal, late fee).
+    /// Totals by category of the lines due now: (category, principal, late fee).
     pub by_category: Vec<(Category, Fen, Fen)>,
-    /// Everything owed.
+    /// Everything due now.
     pub total: Fen,
+    /// Lines not yet due: shown apart, an optional prepayment.
+    pub not_yet_due: Vec<ArrearsRow>,
+    /// What the lines not yet due come to.
+    pub not_yet_due_total: Fen,
     /// The open booking that already covers it, if any.
     pub booked: Option<i64>,
 }
@@ -99,6 +104,8 @@ pub struct OwnerEstate {
     pub holdings: Vec<Holding>,
     /// Amounts are as of this date.
     pub as_of: Date,
+    /// The estate takes prepayments (of lines not yet due) at the door.
+    pub allow_prepay: bool,
 }
 
 fn code_hash(phone: &str, code: &str) -> String {
@@ -417,12 +424,15 @@ impl App {
                     ObjectKind::Room => self.store.room(estate.id, id).await?.building,
                     ObjectKind::Space => self.store.space(estate.id, id).await?.level,
                 };
-                let rows: Vec<ArrearsRow> = lines
+                let (due_now, later): (Vec<&BillLine>, Vec<&BillLine>) = lines
                     .iter()
-                    .filter(|l| l.object_kind == kind && l.object_id == id && l.due_date <= as_of)
-                    .map(|l| ArrearsRow::of(l, as_of))
-                    .filter(|r| r.total_owed.0 > 0)
-                    .collect();
+                    .filter(|l| l.object_kind == kind && l.object_id == id)
+                    .filter(|l| l.due(as_of).total() > Fen::ZERO)
+                    .partition(|l| l.due(as_of).due_now);
+                let due =
+                    doorstep_domain::due_totals(due_now.iter().chain(&later).map(|l| l.due(as_of)));
+                let rows: Vec<ArrearsRow> =
+                    due_now.iter().map(|l| ArrearsRow::of(l, as_of)).collect();
                 let mut by_category: Vec<(Category, Fen, Fen)> = Vec::new();
                 for r in &rows {
                     match by_category.iter_mut().find(|c| c.0 == r.category) {
@@ -433,7 +443,6 @@ impl App {
                         None => by_category.push((r.category, r.principal_owed, r.late_fee_owed)),
                     }
                 }
-                let total = rows.iter().map(|r| r.total_owed).sum();
                 let booked = open
                     .iter()
                     .find(|b| b.targets.contains(&(kind, id)))
@@ -445,16 +454,20 @@ impl App {
                     address,
                     lines: rows,
                     by_category,
-                    total,
+                    total: due.due_now,
+                    not_yet_due: later.iter().map(|l| ArrearsRow::of(l, as_of)).collect(),
+                    not_yet_due_total: due.not_yet_due,
                     booked,
                 });
             }
+            let allow_prepay = self.store.collect_settings(estate.id).await?.allow_prepay;
             out.push(OwnerEstate {
                 owner_id: owner.id,
                 owner_name: owner.name.clone(),
                 estate,
                 holdings,
                 as_of,
+                allow_prepay,
             });
         }
         Ok(out)

@@ -284,6 +284,78 @@ pub struct PaymentView {
 /// Refused notifications stored per (provider, merchant, verdict) a minute.
 pub const JUNK_ROWS_PER_MINUTE: u32 = 5;
 
+/// How many days back the daily reconciliation keeps retrying a day that
+/// failed (WeChat Pay keeps bills for three months).
+pub const RECONCILE_RETRY_DAYS: i64 = 31;
+
+/// Why a bill could not be fetched, as stored with the failed try: see
+/// [`ReconcileAttempt::reason`].
+pub fn reconcile_failure_reason(e: &PayError) -> &'static str {
+    match e {
+        PayError::Network(_) => "unreachable",
+        // WeChat Pay: the bill is being made (before about 10:00 the next day).
+        PayError::Refused { code, .. } if code == "STATEMENT_CREATING" => "not_ready",
+        PayError::Refused { code, .. }
+            if matches!(
+                code.as_str(),
+                "SIGN_ERROR" | "NO_AUTH" | "MCH_NOT_EXISTS" | "HTTP_401"
+            ) || code.contains("signature")
+                || code.contains("invalid-app-id")
+                || code.contains("permission") =>
+        {
+            "credentials"
+        }
+        PayError::Refused { .. } => "refused",
+        PayError::BadResponseSignature(_) => "verify",
+        PayError::Malformed { .. } => "malformed",
+        PayError::Key(_) => "settings",
+        PayError::Invalid { .. } => "other",
+    }
+}
+
+/// Seconds until the next try after the `attempts`-th failed one: a bill
+/// not made yet every 30 minutes; otherwise 1, 2, 4 … minutes, at most an
+/// hour.
+pub fn reconcile_retry_after(reason: &str, attempts: i64) -> i64 {
+    if reason == "not_ready" {
+        return 30 * 60;
+    }
+    let doublings = attempts.clamp(1, 7) - 1;
+    (60_i64 << doublings).min(3600)
+}
+
+/// A failed try's reason in words, for the console.
+pub fn reconcile_reason_text(l: doorstep_domain::Lang, reason: &str) -> &'static str {
+    match reason {
+        "not_ready" => l.pick(
+            "渠道尚未生成该日账单，稍后自动再试（不是错误）",
+            "the provider has not made that day's bill yet; tried again later (not an error)",
+        ),
+        "unreachable" => l.pick(
+            "无法连接支付渠道（网络或渠道故障）",
+            "the provider could not be reached (network or provider outage)",
+        ),
+        "credentials" => l.pick(
+            "渠道拒绝了商户证书或 API 密钥（签名错误）：请核对商户号、证书序列号和私钥",
+            "the provider rejected the merchant certificate or API key (signature error): check the merchant id, certificate serial and private key",
+        ),
+        "verify" => l.pick(
+            "渠道应答验签失败：平台证书或渠道公钥不对或已过期",
+            "the provider's reply did not verify: the platform certificate or the provider's public key is wrong or expired",
+        ),
+        "settings" => l.pick(
+            "收款账户设置无法使用（密钥或证书无法读取），请重新设置",
+            "the merchant settings cannot be used (a key or certificate does not load); set the account again",
+        ),
+        "refused" => l.pick("渠道拒绝了账单请求", "the provider refused the bill request"),
+        "malformed" => l.pick(
+            "渠道账单无法识别或校验失败",
+            "the provider's bill could not be read or failed its checksum",
+        ),
+        _ => l.pick("其他错误", "another error"),
+    }
+}
+
 /// Runs a blocking provider call off the async executor.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
     tokio::task::spawn_blocking(f)
@@ -1025,27 +1097,23 @@ impl App {
             refund_fen: pay.amount.0,
             total_fen: coll.amount.0,
             reason: r.reason.chars().take(80).collect(),
-            notify_url: None,
+            // The provider tells us how a refund still processing ends.
+            notify_url: Some(self.notify_url(&m)),
         };
         let res = blocking(move || p.refund(&order)).await?;
-        Ok(match res {
-            Ok(RefundStatus::Success) => {
-                self.store
-                    .finish_refund(r.id, true, "refunded", now())
-                    .await?
-            }
-            Ok(RefundStatus::Processing) => r,
-            Ok(RefundStatus::Failed) => {
-                self.store
-                    .finish_refund(r.id, false, "the provider refused the refund", now())
-                    .await?
-            }
-            Err(e) => {
-                self.store
-                    .finish_refund(r.id, false, &e.to_string(), now())
-                    .await?
-            }
-        })
+        let (ok, detail) = match res {
+            Ok(RefundStatus::Success) => (true, "refunded".to_string()),
+            // The provider's refund notification finishes it.
+            Ok(RefundStatus::Processing) => return Ok(self.store.reversal(r.id).await?),
+            Ok(RefundStatus::Failed) => (false, "the provider refused the refund".to_string()),
+            Err(e) => (false, e.to_string()),
+        };
+        match self.store.finish_refund(r.id, ok, &detail, now()).await {
+            Ok(done) => Ok(done),
+            // The refund notification came first and finished it.
+            Err(StoreError::Conflict(_)) => Ok(self.store.reversal(r.id).await?),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// An estate's merchant accounts with their reconciliation runs, newest first.
@@ -1093,18 +1161,47 @@ impl App {
         run_by: Option<i64>,
     ) -> AppResult<Reconciliation> {
         let day = date.to_string();
+        let bill = match self.fetch_bill(p, &day).await? {
+            Ok(b) => b,
+            Err(e) if reconcile_failure_reason(&e) == "not_ready" => {
+                return Err(AppError::Conflict(format!(
+                    "the provider has not made the bill for {day} yet \
+                     (bills are ready after 10:00 China time the next day); try again later"
+                )));
+            }
+            Err(e) => return Err(pay_err(e)),
+        };
+        self.record_run(m, date, bill, run_by).await
+    }
+
+    /// A day's bill file; a day without transactions is an empty bill.
+    async fn fetch_bill(
+        &self,
+        p: &Arc<dyn PayProvider>,
+        day: &str,
+    ) -> AppResult<Result<Vec<doorstep_payments::BillRecord>, PayError>> {
         let bill = blocking({
             let p = p.clone();
-            let day = day.clone();
+            let day = day.to_string();
             move || p.daily_bill(&day)
         })
         .await?;
-        let bill = match bill {
-            Ok(b) => b,
+        Ok(match bill {
             // WeChat's word for a day without transactions.
-            Err(PayError::Refused { code, .. }) if code == "NO_STATEMENT_EXIST" => Vec::new(),
-            Err(e) => return Err(pay_err(e)),
-        };
+            Err(PayError::Refused { code, .. }) if code == "NO_STATEMENT_EXIST" => Ok(Vec::new()),
+            other => other,
+        })
+    }
+
+    /// Compares the takings with `bill` and stores the run.
+    async fn record_run(
+        &self,
+        m: &Merchant,
+        date: doorstep_domain::Date,
+        bill: Vec<doorstep_payments::BillRecord>,
+        run_by: Option<i64>,
+    ) -> AppResult<Reconciliation> {
+        let day = date.to_string();
         let tz = jiff::tz::TimeZone::get("Asia/Shanghai")
             .unwrap_or_else(|_| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
         let from = date
@@ -1176,45 +1273,188 @@ impl App {
 
     /// The daily reconciliation job: after 10:00 China time (when the
     /// providers' bills for yesterday are ready), reconciles yesterday for
-    /// every merchant account not yet reconciled for that day. One instance
-    /// at a time (a job lease).
+    /// every merchant account not yet reconciled for that day, and retries
+    /// earlier days that failed. One instance at a time (a job lease).
     pub async fn reconcile_yesterday(&self, holder: &str) -> AppResult<usize> {
+        self.reconcile_due(holder, now()).await
+    }
+
+    /// The daily reconciliation job as of `at` (unix seconds). A day that
+    /// fails is recorded with the reason and retried with backoff
+    /// ([`reconcile_retry_after`]: 1, 2, 4 … minutes up to an hour; a bill
+    /// the provider has not made yet every 30 minutes), for up to
+    /// [`RECONCILE_RETRY_DAYS`] days. Returns the runs recorded.
+    pub async fn reconcile_due(&self, holder: &str, at: i64) -> AppResult<usize> {
         let tz = jiff::tz::TimeZone::get("Asia/Shanghai")
             .unwrap_or_else(|_| jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
-        let local = jiff::Timestamp::now().to_zoned(tz);
+        let local = jiff::Timestamp::from_second(at)
+            .map_err(|e| AppError::Storage(e.to_string()))?
+            .to_zoned(tz);
         if local.hour() < 10 {
             return Ok(0);
         }
         let Ok(yesterday) = local.date().yesterday() else {
             return Ok(0);
         };
-        if !self
-            .store
-            .claim_job("reconcile", holder, now(), 600)
-            .await?
-        {
+        let oldest = yesterday
+            .checked_sub(jiff::Span::new().days(RECONCILE_RETRY_DAYS))
+            .unwrap_or(yesterday);
+        if !self.store.claim_job("reconcile", holder, at, 600).await? {
             return Ok(0);
         }
         let mut done = 0;
         for m in self.store.all_merchants().await? {
-            let day = yesterday.to_string();
-            if self
+            let reconciled: std::collections::HashSet<String> = self
                 .store
                 .reconciliations(m.id)
                 .await?
-                .iter()
-                .any(|r| r.bill_date == day)
-            {
-                continue;
+                .into_iter()
+                .map(|r| r.bill_date)
+                .collect();
+            let open = self.store.reconcile_attempts(m.id).await?;
+            let mut days = vec![yesterday];
+            for a in &open {
+                if let Ok(d) = a.bill_date.parse::<doorstep_domain::Date>()
+                    && d >= oldest
+                    && d < yesterday
+                {
+                    days.push(d);
+                }
             }
-            let Ok(p) = self.provider_of(&m) else {
-                continue;
-            };
-            match self.reconcile_merchant(&m, &p, yesterday, None).await {
-                Ok(_) => done += 1,
-                Err(e) => tracing::warn!(merchant = m.id, "reconciliation of {day}: {e}"),
+            days.sort();
+            days.dedup();
+            for day in days {
+                let key = day.to_string();
+                if reconciled.contains(&key) {
+                    continue;
+                }
+                let before = open.iter().find(|a| a.bill_date == key);
+                if before.is_some_and(|a| a.next_at > at) {
+                    continue;
+                }
+                let failed = match self.provider_of(&m) {
+                    Err(e) => ("settings", e.to_string()),
+                    Ok(p) => match self.fetch_bill(&p, &key).await? {
+                        Ok(bill) => {
+                            self.record_run(&m, day, bill, None).await?;
+                            done += 1;
+                            continue;
+                        }
+                        Err(e) => (reconcile_failure_reason(&e), e.to_string()),
+                    },
+                };
+                let (reason, detail) = failed;
+                let attempts = before.map_or(0, |a| a.attempts) + 1;
+                let next_at = at + reconcile_retry_after(reason, attempts);
+                self.store
+                    .record_reconcile_attempt(&ReconcileAttempt {
+                        merchant_ref: m.id,
+                        bill_date: key.clone(),
+                        attempts,
+                        reason: reason.into(),
+                        detail: detail.chars().take(500).collect(),
+                        first_at: before.map_or(at, |a| a.first_at),
+                        last_at: at,
+                        next_at,
+                    })
+                    .await?;
+                if reason == "not_ready" {
+                    tracing::info!(
+                        merchant = m.id,
+                        "the bill of {key} is not ready yet; trying again in {} s",
+                        next_at - at
+                    );
+                } else {
+                    tracing::warn!(
+                        merchant = m.id,
+                        attempts,
+                        reason,
+                        "reconciliation of {key} failed: {detail}; trying again in {} s",
+                        next_at - at
+                    );
+                }
             }
         }
         Ok(done)
+    }
+
+    /// Per merchant account of an estate, the days the daily
+    /// reconciliation could not run (and no run since), newest first.
+    pub async fn reconcile_failures(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> AppResult<Vec<(Merchant, Vec<ReconcileAttempt>)>> {
+        let estate = self.estate_for(user, code, Permission::Treasury).await?;
+        let mut out = Vec::new();
+        for provider in ["wechat", "alipay"] {
+            if let Some(m) = self
+                .store
+                .merchant_for(estate.company_id, estate.id, provider)
+                .await?
+            {
+                let open = self.store.reconcile_attempts(m.id).await?;
+                if !open.is_empty() {
+                    out.push((m, open));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: &str) -> PayError {
+        PayError::Refused {
+            provider: "wechat",
+            code: code.into(),
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn bill_failures_are_told_apart() {
+        let cases = [
+            (
+                PayError::Network("connection refused".into()),
+                "unreachable",
+            ),
+            (refused("STATEMENT_CREATING"), "not_ready"),
+            (refused("SIGN_ERROR"), "credentials"),
+            (refused("isv.invalid-signature"), "credentials"),
+            (refused("isv.invalid-app-id"), "credentials"),
+            (refused("PARAM_ERROR"), "refused"),
+            (PayError::BadResponseSignature("wechat"), "verify"),
+            (
+                PayError::Malformed {
+                    provider: "wechat",
+                    detail: "sha1".into(),
+                },
+                "malformed",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(reconcile_failure_reason(&e), want, "{e}");
+            // Every reason has words in both languages.
+            let zh = reconcile_reason_text(doorstep_domain::Lang::Zh, want);
+            let en = reconcile_reason_text(doorstep_domain::Lang::En, want);
+            assert!(
+                !zh.is_empty() && zh != en && en != "another error",
+                "{want}"
+            );
+        }
+    }
+
+    #[test]
+    fn retries_back_off() {
+        assert_eq!(reconcile_retry_after("credentials", 1), 60);
+        assert_eq!(reconcile_retry_after("credentials", 2), 120);
+        assert_eq!(reconcile_retry_after("credentials", 6), 1920);
+        assert_eq!(reconcile_retry_after("credentials", 7), 3600);
+        assert_eq!(reconcile_retry_after("credentials", 1_000), 3600);
+        assert_eq!(reconcile_retry_after("not_ready", 1), 1800);
     }
 }

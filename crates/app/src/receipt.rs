@@ -344,33 +344,47 @@ impl App {
     /// one transaction. An issued or void receipt is returned as it is.
     pub async fn issue_receipt(&self, receipt_id: i64) -> AppResult<Receipt> {
         let r = self.store.receipt(receipt_id).await?;
+        self.issue(r).await
+    }
+
+    /// Issues a receipt already read (see [`App::issue_receipt`]).
+    async fn issue(&self, r: Receipt) -> AppResult<Receipt> {
         if r.status != "pending" {
             return Ok(r);
         }
         let result = self.sign_receipt(&r).await;
         match result {
-            Ok(done) => {
+            Ok((done, objects)) => {
                 // The owners hear of a payment made today; receipts signed
                 // later for old payments (an upgrade, the demo's history)
                 // are not texted out of the blue.
-                if done.created_at > now() - 86_400
-                    && let Err(e) = self.send_receipt_link(&done, None).await
-                {
-                    tracing::warn!(receipt = done.id, "receipt link not queued: {e}");
+                if done.created_at > now() - 86_400 {
+                    let sent = match self.phones_of(done.estate_id, &objects).await {
+                        Ok(phones) => self.send_link_to(&done, &phones).await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = sent {
+                        tracing::warn!(receipt = done.id, "receipt link not queued: {e}");
+                    }
                 }
                 Ok(done)
             }
             Err(e) => {
                 let _ = self
                     .store
-                    .receipt_attempt_failed(receipt_id, &e.to_string())
+                    .receipt_attempt_failed(r.id, &e.to_string())
                     .await;
                 Err(e)
             }
         }
     }
 
-    async fn sign_receipt(&self, r: &Receipt) -> AppResult<Receipt> {
+    /// Signs a receipt and logs its payment's record; returns the receipt
+    /// and the rooms and spaces it pays for.
+    async fn sign_receipt(
+        &self,
+        r: &Receipt,
+    ) -> AppResult<(Receipt, Vec<(doorstep_domain::ObjectKind, i64)>)> {
         let facts = self.store.receipt_facts(r.payment_id).await?;
         let content = content_of(&facts, r.number);
         let (key, signer) = self.signer(r.company_id).await?;
@@ -395,7 +409,8 @@ impl App {
             data: payment_record(&facts, r.number, &sha),
             at: now(),
         };
-        Ok(self
+        let objects = evidence.objects.clone();
+        let done = self
             .store
             .issue_receipt(&IssueReceipt {
                 receipt_id: r.id,
@@ -405,7 +420,8 @@ impl App {
                 evidence,
                 at: now(),
             })
-            .await?)
+            .await?;
+        Ok((done, objects))
     }
 
     /// Issues a payment's receipt right after the payment; a failure is
@@ -419,7 +435,7 @@ impl App {
                 return None;
             }
         };
-        match self.issue_receipt(r.id).await {
+        match self.issue(r.clone()).await {
             Ok(r) => Some(r),
             Err(e) => {
                 tracing::warn!(receipt = r.id, "receipt not signed yet, will retry: {e}");
@@ -469,6 +485,14 @@ impl App {
             }
             None => self.receipt_phones(r).await?,
         };
+        self.send_link_to(r, &phones).await
+    }
+
+    /// Queues the receipt's link to `phones`; returns how many.
+    async fn send_link_to(&self, r: &Receipt, phones: &[String]) -> AppResult<usize> {
+        if phones.is_empty() {
+            return Ok(0);
+        }
         let estate = self.store.estate_by_id(r.estate_id).await?;
         let body = format!(
             "【{}】您的电子收据 No.{} 已开具，点击查看、下载或申请发票：{}",
@@ -476,7 +500,7 @@ impl App {
             doorstep_receipt::number_display(r.number),
             self.receipt_url(r)
         );
-        for p in &phones {
+        for p in phones {
             self.store
                 .enqueue(
                     &NewMessage {
@@ -498,9 +522,18 @@ impl App {
         let facts = self.store.receipt_facts(r.payment_id).await?;
         let mut objs: Vec<_> = facts.lines.iter().map(|l| l.object).collect();
         objs.dedup();
+        self.phones_of(r.estate_id, &objs).await
+    }
+
+    /// The phones of the owners of these rooms and spaces, each once.
+    async fn phones_of(
+        &self,
+        estate_id: i64,
+        objs: &[(doorstep_domain::ObjectKind, i64)],
+    ) -> AppResult<Vec<String>> {
         let mut phones = Vec::new();
         for o in objs {
-            for h in self.store.owners_holding(r.estate_id, None, &[o]).await? {
+            for h in self.store.owners_holding(estate_id, None, &[*o]).await? {
                 if !h.phone.is_empty() {
                     phones.push(h.phone);
                 }

@@ -112,6 +112,7 @@ async fn receipts_and_evidence_from_the_door_to_a_dispute() {
                 taken_at_ms: None,
                 offline: false,
                 shift_id: None,
+                prepay: false,
             },
         )
         .await

@@ -181,6 +181,14 @@ pub enum Account {
         /// The estate.
         estate_id: i64,
     },
+    /// Handover differences waiting for approval (待处理财产损溢): a
+    /// shortage is a debit, an overage a credit, moved to over/short when a
+    /// second finance user approves it. Asset. Code
+    /// `handover_suspense:<estate_id>`.
+    HandoverSuspense {
+        /// The estate.
+        estate_id: i64,
+    },
     /// Money paid ahead and not yet applied to a bill (预收款). Liability.
     /// Code `advance:<room|space>:<object_id>`.
     Advance {
@@ -213,6 +221,7 @@ impl Account {
             Account::CashInSafe { estate_id } => format!("safe:{estate_id}"),
             Account::Clearing { provider, merchant } => format!("clearing:{provider}:{merchant}"),
             Account::CashOverShort { estate_id } => format!("over_short:{estate_id}"),
+            Account::HandoverSuspense { estate_id } => format!("handover_suspense:{estate_id}"),
             Account::Advance { object, object_id } => {
                 format!("advance:{}:{object_id}", object.code())
             }
@@ -305,6 +314,12 @@ impl Account {
                     estate_id: id(0, "estate id")?,
                 }
             }
+            "handover_suspense" => {
+                want(1, "handover_suspense:<estate_id>")?;
+                Account::HandoverSuspense {
+                    estate_id: id(0, "estate id")?,
+                }
+            }
             "advance" => {
                 want(2, "advance:<room|space>:<object_id>")?;
                 Account::Advance {
@@ -350,7 +365,8 @@ impl Account {
             | Account::Waivers { fee_item_id } => positive("fee item id", *fee_item_id),
             Account::LateFeeIncome { estate_id }
             | Account::CashInSafe { estate_id }
-            | Account::CashOverShort { estate_id } => positive("estate id", *estate_id),
+            | Account::CashOverShort { estate_id }
+            | Account::HandoverSuspense { estate_id } => positive("estate id", *estate_id),
             Account::CashOnHand { user_id } => positive("user id", *user_id),
             Account::Clearing { provider, merchant } => {
                 check_provider(&code, provider)?;
@@ -366,6 +382,7 @@ impl Account {
             Account::Receivable { .. }
             | Account::CashOnHand { .. }
             | Account::CashInSafe { .. }
+            | Account::HandoverSuspense { .. }
             | Account::Clearing { .. } => AccountKind::Asset,
             Account::OnBehalfPayable { .. } | Account::Advance { .. } => AccountKind::Liability,
             Account::Revenue { .. } | Account::LateFeeIncome { .. } => AccountKind::Income,

@@ -6,6 +6,7 @@ pub mod allocate;
 pub mod billing;
 pub mod booking;
 pub mod cn;
+pub mod due;
 pub mod error;
 pub mod estate;
 pub mod fee;
@@ -26,6 +27,7 @@ pub use billing::{BillTarget, NewLine, lines_for_period};
 pub use booking::{
     BookingRules, BookingStatus, CallOutcome, DayRule, Refusal, Slot, VisitResult, Window,
 };
+pub use due::{DueTotals, LineDue, due_totals, is_due_now, line_due};
 pub use error::DomainError;
 pub use estate::{EstateCode, ObjectKind};
 pub use fee::{Basis, Category, Cycle, FeeItemSpec, LateFeeCap, LateFeePolicy};

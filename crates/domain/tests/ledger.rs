@@ -35,6 +35,7 @@ fn every_account() -> Vec<Account> {
             object: ROOM,
             object_id: 12,
         },
+        Account::HandoverSuspense { estate_id: 1 },
     ]
 }
 
@@ -73,6 +74,7 @@ fn codes_round_trip_for_every_variant() {
         "clearing:wechat:1900000109",
         "over_short:1",
         "advance:room:12",
+        "handover_suspense:1",
     ];
     for (a, code) in every_account().into_iter().zip(expected) {
         assert_eq!(a.code(), code);

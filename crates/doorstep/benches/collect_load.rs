@@ -42,8 +42,13 @@
 //! ```sh
 //! cargo bench -p doorstep --bench collect_load -- [--backend sqlite|postgres|both] \
 //!     [--clients 16] [--reps 3] [--visits 400] [--cash 5000] [--notifications 2000] \
-//!     [--pg URL] [--only cash,notify,steps,firstload]
+//!     [--burst 5000] [--pg URL] [--only cash,notify,steps,firstload,burst]
 //! ```
+//! `burst` (PostgreSQL only): one company of 200 estates on two server
+//! instances sharing the database; `--burst` "paid" notifications spread
+//! over the estates, each sent to one instance and its copy to the other;
+//! every order paid once, every receipt numbered 1..N without a gap and
+//! logged, the ledger clean.
 //! PostgreSQL: `--pg`, else `DOORSTEP_TEST_PG_URL`, else
 //! `postgres://postgres@127.0.0.1:5432/test`; one schema per repetition,
 //! dropped afterwards.
@@ -92,6 +97,7 @@ struct Args {
     visits: usize,
     cash: usize,
     notifications: usize,
+    burst: usize,
     pg: String,
     only: Vec<String>,
 }
@@ -104,9 +110,10 @@ fn args() -> Args {
         visits: 400,
         cash: 5000,
         notifications: 2000,
+        burst: 5000,
         pg: std::env::var("DOORSTEP_TEST_PG_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
-        only: ["cash", "notify", "steps", "firstload"]
+        only: ["cash", "notify", "steps", "firstload", "burst"]
             .map(str::to_string)
             .to_vec(),
     };
@@ -131,11 +138,12 @@ fn args() -> Args {
             "--visits" => a.visits = num(it.next(), "--visits").max(COLLECTORS),
             "--cash" => a.cash = num(it.next(), "--cash"),
             "--notifications" => a.notifications = num(it.next(), "--notifications"),
+            "--burst" => a.burst = num(it.next(), "--burst").max(1),
             "--pg" => a.pg = it.next().expect("--pg URL"),
             "--only" => {
                 a.only = it
                     .next()
-                    .expect("--only cash,notify,steps,firstload")
+                    .expect("--only cash,notify,steps,firstload,burst")
                     .split(',')
                     .map(str::to_string)
                     .collect()
@@ -1602,6 +1610,319 @@ fn first_load() -> bool {
     ok && missing.is_empty()
 }
 
+/// Estates in the burst scenario, rooms per estate and months billed.
+const BURST_ESTATES: usize = 200;
+const BURST_ROOMS: usize = 3;
+const BURST_MONTHS: usize = 9;
+
+/// The month-start burst (issue 14), PostgreSQL only: one company of 200
+/// estates served by two instances (each its own runtime, pool and server
+/// on the same database); `--burst` orders (25 per estate), each "paid"
+/// notification sent to one instance and its copy to the other in the same
+/// burst. Checks that every order is paid once, every payment has one
+/// receipt, numbered 1..N without a gap, every record is in the log, and
+/// the ledger is clean. Returns the load and whether every check held.
+fn burst(a: &Args, kit: &doorstep_paysim::kit::Kit, sim: &Sim) -> (Load, bool) {
+    let n = a.burst;
+    let per_estate = n.div_ceil(BURST_ESTATES);
+    assert!(
+        per_estate <= BURST_ROOMS * BURST_MONTHS,
+        "--burst at most {}",
+        BURST_ESTATES * BURST_ROOMS * BURST_MONTHS
+    );
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let (rt_a, rt_b) = (runtime(), runtime());
+    let db = rt_a.block_on(Backend::fresh("postgres", &a.pg));
+    let Backend::Pg(_, url, schema) = &db else {
+        unreachable!()
+    };
+    let app_a = App::new(db.store());
+    // The second instance: its own pool on the same schema.
+    let store_b = rt_b
+        .block_on(doorstep_store_postgres::open(url, Some(schema)))
+        .unwrap();
+    let app_b = App::new(Arc::new(store_b.clone()));
+    let t = Instant::now();
+    let (company, estates, collector) = rt_a.block_on(async {
+        let now = doorstep_app::now();
+        let company = app_a
+            .store
+            .create_company("突发物业", "91310115MA1K4XQ27K")
+            .await
+            .unwrap();
+        let mut set = tokio::task::JoinSet::new();
+        for part in 0..4 {
+            let app = app_a.clone();
+            let company_id = company.id;
+            set.spawn(async move {
+                let mut out = Vec::new();
+                for k in (part..BURST_ESTATES).step_by(4) {
+                    let estate = app
+                        .store
+                        .create_estate(
+                            company_id,
+                            &EstateInput {
+                                code: EstateCode::parse(&format!("b{k:03}")).unwrap(),
+                                name: format!("突发{k}小区"),
+                                timezone: "Asia/Shanghai".into(),
+                                office: String::new(),
+                            },
+                        )
+                        .await
+                        .unwrap();
+                    let mut batch = ImportBatch::default();
+                    for r in 0..BURST_ROOMS {
+                        let number = format!("{}01", r + 1);
+                        batch.rooms.push(RoomInput {
+                            building: "1".into(),
+                            entrance: "1".into(),
+                            floor: r as i32 + 1,
+                            number: number.clone(),
+                            area: Area::from_centi(8000 + 100 * r as i64).unwrap(),
+                        });
+                        batch.owners.push(ImportOwner {
+                            name: format!("业主{k}-{r}"),
+                            phones: vec![PhoneNumber::parse(&format!("138{k:04}{r:04}")).unwrap()],
+                            rooms: vec![RoomKey {
+                                building: "1".into(),
+                                entrance: "1".into(),
+                                number,
+                            }],
+                            spaces: vec![],
+                        });
+                    }
+                    app.store.bulk_seed(estate.id, &batch).await.unwrap();
+                    app.store
+                        .create_fee_item(
+                            estate.id,
+                            &FeeItemSpec {
+                                code: "property".into(),
+                                name: "物业服务费".into(),
+                                category: Category::Property,
+                                basis: Basis::PerArea,
+                                cycle: Cycle::Monthly,
+                                price: Fen(250),
+                                due_day: 28,
+                                late_fee: LateFeePolicy::OFF,
+                            },
+                        )
+                        .await
+                        .unwrap();
+                    let today = doorstep_app::today(&estate);
+                    let mut p = (1..BURST_MONTHS).fold(Period::of(today), |p, _| p.prev());
+                    for _ in 0..BURST_MONTHS {
+                        app.run_billing(&estate, p, None, &mut |_, _| {})
+                            .await
+                            .unwrap();
+                        p = p.next();
+                    }
+                    out.push(estate);
+                }
+                out
+            });
+        }
+        let mut estates = Vec::new();
+        while let Some(r) = set.join_next().await {
+            estates.extend(r.unwrap());
+        }
+        estates.sort_by_key(|e| e.id);
+        let collector = app_a
+            .store
+            .create_user(&NewUser {
+                company_id: company.id,
+                username: "burst-collector".into(),
+                display_name: "收费员".into(),
+                password_hash: "not-a-password".into(),
+                role: Role::Collector,
+                estate_ids: estates.iter().map(|e| e.id).collect(),
+            })
+            .await
+            .unwrap();
+        doorstep_app::demo::seed_collecting(
+            &app_a,
+            estates[0].code.as_str(),
+            &kit.wechat,
+            &kit.alipay,
+        )
+        .await
+        .unwrap();
+        assert!(
+            app_a
+                .store
+                .claim_job("order-poller", "bench", now, 86_400)
+                .await
+                .unwrap()
+        );
+        db.analyze().await;
+        (company, estates, collector)
+    });
+    let merchants = rt_a.block_on(app_a.store.merchants(company.id)).unwrap();
+    let pick = |p: &str| merchants.iter().find(|m| m.provider == p).unwrap().id;
+    let (wx, ali) = (pick("wechat"), pick("alipay"));
+    // Orders: `per_estate` open lines of each estate, WeChat Pay and Alipay in turn.
+    let orders: Vec<(String, doorstep_payments::Provider, i64, i64)> = rt_a.block_on(async {
+        let now = doorstep_app::now();
+        let mut set = tokio::task::JoinSet::new();
+        for part in 0..4 {
+            let app = app_a.clone();
+            let estates: Vec<_> = estates.iter().skip(part).step_by(4).cloned().collect();
+            let collector_id = collector.id;
+            set.spawn(async move {
+                let mut out = Vec::new();
+                for e in estates {
+                    let lines = app
+                        .store
+                        .bill_lines(&LineQuery {
+                            estate_id: e.id,
+                            open_only: true,
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap();
+                    for (j, l) in lines.iter().take(per_estate).enumerate() {
+                        let wechat = (e.id as usize + j).is_multiple_of(2);
+                        let no = format!("DSB{:04}{j:03}", e.id);
+                        let c = app
+                            .store
+                            .open_collection(&NewCollection {
+                                estate_id: e.id,
+                                booking_id: None,
+                                collector_id,
+                                method: if wechat { "wechat_qr" } else { "alipay_qr" }.into(),
+                                merchant_ref: if wechat { wx } else { ali },
+                                out_trade_no: no,
+                                amount: l.amount,
+                                line_ids: vec![l.id],
+                                on: doorstep_app::today(&e),
+                                expires_at: now + 3600,
+                                client_key: None,
+                                at: now,
+                            })
+                            .await
+                            .unwrap();
+                        let provider = if wechat {
+                            doorstep_payments::Provider::Wechat
+                        } else {
+                            doorstep_payments::Provider::Alipay
+                        };
+                        out.push((c.out_trade_no, provider, c.amount.0, c.merchant_ref));
+                    }
+                }
+                out
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(r) = set.join_next().await {
+            all.extend(r.unwrap());
+        }
+        all.sort_by(|x, y| x.0.cmp(&y.0));
+        all.truncate(n);
+        all
+    });
+    println!(
+        "    seeded {} estates × {BURST_ROOMS} rooms billed for {BURST_MONTHS} months, opened {} orders in {:.1} s",
+        estates.len(),
+        orders.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let bind = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(async { tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap() })
+    };
+    let (l_a, l_b) = (bind(&rt_a), bind(&rt_b));
+    let base_a = format!("http://{}", l_a.local_addr().unwrap());
+    let base_b = format!("http://{}", l_b.local_addr().unwrap());
+    let server_a = rt_a.spawn(doorstep_web::serve(l_a, app_a.clone()));
+    let server_b = rt_b.spawn(doorstep_web::serve(l_b, app_b.clone()));
+    let built = build_notifications(sim, &base_a, &orders, 3);
+    // Each order's notification to one instance and its copy to the other,
+    // in the same burst.
+    let burst = (a.clients / 2).max(1);
+    let mut sends = Vec::with_capacity(2 * built.len());
+    for (k, chunk) in built.chunks(burst).enumerate() {
+        let other = |r: &HttpRequest| HttpRequest {
+            url: r.url.replacen(&base_a, &base_b, 1),
+            ..r.clone()
+        };
+        let (first, second): (Vec<HttpRequest>, Vec<HttpRequest>) = if k % 2 == 0 {
+            (chunk.to_vec(), chunk.iter().map(other).collect())
+        } else {
+            (chunk.iter().map(other).collect(), chunk.to_vec())
+        };
+        sends.extend(first);
+        sends.extend(second);
+    }
+    let (load, hits) = drive(a.clients, &sends);
+    println!(
+        "    burst over two instances (each sent twice): {}",
+        load.line()
+    );
+    show_failures("burst", &hits);
+    // Let both instances' sequencer loops settle, then check.
+    std::thread::sleep(Duration::from_millis(1500));
+    server_a.abort();
+    server_b.abort();
+    let pool = store_b.pool().clone();
+    let ok = rt_b.block_on(async {
+        use sqlx::Row;
+        while app_b.store.sequence().await.unwrap() > 0 {}
+        let one = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+                    .get::<i64, _>("n")
+            }
+        };
+        let paid = one("SELECT COUNT(*) AS n FROM collections WHERE out_trade_no LIKE 'DSB%' AND status = 'paid'").await;
+        let payments = one("SELECT COUNT(*) AS n FROM payments WHERE collection_id IS NOT NULL").await;
+        let doubled = one("SELECT COUNT(*) AS n FROM (SELECT collection_id FROM payments WHERE collection_id IS NOT NULL GROUP BY collection_id HAVING COUNT(*) > 1) d").await;
+        let receipts = one("SELECT COUNT(*) AS n FROM receipts").await;
+        let distinct = one("SELECT COUNT(DISTINCT number) AS n FROM receipts").await;
+        let max_no = one("SELECT COALESCE(MAX(number), 0) AS n FROM receipts").await;
+        let issued = one("SELECT COUNT(*) AS n FROM receipts WHERE status = 'issued' AND leaf_index IS NOT NULL").await;
+        let queued = one("SELECT (SELECT COUNT(*) FROM evidence_queue) + (SELECT COUNT(*) FROM receipt_queue) AS n").await;
+        let records = one("SELECT COUNT(*) AS n FROM evidence_records").await;
+        let size = one("SELECT COALESCE(SUM(size), 0) AS n FROM evidence_logs").await;
+        let report = doorstep_store::check_ledger(app_b.store.as_ref(), None).await.unwrap();
+        for p in report.problems.iter().take(5) {
+            println!("    ledger: {p}");
+        }
+        println!(
+            "    check: orders {}, paid {paid}, payments {payments}, paid more than once {doubled}; receipts {receipts} numbered 1..{max_no} ({distinct} distinct), issued and logged {issued}; log size {size}, records {records}, still queued {queued}; ledger check: {} entries, {} problems",
+            orders.len(),
+            report.entries,
+            report.problems.len()
+        );
+        let n = orders.len() as i64;
+        paid == n
+            && payments == n
+            && doubled == 0
+            && receipts == n
+            && distinct == n
+            && max_no == n
+            && issued == n
+            && queued == 0
+            && records == size
+            && report.ok()
+    });
+    drop(app_a);
+    drop(app_b);
+    rt_b.block_on(store_b.pool().close());
+    rt_a.block_on(db.drop_it());
+    rt_a.shutdown_timeout(Duration::from_secs(5));
+    rt_b.shutdown_timeout(Duration::from_secs(5));
+    let all_ok = load.ok == load.requests;
+    (load, ok && all_ok)
+}
+
 fn main() {
     let a = args();
     println!(
@@ -1638,6 +1959,28 @@ fn main() {
                 }
             }
         }
+    }
+    if a.runs("burst") && a.backends.contains(&"postgres") {
+        let kit = doorstep_paysim::kit::kit("http://127.0.0.1:9").unwrap();
+        let sim = Sim::new(kit.config.clone());
+        let mut loads = Vec::new();
+        for i in 0..a.reps {
+            println!("  PostgreSQL burst rep {}:", i + 1);
+            let (load, ok) = burst(&a, &kit, &sim);
+            failed |= !ok;
+            loads.push(load);
+        }
+        let mut rps: Vec<f64> = loads.iter().map(Load::rps).collect();
+        let mut p99: Vec<f64> = loads.iter().map(|l| l.p99_ms).collect();
+        rps.sort_by(|x, y| x.total_cmp(y));
+        p99.sort_by(|x, y| x.total_cmp(y));
+        println!(
+            "PostgreSQL burst, {} notifications over {BURST_ESTATES} estates on two instances (median of {}): {:.0} notifications/s, p99 {:.1} ms",
+            a.burst,
+            loads.len(),
+            rps[rps.len() / 2],
+            p99[p99.len() / 2]
+        );
     }
     if a.runs("firstload") && !first_load() {
         println!("  first load: over the limit, or an asset is not precached");

@@ -996,6 +996,9 @@ async fn ledger_check(app: &App, estate: Option<&str>, json: bool) -> Result<()>
         for p in &r.problems {
             println!("  problem: {p}");
         }
+        for o in &r.open {
+            println!("  open: {o}");
+        }
         if r.ok() {
             println!("ledger OK: every entry balances and every balance matches the bills");
         }

@@ -2,14 +2,19 @@
 //! with the payment simulator: a dispatcher books 张三's room 202 and space
 //! B007 and plans the evening; the collector it went to signs in, opens the
 //! itinerary and the stop, checks in inside building 3's geofence (emulated
-//! position), takes cash with the owner's signature, a WeChat QR payment and
+//! position), takes cash with the owner's signature (the page reloaded
+//! before signing still shows that payment's amount, and the signature is
+//! bound to it), opens a QR order and reloads (the same QR, its state and a
+//! cancel button are back; asking again names the open order in Chinese;
+//! cancel closes it), a WeChat QR payment and
 //! an Alipay one — each page turning to 已支付 by itself when the simulator
 //! pays — and the owner's WeChat payment code (with a password to enter),
 //! then loses the network (the page is cut off with chromedriver's
 //! network conditions and the server is made unreachable), takes cash, a
 //! signature and the outcome (saved on the phone, 待同步), reloads the stop
 //! from the service worker's cache, and syncs when the network is back:
-//! exactly one payment for the offline cash; sending the same queue again
+//! exactly one payment for the offline cash, the offline signature bound to
+//! it; sending the same queue again
 //! changes nothing; the ledger check finds no problem. The itinerary and the
 //! stop pass axe-core with no serious or critical violations.
 
@@ -596,8 +601,24 @@ fn collector_checks_in_takes_cash_qr_and_offline_payments_that_sync_once() {
         .unwrap()
         .expect("the receipt link");
     assert!(receipt_url.contains("/r/"), "{receipt_url}");
-    // The owner confirms exactly that amount with a signature.
+    // The owner confirms exactly that amount with a signature — also after
+    // the page is reloaded before signing: the card shows the payment not
+    // signed for yet, and the signature is bound to it.
     assert_eq!(text(&d, "#sign-amount"), "¥100.00");
+    let cash_payment = d
+        .find("#cash-result")
+        .unwrap()
+        .attr("data-payment")
+        .unwrap()
+        .expect("the cash payment's id");
+    load(&d, &visit_url);
+    d.wait_for_text("h1", "3号楼202室").unwrap();
+    assert_eq!(text(&d, "#sign-amount"), "¥100.00");
+    assert_eq!(
+        d.find("#sign-shown").unwrap().attr("data-payment").unwrap(),
+        Some(cash_payment.clone()),
+        "the signature card after a reload names the cash payment"
+    );
     sign(&d);
     d.find("#sign-submit").unwrap().click().unwrap();
     d.wait_for_text("#sign-result", "签名已保存").unwrap();
@@ -606,6 +627,66 @@ fn collector_checks_in_takes_cash_qr_and_offline_payments_that_sync_once() {
     assert_eq!(amounts, vec![10_000], "{v}");
     assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["signatures"][0]["payment_id"], v["payments"][0]["id"]);
+    assert_eq!(v["payments"][0]["id"].to_string(), cash_payment);
+    // Nothing else waits for a signature now.
+    d.wait_for_text("#sign-amount", "—").unwrap();
+
+    // A QR order survives a reload: the page shows it again with the same
+    // QR, its state and a cancel button; asking for another says (in
+    // Chinese) that this one is open; cancelling it frees the bills.
+    set_field(&d, "#qr-amount", "50.00");
+    d.find("#qr-wechat").unwrap().click().unwrap();
+    let code = wait_js(
+        &d,
+        "const e = document.getElementById('qr-svg'); const c = e && !e.hidden && e.getAttribute('data-code'); return c && e.querySelector('svg') ? c : null;",
+        20,
+        "the QR code before the reload",
+    );
+    let order = d
+        .find("#qr-box")
+        .unwrap()
+        .attr("data-payment")
+        .unwrap()
+        .expect("the order id");
+    load(&d, &visit_url);
+    d.wait_for_text("h1", "3号楼202室").unwrap();
+    let again = wait_js(
+        &d,
+        "const b = document.getElementById('qr-box'); const e = document.getElementById('qr-svg'); return b && !b.hidden && !e.hidden && e.querySelector('svg') ? e.getAttribute('data-code') : null;",
+        10,
+        "the open QR order after the reload",
+    );
+    assert_eq!(again, code, "the same QR after the reload");
+    assert_eq!(
+        d.find("#qr-box").unwrap().attr("data-payment").unwrap(),
+        Some(order.clone())
+    );
+    d.wait_for_text("#qr-title", "微信扫码支付 ¥50.00").unwrap();
+    d.wait_for_text("#qr-state", "等待扫码支付").unwrap();
+    assert_eq!(
+        d.execute(
+            "return !document.getElementById('qr-cancel').hidden && !document.getElementById('qr-box').hidden",
+            vec![]
+        )
+        .unwrap(),
+        true,
+        "the cancel button of the open order"
+    );
+    set_field(&d, "#qr-amount", "50.00");
+    d.find("#qr-alipay").unwrap().click().unwrap();
+    d.wait_for_text("#qr-result", "未完成的微信二维码订单（¥50.00）")
+        .unwrap();
+    assert!(!text(&d, "#qr-result").contains("wait"));
+    d.find("#qr-cancel").unwrap().click().unwrap();
+    d.wait_for_text("#qr-state", "已关闭").unwrap();
+    let (st, o) = api(
+        &srv.base,
+        "GET",
+        &format!("/api/v1/payments/{order}"),
+        Some(&token),
+        None,
+    );
+    assert_eq!((st, o["status"].as_str()), (200, Some("closed")), "{o}");
 
     // WeChat QR for 50.00, then Alipay for 60.00: each turns to 已支付 by itself.
     pay_qr(&d, &srv.sim_base, "#qr-wechat", "50.00");
@@ -729,6 +810,12 @@ fn collector_checks_in_takes_cash_qr_and_offline_payments_that_sync_once() {
     assert_eq!(amounts, vec![10_000, 5_000, 6_000, 2_000, 7_000], "{v}");
     assert_eq!(v["signatures"].as_array().unwrap().len(), 2, "{v}");
     assert_eq!(v["signatures"][1]["offline"], true, "{v}");
+    // The offline signature is bound to the payment its offline cash made.
+    assert_eq!(v["payments"][4]["amount"], 7_000, "{v}");
+    assert_eq!(
+        v["signatures"][1]["payment_id"], v["payments"][4]["id"],
+        "{v}"
+    );
     assert_eq!(v["booking"]["status"], "visited", "{v}");
     assert_eq!(v["done"], true);
     let failed_hidden = d

@@ -143,7 +143,8 @@ pub struct RefundOrder {
     pub total_fen: i64,
     /// Why (≤ 80 characters).
     pub reason: String,
-    /// WeChat refund notification address.
+    /// Where the provider tells how the refund ended (WeChat `notify_url`
+    /// in the refund request; Alipay's common `notify_url` parameter).
     pub notify_url: Option<String>,
 }
 

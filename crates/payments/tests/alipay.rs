@@ -642,3 +642,31 @@ fn config_debug_hides_the_private_key() {
     assert!(text.contains("<redacted>"));
     assert!(!text.contains("primes"));
 }
+
+#[test]
+fn refund_request_carries_the_notify_url() {
+    let (c, t) = canned(&[(
+        "alipay.trade.refund",
+        r#"{"code":"10000","msg":"Success","trade_no":"T1","out_trade_no":"PF000001","fund_change":"Y","refund_fee":"88.88"}"#,
+    )]);
+    let order = doorstep_payments::RefundOrder {
+        out_trade_no: "PF000001".into(),
+        out_refund_no: "RF000001".into(),
+        refund_fen: 8888,
+        total_fen: 8888,
+        reason: "业主重复支付".into(),
+        notify_url: Some("https://pm.example.com/pay/notify/alipay/8".into()),
+    };
+    assert_eq!(
+        c.refund(&order).unwrap(),
+        doorstep_payments::RefundStatus::Success
+    );
+    let sent = t.seen.lock().unwrap().pop().unwrap();
+    let p = form_decode(std::str::from_utf8(&sent.body).unwrap()).unwrap();
+    assert!(verify_request(&p, &app_public_key()), "signed with it");
+    assert_eq!(
+        param(&p, "notify_url"),
+        Some("https://pm.example.com/pay/notify/alipay/8")
+    );
+    assert_eq!(param(&p, "method"), Some("alipay.trade.refund"));
+}

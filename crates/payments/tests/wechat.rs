@@ -828,3 +828,48 @@ fn expired_platform_certificate_is_unknown() {
         assert_eq!(v.verify(&h, b"{}", ts), want, "{ts}");
     }
 }
+
+#[test]
+fn refund_request_carries_the_notify_url() {
+    let key = load_private_key(KEY).unwrap();
+    let seen: Arc<std::sync::Mutex<Vec<HttpRequest>>> = Arc::default();
+    let log = seen.clone();
+    let client = WechatClient::new(
+        config(),
+        Arc::new(Fake(move |req: &HttpRequest| {
+            log.lock().unwrap().push(req.clone());
+            let body = br#"{"refund_id":"50300001","out_refund_no":"RF202401020001","status":"PROCESSING","amount":{"total":8888,"refund":8888,"currency":"CNY"}}"#;
+            HttpResponse {
+                status: 200,
+                headers: response_headers(&key, "PUB_KEY_ID_1", body, now(), "x")
+                    .unwrap()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect(),
+                body: body.to_vec(),
+            }
+        })),
+    );
+    let order = doorstep_payments::RefundOrder {
+        out_trade_no: "PF202401020001".into(),
+        out_refund_no: "RF202401020001".into(),
+        refund_fen: 8888,
+        total_fen: 8888,
+        reason: "业主重复支付".into(),
+        notify_url: Some("https://pm.example.com/pay/notify/wechat/7".into()),
+    };
+    assert_eq!(client.refund(&order).unwrap(), RefundStatus::Processing);
+    let sent = seen.lock().unwrap().pop().unwrap();
+    assert!(
+        sent.url.ends_with("/v3/refund/domestic/refunds"),
+        "{}",
+        sent.url
+    );
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(
+        body["notify_url"], "https://pm.example.com/pay/notify/wechat/7",
+        "{body}"
+    );
+    assert_eq!(body["out_refund_no"], "RF202401020001");
+    assert_eq!(body["amount"]["currency"], "CNY");
+}

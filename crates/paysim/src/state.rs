@@ -206,8 +206,19 @@ pub struct Delivery {
 pub enum NotifyEvent {
     /// The order was paid.
     Paid,
-    /// A refund completed (WeChat `REFUND.SUCCESS`); the refund number.
+    /// A refund ended (WeChat `REFUND.SUCCESS` or, by its plan,
+    /// `REFUND.ABNORMAL`); the refund number.
     Refund(String),
+}
+
+/// How a WeChat refund that is processed later ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundPlan {
+    /// `PROCESSING`, then `REFUND.SUCCESS`.
+    SucceedLater,
+    /// `PROCESSING`, then `REFUND.ABNORMAL` (e.g. the payer's card was
+    /// cancelled): the money was not returned.
+    Abnormal,
 }
 
 /// Everything the simulator remembers.
@@ -231,6 +242,16 @@ pub struct SimState {
     pub wechat_native_requests: HashMap<(String, String), String>,
     /// WeChat refund notification addresses by (mchid, out_refund_no).
     pub wechat_refund_urls: HashMap<(String, String), String>,
+    /// WeChat refunds that do not succeed at once (set by tests), by
+    /// (mchid, out_trade_no) of the order: the refund answers `PROCESSING`
+    /// and its notification tells how it ended.
+    pub wechat_refund_plans: HashMap<(String, String), RefundPlan>,
+    /// WeChat refund statuses other than `SUCCESS`, by (mchid,
+    /// out_refund_no): `PROCESSING` until notified, then `ABNORMAL` if so.
+    pub wechat_refund_status: HashMap<(String, String), &'static str>,
+    /// Bill dates (`YYYY-MM-DD`) whose WeChat bill is still being made
+    /// (set by tests): the bill request answers `STATEMENT_CREATING`.
+    pub wechat_bills_not_ready: std::collections::HashSet<String>,
     /// WeChat bill files by download token: (uncompressed text, issued at).
     pub wechat_bill_files: HashMap<String, (String, i64)>,
     /// The WeChat Pay platform certificate: (serial hex, PEM, not before,

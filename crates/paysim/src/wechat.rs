@@ -3,7 +3,8 @@
 //! platform key, notifications carry resources encrypted with the APIv3 key.
 
 use crate::state::{
-    NotifyEvent, OrderKind, Sim, SimOrder, SimRefund, TradeState, WechatMerchant, now, uuid_like,
+    NotifyEvent, OrderKind, RefundPlan, Sim, SimOrder, SimRefund, SimState, TradeState,
+    WechatMerchant, now, uuid_like,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -644,7 +645,15 @@ async fn reverse(
     }
 }
 
-fn refund_response(o: &SimOrder, r: &SimRefund) -> RefundResponse {
+/// A refund's status as queries and repeats answer it.
+fn refund_status(st: &SimState, mchid: &str, out_refund_no: &str) -> &'static str {
+    st.wechat_refund_status
+        .get(&(mchid.to_string(), out_refund_no.to_string()))
+        .copied()
+        .unwrap_or("SUCCESS")
+}
+
+fn refund_response(o: &SimOrder, r: &SimRefund, status: &str) -> RefundResponse {
     RefundResponse {
         refund_id: r.refund_id.clone(),
         out_refund_no: r.out_refund_no.clone(),
@@ -654,7 +663,7 @@ fn refund_response(o: &SimOrder, r: &SimRefund) -> RefundResponse {
         user_received_account: Some("支付用户零钱".into()),
         success_time: format_time(r.at),
         create_time: format_time(r.at),
-        status: "SUCCESS".into(),
+        status: status.into(),
         amount: Some(RefundAmount {
             total: o.amount_fen,
             refund: r.amount_fen,
@@ -692,6 +701,8 @@ async fn refund(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) -> 
     let refund_id = sim.next_id("50300");
     let key = (m.mchid.clone(), req.out_trade_no.clone());
     let mut st = sim.lock();
+    let status_before = refund_status(&st, &m.mchid, &req.out_refund_no);
+    let later = st.wechat_refund_plans.contains_key(&key);
     let Some(o) = st.orders.get_mut(&key) else {
         drop(st);
         return fail(
@@ -708,7 +719,7 @@ async fn refund(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) -> 
         .find(|r| r.out_refund_no == req.out_refund_no)
     {
         let same = r.amount_fen == req.amount.refund;
-        let resp = refund_response(o, r);
+        let resp = refund_response(o, r, status_before);
         drop(st);
         return if same {
             ok(&sim, &h, &resp)
@@ -753,7 +764,11 @@ async fn refund(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) -> 
         at: now(),
     };
     o.refunds.push(r.clone());
-    let resp = refund_response(o, &r);
+    let resp = refund_response(o, &r, if later { "PROCESSING" } else { "SUCCESS" });
+    if later {
+        st.wechat_refund_status
+            .insert((m.mchid.clone(), req.out_refund_no.clone()), "PROCESSING");
+    }
     if let Some(url) = &req.notify_url {
         st.wechat_refund_urls
             .insert((m.mchid.clone(), req.out_refund_no.clone()), url.clone());
@@ -789,7 +804,7 @@ async fn refund_query(
                 o.refunds
                     .iter()
                     .find(|r| r.out_refund_no == no)
-                    .map(|r| refund_response(o, r))
+                    .map(|r| refund_response(o, r, refund_status(&st, &m.mchid, &no)))
             })
     };
     match found {
@@ -955,6 +970,15 @@ async fn tradebill(State(sim): State<Sim>, uri: Uri, h: HeaderMap, body: Bytes) 
         Some("GZIP") => true,
         Some(_) => return param_error(&sim, &h, "tar_type 只能为 GZIP"),
     };
+    if sim.lock().wechat_bills_not_ready.contains(date) {
+        return fail(
+            &sim,
+            &h,
+            StatusCode::BAD_REQUEST,
+            "STATEMENT_CREATING",
+            "账单生成中，请稍后再试",
+        );
+    }
     let rows = bill_rows(&sim, &m, date);
     if rows.is_empty() {
         return fail(
@@ -1078,11 +1102,29 @@ pub fn build_notification(
             )
         }
         NotifyEvent::Refund(no) => {
-            let url = sim
-                .lock()
-                .wechat_refund_urls
-                .get(&(m.mchid.clone(), no.clone()))
-                .cloned()?;
+            let (url, outcome) = {
+                let mut st = sim.lock();
+                let url = st
+                    .wechat_refund_urls
+                    .get(&(m.mchid.clone(), no.clone()))
+                    .cloned()?;
+                // A refund processed later ends now, as its plan says.
+                let plan = st
+                    .wechat_refund_plans
+                    .get(&(m.mchid.clone(), o.out_trade_no.clone()))
+                    .copied();
+                let outcome = match plan {
+                    Some(RefundPlan::Abnormal) => "ABNORMAL",
+                    _ => "SUCCESS",
+                };
+                let k = (m.mchid.clone(), no.clone());
+                if outcome == "SUCCESS" {
+                    st.wechat_refund_status.remove(&k);
+                } else {
+                    st.wechat_refund_status.insert(k, outcome);
+                }
+                (url, outcome)
+            };
             let r = o.refunds.iter().find(|r| &r.out_refund_no == no)?;
             let notice = RefundNotice {
                 mchid: m.mchid.clone(),
@@ -1090,7 +1132,7 @@ pub fn build_notification(
                 transaction_id: o.transaction_id.clone(),
                 out_refund_no: r.out_refund_no.clone(),
                 refund_id: r.refund_id.clone(),
-                refund_status: "SUCCESS".into(),
+                refund_status: outcome.into(),
                 success_time: format_time(r.at),
                 user_received_account: Some("支付用户零钱".into()),
                 amount: RefundAmount {
@@ -1101,10 +1143,15 @@ pub fn build_notification(
                     currency: None,
                 },
             };
+            let (event_type, summary) = if outcome == "SUCCESS" {
+                ("REFUND.SUCCESS", "退款成功")
+            } else {
+                ("REFUND.ABNORMAL", "退款异常")
+            };
             (
                 url,
-                "REFUND.SUCCESS",
-                "退款成功",
+                event_type,
+                summary,
                 "refund",
                 serde_json::to_vec(&notice).ok()?,
             )

@@ -11,6 +11,9 @@ pub(crate) const FOR_UPDATE: &str = " FOR UPDATE OF l";
 /// Locks the selected row for the rest of the transaction (SQLite's write
 /// transaction already holds the whole database).
 pub(crate) const ROW_LOCK: &str = " FOR UPDATE";
+/// Locks the selected rows, leaving out those another transaction holds
+/// (sequencers of several instances take disjoint work, never wait).
+pub(crate) const ROW_LOCK_SKIP: &str = " FOR UPDATE SKIP LOCKED";
 
 /// PostgreSQL write transactions start as ordinary ones; row locks and unique
 /// keys do the rest.
@@ -58,6 +61,26 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "import_staging",
         include_str!("../migrations/0009_import_staging.sql"),
+    ),
+    (
+        10,
+        "custody",
+        include_str!("../migrations/0010_custody.sql"),
+    ),
+    (
+        11,
+        "signatures",
+        include_str!("../migrations/0011_signatures.sql"),
+    ),
+    (
+        12,
+        "reconcile_attempts",
+        include_str!("../migrations/0012_reconcile_attempts.sql"),
+    ),
+    (
+        13,
+        "sequencer",
+        include_str!("../migrations/0013_sequencer.sql"),
     ),
 ];
 

@@ -14,6 +14,9 @@ pub(crate) const FOR_UPDATE: &str = "";
 /// Locks the selected row for the rest of the transaction (SQLite's write
 /// transaction already holds the whole database).
 pub(crate) const ROW_LOCK: &str = "";
+/// Locks the selected rows, leaving out those another transaction holds
+/// (SQLite: its write transaction already holds the whole database).
+pub(crate) const ROW_LOCK_SKIP: &str = "";
 
 /// Write transactions go through one writer connection per database file,
 /// taken from a one-connection pool: writers queue fairly in the pool (an
@@ -111,6 +114,26 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "import_staging",
         include_str!("../migrations/0009_import_staging.sql"),
+    ),
+    (
+        10,
+        "custody",
+        include_str!("../migrations/0010_custody.sql"),
+    ),
+    (
+        11,
+        "signatures",
+        include_str!("../migrations/0011_signatures.sql"),
+    ),
+    (
+        12,
+        "reconcile_attempts",
+        include_str!("../migrations/0012_reconcile_attempts.sql"),
+    ),
+    (
+        13,
+        "sequencer",
+        include_str!("../migrations/0013_sequencer.sql"),
     ),
 ];
 

@@ -440,9 +440,9 @@ pub(crate) async fn open_collection(pool: &Pool<Db>, c: &NewCollection) -> Store
             .execute(&mut *tx)
             .await
             .map_err(|e| match db_err(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(format!(
-                    "bill line {id} is being paid through another open order"
-                )),
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("bill line {id} {HELD_BY_OPEN_ORDER}"))
+                }
                 other => other,
             })?;
     }
@@ -493,6 +493,22 @@ pub(crate) async fn collection_by_trade_no(
 pub(crate) async fn open_collections(pool: &Pool<Db>, limit: i64) -> StoreResult<Vec<Collection>> {
     sqlx::query("SELECT * FROM collections WHERE status = 'open' ORDER BY created_at, id LIMIT $1")
         .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(collection_row)
+        .collect()
+}
+
+pub(crate) async fn open_collections_of_booking(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    booking_id: i64,
+) -> StoreResult<Vec<Collection>> {
+    sqlx::query("SELECT * FROM collections WHERE booking_id = $1 AND estate_id = $2 AND status = 'open' ORDER BY created_at, id")
+        .bind(booking_id)
+        .bind(estate_id)
         .fetch_all(pool)
         .await
         .map_err(db_err)?
@@ -654,6 +670,8 @@ fn signature_row(r: &Row, replayed: bool) -> StoreResult<Signature> {
         id: col(r, "id")?,
         booking_id: col(r, "booking_id")?,
         payment_id: col(r, "payment_id")?,
+        payment_key: col(r, "payment_key")?,
+        amount: col::<Option<i64>>(r, "shown_amount_fen")?.map(Fen),
         collector_id: col(r, "collector_id")?,
         shown_hash: col(r, "shown_hash")?,
         strokes_hash: col(r, "strokes_hash")?,
@@ -665,7 +683,7 @@ fn signature_row(r: &Row, replayed: bool) -> StoreResult<Signature> {
     })
 }
 
-const SIGNATURE_COLS: &str = "id, booking_id, payment_id, collector_id, shown_hash, strokes_hash, png_hash, signed_at, offline, recorded_at";
+const SIGNATURE_COLS: &str = "id, booking_id, payment_id, payment_key, shown_amount_fen, collector_id, shown_hash, strokes_hash, png_hash, signed_at, offline, recorded_at";
 
 pub(crate) async fn record_signature(pool: &Pool<Db>, s: &NewSignature) -> StoreResult<Signature> {
     if s.png.len() < 8 || &s.png[..8] != b"\x89PNG\r\n\x1a\n" {
@@ -681,6 +699,21 @@ pub(crate) async fn record_signature(pool: &Pool<Db>, s: &NewSignature) -> Store
             DomainError::invalid("strokes", "strokes are required (at most 512 KB)").into(),
         );
     }
+    let Some(booking_id) = s.booking_id else {
+        return Err(DomainError::invalid("booking_id", "a signature belongs to a visit").into());
+    };
+    if s.payment_id.is_none() && s.payment_key.is_none() {
+        return Err(DomainError::invalid(
+            "payment_id",
+            "name the payment this signature confirms (payment_id, or payment_key for cash taken offline)",
+        )
+        .into());
+    }
+    if s.amount.0 <= 0 {
+        return Err(
+            DomainError::invalid("shown", "the amount shown must be greater than 0").into(),
+        );
+    }
     if let Some(key) = &s.client_key
         && let Some(r) = sqlx::query(&format!(
             "SELECT {SIGNATURE_COLS} FROM signatures WHERE client_key = $1"
@@ -693,11 +726,99 @@ pub(crate) async fn record_signature(pool: &Pool<Db>, s: &NewSignature) -> Store
         return signature_row(&r, true);
     }
     let mut tx = write_tx(pool).await?;
-    let r = sqlx::query(&format!("INSERT INTO signatures (estate_id, booking_id, payment_id, collector_id, shown, shown_hash, strokes, strokes_hash, png, png_hash, signed_at, offline, client_key, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (client_key) DO NOTHING RETURNING {SIGNATURE_COLS}"))
+    // The visit's row lock: a cash payment recorded under `payment_key` at
+    // the same moment takes it too, so one of the two sees the other and
+    // the link is made (see `payments::link_signature`).
+    let (open, changed_at) = super::payments::lock_visit(&mut tx, s.estate_id, booking_id).await?;
+    // Signing is allowed until the visit is closed; a signature made on the
+    // phone offline before the outcome was recorded still counts.
+    let signed_before_close = s.offline && s.signed_at <= changed_at;
+    if !(open || signed_before_close) {
+        return Err(StoreError::Conflict(
+            "the visit is closed: an owner signs before its outcome is recorded".into(),
+        ));
+    }
+    // The payment confirmed: taken at this visit, in this estate, by this
+    // collector. It may not exist yet (offline cash still in the queue).
+    let found = match (s.payment_id, &s.payment_key) {
+        (Some(id), _) => sqlx::query("SELECT id, amount_fen, idempotency_key, booking_id, estate_id, recorded_by FROM payments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?,
+        (None, Some(key)) => sqlx::query("SELECT id, amount_fen, idempotency_key, booking_id, estate_id, recorded_by FROM payments WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?,
+        (None, None) => None,
+    };
+    let named = match (s.payment_id, &s.payment_key) {
+        (Some(id), _) => format!("payment {id}"),
+        (None, key) => format!("the payment with key {}", key.as_deref().unwrap_or("")),
+    };
+    let mut payment_id = None;
+    let mut payment_key = s.payment_key.clone();
+    match found {
+        None if s.payment_id.is_some() => {
+            return Err(StoreError::NotFound(format!("{named} at this visit")));
+        }
+        None => {}
+        Some(r) => {
+            let id: i64 = col(&r, "id")?;
+            let ours = col::<Option<i64>>(&r, "booking_id")? == Some(booking_id)
+                && col::<i64>(&r, "estate_id")? == s.estate_id
+                && col::<Option<i64>>(&r, "recorded_by")? == Some(s.collector_id);
+            if !ours {
+                // Another visit's, collector's or estate's: not found here.
+                return Err(StoreError::NotFound(format!("{named} at this visit")));
+            }
+            let key: Option<String> = col(&r, "idempotency_key")?;
+            if let Some(k) = &s.payment_key
+                && key.as_deref() != Some(k.as_str())
+            {
+                return Err(DomainError::invalid(
+                    "payment_key",
+                    format!("is not the key of payment {id}"),
+                )
+                .into());
+            }
+            let amount = Fen(col(&r, "amount_fen")?);
+            if amount != s.amount {
+                return Err(DomainError::invalid(
+                    "shown",
+                    format!(
+                        "the amount shown ({}) is not the amount of payment {id} ({amount})",
+                        s.amount
+                    ),
+                )
+                .into());
+            }
+            payment_id = Some(id);
+            payment_key = payment_key.or(key);
+        }
+    }
+    // At most one signature per payment (the unique indexes hold it too).
+    if let Some(r) =
+        sqlx::query("SELECT id FROM signatures WHERE payment_id = $1 OR payment_key = $2")
+            .bind(payment_id)
+            .bind(payment_key.as_deref())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+    {
+        return Err(StoreError::Conflict(format!(
+            "{named} is already signed (signature {})",
+            col::<i64>(&r, "id")?
+        )));
+    }
+    let r = sqlx::query(&format!("INSERT INTO signatures (estate_id, booking_id, payment_id, payment_key, shown_amount_fen, collector_id, shown, shown_hash, strokes, strokes_hash, png, png_hash, signed_at, offline, client_key, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (client_key) DO NOTHING RETURNING {SIGNATURE_COLS}"))
         .bind(s.estate_id)
-        .bind(s.booking_id)
-        .bind(s.payment_id)
+        .bind(booking_id)
+        .bind(payment_id)
+        .bind(payment_key.as_deref())
+        .bind(s.amount.0)
         .bind(s.collector_id)
         .bind(&s.shown)
         .bind(sha256_hex(s.shown.as_bytes()))
@@ -711,14 +832,16 @@ pub(crate) async fn record_signature(pool: &Pool<Db>, s: &NewSignature) -> Store
         .bind(s.at)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("{named} is already signed"))
+            }
+            other => other,
+        })?;
     if let Some(r) = &r {
         let company = super::evidence::company_of_estate(&mut tx, s.estate_id).await?;
-        let mut objects = match s.booking_id {
-            Some(b) => super::evidence::booking_objects(&mut tx, b).await?,
-            None => Vec::new(),
-        };
-        if let Some(p) = s.payment_id {
+        let mut objects = super::evidence::booking_objects(&mut tx, booking_id).await?;
+        if let Some(p) = payment_id {
             objects.extend(super::evidence::payment_objects(&mut tx, p).await?);
         }
         let data = super::evidence::record(
@@ -726,8 +849,10 @@ pub(crate) async fn record_signature(pool: &Pool<Db>, s: &NewSignature) -> Store
             serde_json::json!({
                 "signature": col::<i64>(r, "id")?,
                 "estate": s.estate_id,
-                "booking": s.booking_id,
-                "payment": s.payment_id,
+                "booking": booking_id,
+                "payment": payment_id,
+                "payment_key": payment_key,
+                "amount_fen": s.amount.0,
                 "collector": s.collector_id,
                 "shown_sha256": sha256_hex(s.shown.as_bytes()),
                 "strokes_sha256": sha256_hex(s.strokes.as_bytes()),
@@ -743,8 +868,8 @@ pub(crate) async fn record_signature(pool: &Pool<Db>, s: &NewSignature) -> Store
             &[NewEvidence {
                 kind: "signature".into(),
                 estate_id: Some(s.estate_id),
-                booking_id: s.booking_id,
-                payment_id: s.payment_id,
+                booking_id: Some(booking_id),
+                payment_id,
                 objects,
                 data,
                 at: s.at,

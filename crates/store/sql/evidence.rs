@@ -2,10 +2,10 @@
 //! company, its perfect subtrees stored in `merkle_nodes`), checkpoints and
 //! invoice requests.
 
+use super::sequencer::Lock;
 use super::{col, db_err, write_tx};
 use crate::Db;
 use doorstep_domain::{DomainError, Fen, ObjectKind};
-use doorstep_merkle::MemStore;
 use doorstep_store::*;
 use sqlx::Pool;
 
@@ -61,7 +61,7 @@ fn object_kind(s: &str) -> StoreResult<ObjectKind> {
     ObjectKind::from_code(s).map_err(|e| StoreError::Database(format!("stored object kind: {e}")))
 }
 
-async fn fetch_nodes(
+pub(crate) async fn fetch_nodes(
     conn: &mut Conn,
     company_id: i64,
     nodes: &[(u8, u64)],
@@ -95,121 +95,45 @@ async fn fetch_nodes(
     Ok(out)
 }
 
-/// The perfect subtrees of a tree of `size` leaves, largest first: the
-/// only stored nodes an append to it can need.
-fn frontier(size: u64) -> Vec<(u8, u64)> {
-    (0..64u8)
-        .rev()
-        .filter(|l| size >> l & 1 == 1)
-        .map(|l| (l, (size >> l) - 1))
-        .collect()
-}
-
-/// Appends records to a company's log inside the caller's transaction and
-/// returns the first new index. The log's head row is updated first, which
-/// locks it: appends to one log are serialised, on both backends.
+/// Queues records for a company's log inside the caller's transaction
+/// (they commit with the change they describe; the sequencer integrates
+/// them into the Merkle tree, at once on SQLite); returns their queue
+/// numbers.
 pub(crate) async fn append_in(
     conn: &mut Conn,
     company_id: i64,
     es: &[NewEvidence],
-) -> StoreResult<u64> {
-    if es.is_empty() {
-        return Err(StoreError::Conflict("nothing to append".into()));
-    }
-    let r = sqlx::query(
-        "INSERT INTO evidence_logs (company_id, size) VALUES ($1, $2) \
-         ON CONFLICT (company_id) DO UPDATE SET size = evidence_logs.size + $2 RETURNING size",
-    )
-    .bind(company_id)
-    .bind(es.len() as i64)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let end: i64 = col(&r, "size")?;
-    let start = end as u64 - es.len() as u64;
-    let mut tree = MemStore::new();
-    for ((l, i), h) in fetch_nodes(conn, company_id, &frontier(start)).await? {
-        tree.insert(l, i, h);
-    }
-    let mut nodes: Vec<(u8, u64, [u8; 32])> = Vec::with_capacity(es.len() * 2);
-    for (k, e) in es.iter().enumerate() {
-        let index = start + k as u64;
-        let leaf = doorstep_merkle::leaf_hash(&e.data);
-        let made = doorstep_merkle::append(index, leaf, &tree)
-            .map_err(|e| StoreError::Database(format!("evidence log: {e}")))?;
-        for (l, i, h) in &made {
-            tree.insert(*l, *i, *h);
-        }
-        nodes.extend(made);
-    }
-    for chunk in nodes.chunks(300) {
-        let mut qb: sqlx::QueryBuilder<Db> =
-            sqlx::QueryBuilder::new("INSERT INTO merkle_nodes (company_id, level, idx, hash) ");
-        qb.push_values(chunk, |mut b, (l, i, h)| {
-            b.push_bind(company_id)
-                .push_bind(i64::from(*l))
-                .push_bind(*i as i64)
-                .push_bind(h.to_vec());
-        });
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
-    }
-    let indexed: Vec<(u64, &NewEvidence)> = es
-        .iter()
-        .enumerate()
-        .map(|(k, e)| (start + k as u64, e))
-        .collect();
-    for chunk in indexed.chunks(100) {
-        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-            "INSERT INTO evidence_records (company_id, idx, kind, estate_id, booking_id, payment_id, data, created_at) ",
-        );
-        qb.push_values(chunk, |mut b, (i, e)| {
-            b.push_bind(company_id)
-                .push_bind(*i as i64)
-                .push_bind(e.kind.clone())
-                .push_bind(e.estate_id)
-                .push_bind(e.booking_id)
-                .push_bind(e.payment_id)
-                .push_bind(e.data.clone())
-                .push_bind(e.at);
-        });
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
-    }
-    let subjects: Vec<(u64, ObjectKind, i64)> = indexed
-        .iter()
-        .flat_map(|(i, e)| {
-            let mut objs = e.objects.clone();
-            objs.sort_by_key(|(k, id)| (k.code(), *id));
-            objs.dedup();
-            objs.into_iter().map(move |(k, id)| (*i, k, id))
-        })
-        .collect();
-    for chunk in subjects.chunks(200) {
-        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-            "INSERT INTO evidence_subjects (object_kind, object_id, company_id, idx) ",
-        );
-        qb.push_values(chunk, |mut b, (i, k, id)| {
-            b.push_bind(k.code())
-                .push_bind(*id)
-                .push_bind(company_id)
-                .push_bind(*i as i64);
-        });
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
-    }
-    Ok(start)
+) -> StoreResult<Vec<i64>> {
+    super::sequencer::enqueue_evidence(conn, company_id, es).await
 }
 
+/// Appends records and waits for their integration; returns the index of
+/// the first.
 pub(crate) async fn append_evidence(
     pool: &Pool<Db>,
     company_id: i64,
     es: &[NewEvidence],
 ) -> StoreResult<u64> {
     let mut tx = write_tx(pool).await?;
-    let i = append_in(&mut tx, company_id, es).await?;
+    let seqs = append_in(&mut tx, company_id, es).await?;
     tx.commit().await.map_err(db_err)?;
-    Ok(i)
+    super::sequencer::integrate(pool, company_id, Lock::Wait).await?;
+    let mut conn = pool.acquire().await.map_err(db_err)?;
+    let first = seqs.first().copied().unwrap_or_default();
+    super::sequencer::index_of(&mut conn, first)
+        .await?
+        .ok_or_else(|| StoreError::Database(format!("evidence record {first} was not integrated")))
+}
+
+/// Integrates a company's queued records before its log is read, so a
+/// reader sees everything committed before it asked.
+async fn settle(pool: &Pool<Db>, company_id: i64) -> StoreResult<()> {
+    super::sequencer::integrate(pool, company_id, Lock::Wait).await?;
+    Ok(())
 }
 
 pub(crate) async fn evidence_size(pool: &Pool<Db>, company_id: i64) -> StoreResult<u64> {
+    settle(pool, company_id).await?;
     let r = sqlx::query("SELECT size FROM evidence_logs WHERE company_id = $1")
         .bind(company_id)
         .fetch_optional(pool)
@@ -222,6 +146,7 @@ pub(crate) async fn evidence_size(pool: &Pool<Db>, company_id: i64) -> StoreResu
 }
 
 pub(crate) async fn evidence_logs(pool: &Pool<Db>) -> StoreResult<Vec<(i64, u64)>> {
+    super::sequencer::integrate_all(pool, Lock::Wait).await?;
     let rows = sqlx::query("SELECT company_id, size FROM evidence_logs ORDER BY company_id")
         .fetch_all(pool)
         .await
@@ -253,6 +178,7 @@ pub(crate) async fn evidence_records(
     from: u64,
     limit: u64,
 ) -> StoreResult<Vec<EvidenceRecord>> {
+    settle(pool, company_id).await?;
     let rows = sqlx::query(&format!(
         "SELECT {RECORD_COLS} FROM evidence_records WHERE company_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3"
     ))
@@ -270,6 +196,7 @@ pub(crate) async fn evidence_record(
     company_id: i64,
     index: u64,
 ) -> StoreResult<Option<EvidenceRecord>> {
+    settle(pool, company_id).await?;
     let r = sqlx::query(&format!(
         "SELECT {RECORD_COLS} FROM evidence_records WHERE company_id = $1 AND idx = $2"
     ))
@@ -288,6 +215,7 @@ pub(crate) async fn evidence_about(
     booking_id: Option<i64>,
     payment_id: Option<i64>,
 ) -> StoreResult<Vec<EvidenceRecord>> {
+    settle(pool, company_id).await?;
     let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!(
         "SELECT {RECORD_COLS} FROM evidence_records WHERE company_id = "
     ));
@@ -503,9 +431,9 @@ fn receipt_row(r: &Row) -> StoreResult<Receipt> {
     })
 }
 
-/// Takes the company's next receipt number and creates the pending receipt
-/// of a payment, inside the payment's transaction: a rolled-back payment
-/// gives its number back, so numbers have no gaps.
+/// Queues a payment for its receipt inside the payment's transaction (the
+/// sequencer numbers queued payments in order, in batches: numbers have no
+/// gaps and a rolled-back payment takes no number).
 pub(crate) async fn open_receipt(
     conn: &mut Conn,
     estate_id: i64,
@@ -513,32 +441,7 @@ pub(crate) async fn open_receipt(
     at: i64,
 ) -> StoreResult<()> {
     let company_id = company_of_estate(conn, estate_id).await?;
-    let r = sqlx::query(
-        "INSERT INTO receipt_counters (company_id, next_no) VALUES ($1, 2) \
-         ON CONFLICT (company_id) DO UPDATE SET next_no = receipt_counters.next_no + 1 RETURNING next_no",
-    )
-    .bind(company_id)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let number = col::<i64>(&r, "next_no")? - 1;
-    let token = {
-        use rand::RngCore;
-        let mut b = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut b);
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    };
-    sqlx::query("INSERT INTO receipts (company_id, number, estate_id, payment_id, token, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(company_id)
-        .bind(number)
-        .bind(estate_id)
-        .bind(payment_id)
-        .bind(token)
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+    super::sequencer::enqueue_receipt(conn, company_id, estate_id, payment_id, at).await
 }
 
 /// The receipt matching `cond`, whose placeholders take `binds` in order.
@@ -549,7 +452,29 @@ async fn receipt_where(pool: &Pool<Db>, cond: &str, binds: &[i64]) -> StoreResul
         q = q.bind(*b);
     }
     let r = q.fetch_optional(pool).await.map_err(db_err)?;
-    r.as_ref().map(receipt_row).transpose()
+    match r.as_ref().map(receipt_row).transpose()? {
+        Some(rc) => Ok(Some(settled(pool, rc).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A receipt whose payment or void record is still queued, once the
+/// record is integrated (so that the receipt names its place in the log).
+async fn settled(pool: &Pool<Db>, rc: Receipt) -> StoreResult<Receipt> {
+    let waiting = (rc.status == "issued" && rc.leaf_index.is_none())
+        || (rc.status == "void" && rc.void_leaf_index.is_none());
+    if !waiting {
+        return Ok(rc);
+    }
+    super::sequencer::integrate(pool, rc.company_id, Lock::Wait).await?;
+    let r = sqlx::query(&format!(
+        "SELECT {RECEIPT_COLS} FROM receipts WHERE id = $1"
+    ))
+    .bind(rc.id)
+    .fetch_one(pool)
+    .await
+    .map_err(db_err)?;
+    receipt_row(&r)
 }
 
 pub(crate) async fn receipt(pool: &Pool<Db>, id: i64) -> StoreResult<Receipt> {
@@ -566,7 +491,10 @@ pub(crate) async fn receipt_by_token(pool: &Pool<Db>, token: &str) -> StoreResul
     .fetch_optional(pool)
     .await
     .map_err(db_err)?;
-    r.as_ref().map(receipt_row).transpose()
+    match r.as_ref().map(receipt_row).transpose()? {
+        Some(rc) => Ok(Some(settled(pool, rc).await?)),
+        None => Ok(None),
+    }
 }
 
 pub(crate) async fn receipt_by_number(
@@ -586,6 +514,9 @@ pub(crate) async fn receipt_of_payment(
     pool: &Pool<Db>,
     payment_id: i64,
 ) -> StoreResult<Option<Receipt>> {
+    if !super::sequencer::INLINE {
+        super::sequencer::number_payment(pool, payment_id).await?;
+    }
     receipt_where(pool, "payment_id = $1", &[payment_id]).await
 }
 
@@ -606,6 +537,9 @@ pub(crate) async fn receipts(
 }
 
 pub(crate) async fn pending_receipts(pool: &Pool<Db>, limit: i64) -> StoreResult<Vec<Receipt>> {
+    if !super::sequencer::INLINE {
+        super::sequencer::number_all(pool, Lock::Skip).await?;
+    }
     let rows = sqlx::query(&format!(
         "SELECT {RECEIPT_COLS} FROM receipts WHERE status = 'pending' ORDER BY id LIMIT $1"
     ))
@@ -656,24 +590,33 @@ pub(crate) async fn issue_receipt(pool: &Pool<Db>, i: &IssueReceipt) -> StoreRes
     if current.status != "pending" {
         return Ok(current);
     }
-    let index = append_in(
+    append_in(
         &mut tx,
         current.company_id,
         std::slice::from_ref(&i.evidence),
     )
     .await?;
-    sqlx::query("UPDATE receipts SET status = 'issued', note = $2, sha256 = $3, signing_key_id = $4, leaf_index = $5, issued_at = $6, last_error = NULL WHERE id = $1")
+    sqlx::query("UPDATE receipts SET status = 'issued', note = $2, sha256 = $3, signing_key_id = $4, issued_at = $5, last_error = NULL WHERE id = $1")
         .bind(i.receipt_id)
         .bind(&i.note)
         .bind(&i.sha256)
         .bind(i.signing_key_id)
-        .bind(index as i64)
         .bind(i.at)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    receipt(pool, i.receipt_id).await
+    // Its record waits in the queue for the sequencer (a reader of the
+    // receipt or the log integrates it first).
+    Ok(Receipt {
+        status: "issued".into(),
+        note: Some(i.note.clone()),
+        sha256: Some(i.sha256.clone()),
+        signing_key_id: Some(i.signing_key_id),
+        issued_at: Some(i.at),
+        last_error: None,
+        ..current
+    })
 }
 
 /// Voids a payment's receipt inside the (approved) void's transaction and
@@ -687,6 +630,17 @@ pub(crate) async fn void_receipt_in(
     approved_by: i64,
     at: i64,
 ) -> StoreResult<()> {
+    // A payment voided before the sequencer numbered its receipt: number it
+    // now, so that the void shows in the receipts' sequence.
+    if let Some(q) = sqlx::query("SELECT company_id FROM receipt_queue WHERE payment_id = $1")
+        .bind(payment_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+    {
+        let company_id: i64 = col(&q, "company_id")?;
+        super::sequencer::number_in(conn, company_id, Lock::Wait, i64::MAX).await?;
+    }
     let Some(r) = sqlx::query(&format!(
         "SELECT {RECEIPT_COLS} FROM receipts WHERE payment_id = $1"
     ))
@@ -715,7 +669,7 @@ pub(crate) async fn void_receipt_in(
         }),
     );
     let objects = payment_objects(conn, payment_id).await?;
-    let index = append_in(
+    append_in(
         conn,
         rc.company_id,
         &[NewEvidence {
@@ -729,14 +683,15 @@ pub(crate) async fn void_receipt_in(
         }],
     )
     .await?;
-    sqlx::query("UPDATE receipts SET status = 'void', void_reason = $2, voided_at = $3, void_leaf_index = $4 WHERE id = $1")
-        .bind(rc.id)
-        .bind(reason)
-        .bind(at)
-        .bind(index as i64)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(
+        "UPDATE receipts SET status = 'void', void_reason = $2, voided_at = $3 WHERE id = $1",
+    )
+    .bind(rc.id)
+    .bind(reason)
+    .bind(at)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 

@@ -339,11 +339,15 @@ pub(crate) async fn submit_handover(
     shift_id: i64,
     counted: Fen,
     counted_by: i64,
-    note: &str,
+    reason: &str,
     now: i64,
 ) -> StoreResult<Shift> {
     if counted.0 < 0 {
         return Err(DomainError::invalid("counted", "cannot be negative").into());
+    }
+    let reason = reason.trim();
+    if reason.chars().count() > 200 {
+        return Err(DomainError::invalid("reason", "at most 200 characters").into());
     }
     let mut tx = write_tx(pool).await?;
     let r = sqlx::query(&format!(
@@ -374,11 +378,29 @@ pub(crate) async fn submit_handover(
             "the ledger shows {expected} held by this collector: voids exceed takings; finance must investigate before a handover"
         )));
     }
+    // The count stays blind: a missing reason says only that the amounts
+    // differ, never by how much.
+    let differs = counted != expected;
+    if differs && reason.is_empty() {
+        return Err(DomainError::invalid(
+            "reason",
+            "the counted cash differs from what the ledger expects: give a reason for the difference (清点金额与应交金额不符：请填写差额原因)",
+        )
+        .into());
+    }
     let entry_id = if expected.0 == 0 && counted.0 == 0 {
         None
     } else {
-        let e = handover_entry(collector, estate_id, expected, counted)
+        // The counted cash goes to the safe; a difference waits in suspense
+        // (待处理财产损溢) until it is approved.
+        let mut e = handover_entry(collector, estate_id, expected, counted)
             .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let over_short = Account::CashOverShort { estate_id };
+        for p in &mut e.postings {
+            if p.account == over_short {
+                p.account = Account::HandoverSuspense { estate_id };
+            }
+        }
         Some(
             post(
                 &mut tx,
@@ -387,7 +409,7 @@ pub(crate) async fn submit_handover(
                 None,
                 None,
                 Some(counted_by),
-                note,
+                reason,
                 now,
             )
             .await?,
@@ -400,12 +422,345 @@ pub(crate) async fn submit_handover(
         .bind(counted_by)
         .bind(now)
         .bind(entry_id)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if differs {
+        sqlx::query("INSERT INTO handover_differences (shift_id, estate_id, collector_id, counted_by, expected_fen, counted_fen, reason, entry_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(shift_id)
+            .bind(estate_id)
+            .bind(collector)
+            .bind(counted_by)
+            .bind(expected.0)
+            .bind(counted.0)
+            .bind(reason)
+            .bind(entry_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    shift(pool, shift_id).await
+}
+
+const DIFFERENCE_SELECT: &str =
+    "SELECT d.*, u.display_name FROM handover_differences d JOIN users u ON u.id = d.collector_id ";
+
+fn difference_row(r: &Row) -> StoreResult<HandoverDifference> {
+    Ok(HandoverDifference {
+        shift_id: col(r, "shift_id")?,
+        estate_id: col(r, "estate_id")?,
+        collector_id: col(r, "collector_id")?,
+        collector_name: col(r, "display_name")?,
+        counted_by: col(r, "counted_by")?,
+        expected: Fen(col(r, "expected_fen")?),
+        counted: Fen(col(r, "counted_fen")?),
+        reason: col(r, "reason")?,
+        entry_id: col(r, "entry_id")?,
+        created_at: col(r, "created_at")?,
+        status: col(r, "status")?,
+        response: col(r, "response")?,
+        response_note: col(r, "response_note")?,
+        responded_at: col(r, "responded_at")?,
+        offset: Fen(col(r, "offset_fen")?),
+        approved_by: col(r, "approved_by")?,
+        approved_at: col(r, "approved_at")?,
+        approval_entry_id: col(r, "approval_entry_id")?,
+    })
+}
+
+pub(crate) async fn handover_differences(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    pending_only: bool,
+) -> StoreResult<Vec<HandoverDifference>> {
+    sqlx::query(&format!(
+        "{DIFFERENCE_SELECT}WHERE d.estate_id = $1 AND ($2 = 0 OR d.status = 'pending') ORDER BY d.shift_id DESC LIMIT 500"
+    ))
+    .bind(estate_id)
+    .bind(i64::from(pending_only))
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(difference_row)
+    .collect()
+}
+
+pub(crate) async fn handover_difference(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    shift_id: i64,
+) -> StoreResult<Option<HandoverDifference>> {
+    sqlx::query(&format!(
+        "{DIFFERENCE_SELECT}WHERE d.shift_id = $1 AND d.estate_id = $2"
+    ))
+    .bind(shift_id)
+    .bind(estate_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?
+    .as_ref()
+    .map(difference_row)
+    .transpose()
+}
+
+/// The pending difference of a shift, locked for the rest of `tx`.
+async fn lock_difference(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    estate_id: i64,
+    shift_id: i64,
+) -> StoreResult<HandoverDifference> {
+    let r = sqlx::query(&format!(
+        "SELECT shift_id FROM handover_differences WHERE shift_id = $1 AND estate_id = $2{ROW_LOCK}"
+    ))
+    .bind(shift_id)
+    .bind(estate_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    if r.is_none() {
+        return Err(StoreError::NotFound(format!(
+            "handover difference of shift {shift_id}"
+        )));
+    }
+    let r = sqlx::query(&format!("{DIFFERENCE_SELECT}WHERE d.shift_id = $1"))
+        .bind(shift_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    difference_row(&r)
+}
+
+pub(crate) async fn respond_to_difference(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    shift_id: i64,
+    collector_id: i64,
+    dispute: bool,
+    note: &str,
+    now: i64,
+) -> StoreResult<HandoverDifference> {
+    let note = note.trim();
+    if note.chars().count() > 200 {
+        return Err(DomainError::invalid("note", "at most 200 characters").into());
+    }
+    if dispute && note.is_empty() {
+        return Err(
+            DomainError::invalid("note", "say what you dispute (请说明对差额的异议)").into(),
+        );
+    }
+    let mut tx = write_tx(pool).await?;
+    let d = lock_difference(&mut tx, estate_id, shift_id).await?;
+    if d.collector_id != collector_id {
+        // Only the collector whose cash it was answers; to anyone else the
+        // difference does not exist.
+        return Err(StoreError::NotFound(format!(
+            "handover difference of shift {shift_id}"
+        )));
+    }
+    if d.status != "pending" {
+        return Err(StoreError::Conflict(format!(
+            "the difference of shift {shift_id} is already approved"
+        )));
+    }
+    sqlx::query("UPDATE handover_differences SET response = $2, response_note = $3, responded_at = $4 WHERE shift_id = $1")
+        .bind(shift_id)
+        .bind(if dispute { "dispute" } else { "ack" })
         .bind(note)
+        .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    shift(pool, shift_id).await
+    handover_difference(pool, estate_id, shift_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("handover difference of shift {shift_id}")))
+}
+
+pub(crate) async fn approve_difference(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    shift_id: i64,
+    by: i64,
+    now: i64,
+) -> StoreResult<HandoverDifference> {
+    let mut tx = write_tx(pool).await?;
+    let d = lock_difference(&mut tx, estate_id, shift_id).await?;
+    if d.status != "pending" {
+        return Err(StoreError::Conflict(format!(
+            "the difference of shift {shift_id} is already approved"
+        )));
+    }
+    if by == d.counted_by || by == d.collector_id {
+        return Err(StoreError::Conflict(
+            "a handover difference is approved by a finance user who neither counted the cash nor collected it (差额须由清点人和收费员以外的财务审批)".into(),
+        ));
+    }
+    if d.response.is_none() {
+        return Err(StoreError::Conflict(format!(
+            "{} has not yet acknowledged or disputed the difference of shift {shift_id} (收费员尚未确认差额)",
+            d.collector_name
+        )));
+    }
+    let suspense = Account::HandoverSuspense { estate_id };
+    let over_short = Account::CashOverShort { estate_id };
+    let diff = d.difference();
+    let postings = if diff.0 < 0 {
+        // A shortage, less what voids of the shift's payments explained.
+        let left = Fen(-diff.0 - d.offset.0);
+        if left.0 > 0 {
+            vec![
+                Posting::debit(over_short, left),
+                Posting::credit(suspense, left),
+            ]
+        } else {
+            Vec::new()
+        }
+    } else {
+        vec![
+            Posting::debit(suspense, diff),
+            Posting::credit(over_short, diff),
+        ]
+    };
+    let entry_id = if postings.is_empty() {
+        None
+    } else {
+        let e = Entry {
+            kind: EntryKind::Handover,
+            postings,
+        };
+        let memo = format!(
+            "handover difference of shift {shift_id} approved: {}",
+            d.reason
+        );
+        Some(post(&mut tx, estate_id, &e, None, None, Some(by), &memo, now).await?)
+    };
+    sqlx::query("UPDATE handover_differences SET status = 'approved', approved_by = $2, approved_at = $3, approval_entry_id = $4 WHERE shift_id = $1")
+        .bind(shift_id)
+        .bind(by)
+        .bind(now)
+        .bind(entry_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    handover_difference(pool, estate_id, shift_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("handover difference of shift {shift_id}")))
+}
+
+pub(crate) async fn open_custody(
+    pool: &Pool<Db>,
+    estate_id: Option<i64>,
+) -> StoreResult<Vec<OpenCustodyItem>> {
+    let mut out = Vec::new();
+    let shifts = sqlx::query("SELECT s.id, s.estate_id, s.status, u.display_name FROM shifts s JOIN users u ON u.id = s.collector_id \
+                              WHERE s.status IN ('open', 'closed') AND ($1 IS NULL OR s.estate_id = $1) ORDER BY s.estate_id, s.id")
+        .bind(estate_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    for r in &shifts {
+        let status: String = col(r, "status")?;
+        let id: i64 = col(r, "id")?;
+        let name: String = col(r, "display_name")?;
+        let (kind, detail) = if status == "open" {
+            (
+                "open_shift",
+                format!("{name}'s shift {id} is open (cash still out)"),
+            )
+        } else {
+            (
+                "not_handed_over",
+                format!("{name}'s shift {id} is closed but not handed over (cash still out)"),
+            )
+        };
+        out.push(OpenCustodyItem {
+            estate_id: col(r, "estate_id")?,
+            kind: kind.into(),
+            id,
+            detail,
+        });
+    }
+    let diffs = sqlx::query(&format!(
+        "{DIFFERENCE_SELECT}WHERE d.status = 'pending' AND ($1 IS NULL OR d.estate_id = $1) ORDER BY d.estate_id, d.shift_id"
+    ))
+    .bind(estate_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    for r in &diffs {
+        let d = difference_row(r)?;
+        let answer = match d.response.as_deref() {
+            None => "not yet acknowledged by the collector".to_string(),
+            Some("dispute") => format!("disputed by the collector: {}", d.response_note),
+            Some(_) => "acknowledged by the collector".to_string(),
+        };
+        out.push(OpenCustodyItem {
+            estate_id: d.estate_id,
+            kind: "pending_difference".into(),
+            id: d.shift_id,
+            detail: format!(
+                "the handover difference of {} on {}'s shift {} (expected {}, counted {}) is not approved; {answer}",
+                d.difference(),
+                d.collector_name,
+                d.shift_id,
+                d.expected,
+                d.counted
+            ),
+        });
+    }
+    let revs = sqlx::query("SELECT id, estate_id, kind, payment_id, status FROM reversals WHERE status IN ('requested', 'approved') AND ($1 IS NULL OR estate_id = $1) ORDER BY estate_id, id")
+        .bind(estate_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    for r in &revs {
+        let id: i64 = col(r, "id")?;
+        let kind: String = col(r, "kind")?;
+        let status: String = col(r, "status")?;
+        let payment: i64 = col(r, "payment_id")?;
+        out.push(OpenCustodyItem {
+            estate_id: col(r, "estate_id")?,
+            kind: "pending_reversal".into(),
+            id,
+            detail: format!("{kind} {id} of payment {payment} is {status}, not carried out"),
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn recollections(
+    pool: &Pool<Db>,
+    estate_id: i64,
+) -> StoreResult<Vec<Recollection>> {
+    sqlx::query("SELECT r.*, CAST(COALESCE((SELECT SUM(l.amount_fen - l.paid_principal_fen) FROM bill_lines l \
+                     WHERE l.status <> 'waived' AND l.id IN (SELECT a.line_id FROM payment_allocations a WHERE a.payment_id = r.payment_id)), 0) AS BIGINT) AS owed \
+                 FROM recollections r WHERE r.estate_id = $1 ORDER BY r.id DESC LIMIT 500")
+        .bind(estate_id)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok(Recollection {
+                id: col(r, "id")?,
+                estate_id: col(r, "estate_id")?,
+                reversal_id: col(r, "reversal_id")?,
+                payment_id: col(r, "payment_id")?,
+                booking_id: col(r, "booking_id")?,
+                amount: Fen(col(r, "amount_fen")?),
+                taken_from: col(r, "taken_from")?,
+                owners_told: col(r, "owners_told")?,
+                still_owed: Fen(col(r, "owed")?),
+                created_at: col(r, "created_at")?,
+            })
+        })
+        .collect()
 }
 
 pub(crate) async fn shifts(
@@ -610,8 +965,76 @@ pub(crate) async fn request_reversal(
     reversal_row(&r)
 }
 
+/// Where cash a collector took (`amount`, posted by entry `payment_entry`)
+/// is now. Still with the collector until a handover moved their cash;
+/// after one, in the shortage that handover found (pending: suspense;
+/// approved: over/short) as far as voids have not yet explained it, and the
+/// rest in the safe. Never the collector's cash after a handover.
+async fn cash_now(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    estate_id: i64,
+    user_id: i64,
+    payment_entry: i64,
+    amount: Fen,
+) -> StoreResult<Vec<(Account, Fen)>> {
+    let cash = Account::CashOnHand { user_id };
+    let handover = sqlx::query(
+        "SELECT e.id FROM journal_entries e WHERE e.estate_id = $1 AND e.kind = 'handover' AND e.id > $2 \
+         AND EXISTS (SELECT 1 FROM journal_postings p WHERE p.entry_id = e.id AND p.account = $3 AND p.credit_fen > 0) ORDER BY e.id LIMIT 1",
+    )
+    .bind(estate_id)
+    .bind(payment_entry)
+    .bind(cash.code())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    let Some(h) = handover else {
+        return Ok(vec![(cash, amount)]);
+    };
+    let handover_id: i64 = col(&h, "id")?;
+    let mut out = Vec::new();
+    let mut left = amount;
+    let diff = sqlx::query(&format!(
+        "SELECT d.shift_id, d.expected_fen, d.counted_fen, d.offset_fen, d.status FROM handover_differences d \
+         JOIN shifts s ON s.id = d.shift_id WHERE s.entry_id = $1 AND d.estate_id = $2{ROW_LOCK}"
+    ))
+    .bind(handover_id)
+    .bind(estate_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    if let Some(d) = diff {
+        let short = col::<i64>(&d, "expected_fen")? - col::<i64>(&d, "counted_fen")?;
+        let offset: i64 = col(&d, "offset_fen")?;
+        let take = left.0.min(short - offset);
+        if take > 0 {
+            let status: String = col(&d, "status")?;
+            let account = if status == "pending" {
+                Account::HandoverSuspense { estate_id }
+            } else {
+                Account::CashOverShort { estate_id }
+            };
+            sqlx::query(
+                "UPDATE handover_differences SET offset_fen = offset_fen + $2 WHERE shift_id = $1",
+            )
+            .bind(col::<i64>(&d, "shift_id")?)
+            .bind(take)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            out.push((account, Fen(take)));
+            left = Fen(left.0 - take);
+        }
+    }
+    if left.0 > 0 {
+        out.push((Account::CashInSafe { estate_id }, left));
+    }
+    Ok(out)
+}
+
 /// Reverses a payment inside `tx`: the reversing entry, the lines reopened,
-/// the payment marked. Returns the entry id.
+/// the payment marked. Returns the entry id and the account(s) the money
+/// was taken from.
 async fn reverse_payment(
     tx: &mut sqlx::Transaction<'static, Db>,
     payment_id: i64,
@@ -619,7 +1042,7 @@ async fn reverse_payment(
     by: i64,
     memo: &str,
     now: i64,
-) -> StoreResult<i64> {
+) -> StoreResult<(i64, String)> {
     let p = sqlx::query(&format!(
         "SELECT estate_id, status FROM payments WHERE id = $1{ROW_LOCK}"
     ))
@@ -666,7 +1089,33 @@ async fn reverse_payment(
             .await
             .map_err(db_err)?;
     let original_id: i64 = col(&original, "id")?;
-    let entry = entry_of(tx, original_id).await?.reversal(kind);
+    let mirror = entry_of(tx, original_id).await?.reversal(kind);
+    // The reversal mirrors the payment, except that cash is taken from
+    // where it is now: after a handover that is no longer the collector.
+    let mut postings = Vec::with_capacity(mirror.postings.len() + 1);
+    let mut taken_from = Vec::new();
+    for p in mirror.postings {
+        match p.account {
+            Account::CashOnHand { user_id } if p.credit.0 > 0 => {
+                for (account, fen) in
+                    cash_now(tx, estate_id, user_id, original_id, p.credit).await?
+                {
+                    taken_from.push(account.code());
+                    postings.push(Posting::credit(account, fen));
+                }
+            }
+            _ => {
+                if p.credit.0 > 0 && p.account.is_payment_source() {
+                    taken_from.push(p.account.code());
+                }
+                postings.push(p);
+            }
+        }
+    }
+    let entry = Entry {
+        kind: mirror.kind,
+        postings,
+    };
     let entry_id = post(
         tx,
         estate_id,
@@ -689,7 +1138,117 @@ async fn reverse_payment(
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
-    Ok(entry_id)
+    Ok((entry_id, taken_from.join("+")))
+}
+
+/// After a void or refund inside `tx`: the collection reopened as a
+/// follow-up linked to the reversal, the visit's booking marked (an event
+/// in its history), and the owners told by SMS through the outbox.
+async fn reopen_collection(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    rev: &Reversal,
+    taken_from: &str,
+    by: i64,
+    now: i64,
+) -> StoreResult<()> {
+    let p = sqlx::query("SELECT p.booking_id, p.amount_fen, p.paid_on, e.name FROM payments p JOIN estates e ON e.id = p.estate_id WHERE p.id = $1 AND p.estate_id = $2")
+        .bind(rev.payment_id)
+        .bind(rev.estate_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    let booking_id: Option<i64> = col(&p, "booking_id")?;
+    let amount = Fen(col(&p, "amount_fen")?);
+    let paid_on: String = col(&p, "paid_on")?;
+    let estate_name: String = col(&p, "name")?;
+    let r = sqlx::query("INSERT INTO recollections (estate_id, reversal_id, payment_id, booking_id, amount_fen, taken_from, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+        .bind(rev.estate_id)
+        .bind(rev.id)
+        .bind(rev.payment_id)
+        .bind(booking_id)
+        .bind(amount.0)
+        .bind(taken_from)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    let task: i64 = col(&r, "id")?;
+    if let Some(b) = booking_id {
+        let st = sqlx::query(&format!(
+            "SELECT status FROM bookings WHERE id = $1 AND estate_id = $2{ROW_LOCK}"
+        ))
+        .bind(b)
+        .bind(rev.estate_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(st) = st {
+            let status: String = col(&st, "status")?;
+            sqlx::query("INSERT INTO booking_events (booking_id, at, from_status, to_status, actor_kind, actor_user, detail) VALUES ($1, $2, $3, $3, 'staff', $4, $5)")
+                .bind(b)
+                .bind(now)
+                .bind(&status)
+                .bind(by)
+                .bind(format!("{} {}: to collect again", rev.kind, rev.id))
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    let phones = sqlx::query(
+        "SELECT DISTINCT x.phone FROM ( \
+           SELECT (SELECT MIN(ph.phone) FROM owner_phones ph WHERE ph.owner_id = h.owner_id) AS phone \
+             FROM payment_allocations a JOIN bill_lines l ON l.id = a.line_id JOIN room_owners h ON h.room_id = l.object_id \
+             WHERE a.payment_id = $1 AND l.object_kind = 'room' \
+           UNION ALL \
+           SELECT (SELECT MIN(ph.phone) FROM owner_phones ph WHERE ph.owner_id = h.owner_id) AS phone \
+             FROM payment_allocations a JOIN bill_lines l ON l.id = a.line_id JOIN space_owners h ON h.space_id = l.object_id \
+             WHERE a.payment_id = $1 AND l.object_kind = 'space' \
+           UNION ALL \
+           SELECT b.phone FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.id = $1 \
+         ) x WHERE x.phone IS NOT NULL AND x.phone <> '' ORDER BY x.phone",
+    )
+    .bind(rev.payment_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    let body = if rev.kind == "refund" {
+        format!(
+            "【{estate_name}】您于{paid_on}缴纳的{}元已退回原支付账户，对应费用恢复为待缴。如有疑问请联系物业服务中心。",
+            amount.yuan_string()
+        )
+    } else {
+        format!(
+            "【{estate_name}】您于{paid_on}缴纳的{}元已作废，对应费用恢复为待缴，物业将与您联系重新收取。如有疑问请联系物业服务中心。",
+            amount.yuan_string()
+        )
+    };
+    let mut told = 0i64;
+    for r in &phones {
+        let phone: String = col(r, "phone")?;
+        super::booking::enqueue_tx(
+            tx,
+            &NewMessage {
+                estate_id: Some(rev.estate_id),
+                channel: "sms".into(),
+                recipient: phone,
+                kind: format!("{}_notice", rev.kind),
+                body: body.clone(),
+                due_at: now,
+            },
+            booking_id,
+            now,
+        )
+        .await?;
+        told += 1;
+    }
+    sqlx::query("UPDATE recollections SET owners_told = $2 WHERE id = $1")
+        .bind(task)
+        .bind(told)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 pub(crate) async fn decide_reversal(
@@ -728,7 +1287,7 @@ pub(crate) async fn decide_reversal(
             .await
             .map_err(db_err)?;
     } else if rev.kind == "void" {
-        let entry = reverse_payment(
+        let (entry, taken_from) = reverse_payment(
             &mut tx,
             rev.payment_id,
             EntryKind::Void,
@@ -737,6 +1296,7 @@ pub(crate) async fn decide_reversal(
             now,
         )
         .await?;
+        reopen_collection(&mut tx, &rev, &taken_from, by, now).await?;
         super::evidence::void_receipt_in(
             &mut tx,
             rev.payment_id,
@@ -793,7 +1353,7 @@ pub(crate) async fn finish_refund(
     }
     if ok {
         let by = rev.decided_by.unwrap_or(rev.requested_by);
-        let entry = reverse_payment(
+        let (entry, taken_from) = reverse_payment(
             &mut tx,
             rev.payment_id,
             EntryKind::Refund,
@@ -802,6 +1362,7 @@ pub(crate) async fn finish_refund(
             now,
         )
         .await?;
+        reopen_collection(&mut tx, &rev, &taken_from, by, now).await?;
         super::evidence::void_receipt_in(
             &mut tx,
             rev.payment_id,

@@ -15,6 +15,7 @@ mod notice;
 mod objects;
 mod owner_codes;
 mod payments;
+mod sequencer;
 mod store;
 
 pub use store::SqlStore;

@@ -233,6 +233,12 @@ pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResu
 
 async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<PaymentRecord> {
     let mut tx = write_tx(pool).await?;
+    // A visit's payment under a client key takes the visit's row lock first
+    // (as a signature does): a signature naming this key that commits at
+    // the same moment is then seen and linked below, never left unbound.
+    if let (Some(booking), Some(_)) = (p.booking_id, &p.idempotency_key) {
+        lock_visit(&mut tx, p.estate_id, booking).await?;
+    }
     // Cash taken at a visit is a collector's custody: it must sit in a shift.
     if let ("cash", Some(collector), Some(_)) = (p.method.as_str(), p.recorded_by, p.booking_id) {
         super::ledger::require_cash_shift(&mut tx, p.estate_id, collector, p.at, p.offline).await?;
@@ -282,8 +288,59 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         &lines,
     )
     .await?;
+    if let (Some(booking), Some(key)) = (p.booking_id, &p.idempotency_key) {
+        link_signature(&mut tx, p.estate_id, booking, key, rec.id, p.amount).await?;
+    }
     tx.commit().await.map_err(db_err)?;
     Ok(rec)
+}
+
+/// The row lock on a visit (its booking, in this estate); returns whether
+/// the visit is still open and when the booking last changed.
+pub(crate) async fn lock_visit(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    estate_id: i64,
+    booking_id: i64,
+) -> StoreResult<(bool, i64)> {
+    let r = sqlx::query(&format!(
+        "SELECT status, updated_at FROM bookings WHERE id = $1 AND estate_id = $2{}",
+        crate::ROW_LOCK
+    ))
+    .bind(booking_id)
+    .bind(estate_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| StoreError::NotFound(format!("booking {booking_id}")))?;
+    let status = doorstep_domain::BookingStatus::from_code(&col::<String>(&r, "status")?)?;
+    Ok((status.is_open(), col(&r, "updated_at")?))
+}
+
+/// Binds a signature that arrived before its payment (cash taken offline,
+/// the signature synced first) to the payment just recorded under `key`:
+/// same visit, same estate, same collector (the key carries them) and the
+/// amount the owner was shown.
+async fn link_signature(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    estate_id: i64,
+    booking_id: i64,
+    key: &str,
+    payment_id: i64,
+    amount: Fen,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE signatures SET payment_id = $1 WHERE payment_key = $2 AND booking_id = $3 AND estate_id = $4 \
+         AND payment_id IS NULL AND shown_amount_fen = $5",
+    )
+    .bind(payment_id)
+    .bind(key)
+    .bind(booking_id)
+    .bind(estate_id)
+    .bind(amount.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 /// NotFound unless every room/space is the estate's: a payment (and an
@@ -333,7 +390,7 @@ pub(crate) async fn refuse_held(
         let line: i64 = col(&row, "line_id")?;
         let c: i64 = col(&row, "collection_id")?;
         return Err(StoreError::Conflict(format!(
-            "bill line {line} is being paid through an open QR or payment-code order (collection {c}); wait for it or cancel it"
+            "bill line {line} {HELD_BY_OPEN_ORDER} (QR or payment code, collection {c}): finish or cancel that order"
         )));
     }
     Ok(())
@@ -486,4 +543,60 @@ pub(crate) async fn apply_payment(
         allocation: alloc.lines,
         replayed: false,
     })
+}
+
+/// Upserts the failed-try row of (merchant account, bill date); the first
+/// try's time is kept.
+pub(crate) async fn record_reconcile_attempt(
+    pool: &Pool<Db>,
+    a: &ReconcileAttempt,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO reconcile_attempts (merchant_ref, bill_date, attempts, reason, detail, first_at, last_at, next_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (merchant_ref, bill_date) DO UPDATE SET attempts = excluded.attempts, reason = excluded.reason, \
+         detail = excluded.detail, last_at = excluded.last_at, next_at = excluded.next_at",
+    )
+    .bind(a.merchant_ref)
+    .bind(&a.bill_date)
+    .bind(a.attempts)
+    .bind(&a.reason)
+    .bind(&a.detail)
+    .bind(a.first_at)
+    .bind(a.last_at)
+    .bind(a.next_at)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Failed reconciliation days of a merchant account with no run since.
+pub(crate) async fn reconcile_attempts(
+    pool: &Pool<Db>,
+    merchant_ref: i64,
+) -> StoreResult<Vec<ReconcileAttempt>> {
+    sqlx::query(
+        "SELECT a.* FROM reconcile_attempts a WHERE a.merchant_ref = $1 \
+         AND NOT EXISTS (SELECT 1 FROM reconciliations r WHERE r.merchant_ref = a.merchant_ref AND r.bill_date = a.bill_date) \
+         ORDER BY a.bill_date DESC LIMIT 100",
+    )
+    .bind(merchant_ref)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        Ok(ReconcileAttempt {
+            merchant_ref: col(r, "merchant_ref")?,
+            bill_date: col(r, "bill_date")?,
+            attempts: col(r, "attempts")?,
+            reason: col(r, "reason")?,
+            detail: col(r, "detail")?,
+            first_at: col(r, "first_at")?,
+            last_at: col(r, "last_at")?,
+            next_at: col(r, "next_at")?,
+        })
+    })
+    .collect()
 }

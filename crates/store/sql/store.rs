@@ -901,6 +901,13 @@ impl Store for SqlStore {
     async fn open_collections(&self, limit: i64) -> StoreResult<Vec<Collection>> {
         super::collect::open_collections(&self.pool, limit).await
     }
+    async fn open_collections_of_booking(
+        &self,
+        estate_id: i64,
+        booking_id: i64,
+    ) -> StoreResult<Vec<Collection>> {
+        super::collect::open_collections_of_booking(&self.pool, estate_id, booking_id).await
+    }
     async fn complete_collection(
         &self,
         c: &CompleteCollection,
@@ -981,10 +988,10 @@ impl Store for SqlStore {
         shift_id: i64,
         counted: Fen,
         counted_by: i64,
-        note: &str,
+        reason: &str,
         now: i64,
     ) -> StoreResult<Shift> {
-        super::ledger::submit_handover(&self.pool, shift_id, counted, counted_by, note, now).await
+        super::ledger::submit_handover(&self.pool, shift_id, counted, counted_by, reason, now).await
     }
     async fn shift(&self, id: i64) -> StoreResult<Shift> {
         super::ledger::shift(&self.pool, id).await
@@ -1011,6 +1018,55 @@ impl Store for SqlStore {
         day: Date,
     ) -> StoreResult<Option<(i64, i64, String)>> {
         super::ledger::daily_close_of(&self.pool, estate_id, day).await
+    }
+    async fn handover_differences(
+        &self,
+        estate_id: i64,
+        pending_only: bool,
+    ) -> StoreResult<Vec<HandoverDifference>> {
+        super::ledger::handover_differences(&self.pool, estate_id, pending_only).await
+    }
+    async fn handover_difference(
+        &self,
+        estate_id: i64,
+        shift_id: i64,
+    ) -> StoreResult<Option<HandoverDifference>> {
+        super::ledger::handover_difference(&self.pool, estate_id, shift_id).await
+    }
+    async fn respond_to_difference(
+        &self,
+        estate_id: i64,
+        shift_id: i64,
+        collector_id: i64,
+        dispute: bool,
+        note: &str,
+        now: i64,
+    ) -> StoreResult<HandoverDifference> {
+        super::ledger::respond_to_difference(
+            &self.pool,
+            estate_id,
+            shift_id,
+            collector_id,
+            dispute,
+            note,
+            now,
+        )
+        .await
+    }
+    async fn approve_difference(
+        &self,
+        estate_id: i64,
+        shift_id: i64,
+        by: i64,
+        now: i64,
+    ) -> StoreResult<HandoverDifference> {
+        super::ledger::approve_difference(&self.pool, estate_id, shift_id, by, now).await
+    }
+    async fn open_custody(&self, estate_id: Option<i64>) -> StoreResult<Vec<OpenCustodyItem>> {
+        super::ledger::open_custody(&self.pool, estate_id).await
+    }
+    async fn recollections(&self, estate_id: i64) -> StoreResult<Vec<Recollection>> {
+        super::ledger::recollections(&self.pool, estate_id).await
     }
     async fn request_reversal(
         &self,
@@ -1060,6 +1116,12 @@ impl Store for SqlStore {
     }
     async fn reconciliations(&self, merchant_ref: i64) -> StoreResult<Vec<Reconciliation>> {
         super::ledger::reconciliations(&self.pool, merchant_ref).await
+    }
+    async fn record_reconcile_attempt(&self, a: &ReconcileAttempt) -> StoreResult<()> {
+        super::payments::record_reconcile_attempt(&self.pool, a).await
+    }
+    async fn reconcile_attempts(&self, merchant_ref: i64) -> StoreResult<Vec<ReconcileAttempt>> {
+        super::payments::reconcile_attempts(&self.pool, merchant_ref).await
     }
     async fn claim_job(
         &self,
@@ -1199,6 +1261,14 @@ impl Store for SqlStore {
     }
     async fn latest_checkpoint(&self, company_id: i64) -> StoreResult<Option<StoredCheckpoint>> {
         super::evidence::latest_checkpoint(&self.pool, company_id).await
+    }
+    async fn sequence(&self) -> StoreResult<usize> {
+        use super::sequencer::{Lock, integrate_all, number_all};
+        Ok(number_all(&self.pool, Lock::Skip).await?
+            + integrate_all(&self.pool, Lock::Skip).await?)
+    }
+    async fn fold_totals(&self, max: i64) -> StoreResult<usize> {
+        super::sequencer::fold_totals(&self.pool, max).await
     }
     async fn set_fee_item_tax(
         &self,

@@ -170,6 +170,11 @@ pub struct NewCollection {
     pub at: i64,
 }
 
+/// In the conflict message of a payment refused because a bill line is held
+/// by an open QR or payment-code order (the web layer answers it in the
+/// collector's language, with that order).
+pub const HELD_BY_OPEN_ORDER: &str = "is held by an open order";
+
 /// A provider order and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Collection {
@@ -247,8 +252,14 @@ pub struct NewSignature {
     pub estate_id: i64,
     /// Visit.
     pub booking_id: Option<i64>,
-    /// Payment confirmed.
+    /// Payment confirmed (online: its id).
     pub payment_id: Option<i64>,
+    /// The confirmed payment's idempotency key (cash taken offline, maybe
+    /// not recorded yet): the payment recorded with this key is linked to
+    /// the signature, whichever reaches the store first.
+    pub payment_key: Option<String>,
+    /// The amount shown to the owner (what the payment must be).
+    pub amount: Fen,
     /// Collector holding the phone.
     pub collector_id: i64,
     /// The canonical JSON shown to the owner.
@@ -274,8 +285,13 @@ pub struct Signature {
     pub id: i64,
     /// Visit.
     pub booking_id: Option<i64>,
-    /// Payment.
+    /// Payment (None while the payment named by `payment_key` has not
+    /// reached the server).
     pub payment_id: Option<i64>,
+    /// The confirmed payment's idempotency key (offline cash).
+    pub payment_key: Option<String>,
+    /// The amount shown to the owner.
+    pub amount: Option<Fen>,
     /// Collector.
     pub collector_id: i64,
     /// SHA-256 (hex) of what was shown.
@@ -477,4 +493,29 @@ pub struct Reconciliation {
     pub run_by: Option<i64>,
     /// Unix seconds.
     pub run_at: i64,
+}
+
+/// The daily reconciliation's failed tries for one merchant account and
+/// bill date (issue 14 item 5): why the last one failed and when the job
+/// tries again. Open while no reconciliation run exists for that day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconcileAttempt {
+    /// Merchant account.
+    pub merchant_ref: i64,
+    /// Local date of the bill (`YYYY-MM-DD`).
+    pub bill_date: String,
+    /// Tries so far.
+    pub attempts: i64,
+    /// Why the last try failed: `not_ready` (the provider has not made the
+    /// bill yet; not an error), `unreachable`, `credentials`, `verify`,
+    /// `settings`, `refused`, `malformed`, `other`.
+    pub reason: String,
+    /// The provider's (or transport's) own words.
+    pub detail: String,
+    /// First try (unix seconds).
+    pub first_at: i64,
+    /// Last try (unix seconds).
+    pub last_at: i64,
+    /// When the job may try again (unix seconds).
+    pub next_at: i64,
 }

@@ -6,16 +6,20 @@
 
 mod booking;
 mod collect;
+mod custody;
 mod evidence;
 mod notice;
 mod owner_codes;
 mod scope;
+mod sequencer;
 pub use booking::*;
 pub use collect::*;
+pub use custody::*;
 pub use evidence::*;
 pub use notice::*;
 pub use owner_codes::*;
 pub use scope::*;
+pub use sequencer::*;
 
 use crate::*;
 use doorstep_domain::{
@@ -42,10 +46,12 @@ macro_rules! conformance_tests {
             parallel_code_requests_queue_within_limits,
             collections_hold_lines_and_pay_once, racing_collectors_hold_a_line_once,
             ledger_balances_through_cash_custody, cash_at_a_visit_needs_a_shift, job_leases_expire,
+            handover_differences_need_a_second_person, a_void_after_handover_leaves_no_negative_cash,
             receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
             one_invoice_request_per_payment_line, notices_once_a_day_with_their_message,
             report_totals_follow_every_write, rate_limits_count_every_parallel_hit,
-            objects_of_another_estate_are_not_found, companies_need_a_valid_credit_code);
+            objects_of_another_estate_are_not_found, companies_need_a_valid_credit_code,
+            totals_fold_into_the_same_figures);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -1,6 +1,10 @@
 //! `doorstep ledger check`: every journal entry balances, every reversal
-//! mirrors what it reverses, every payment has its entry, and every
-//! receivable's balance matches the bill lines.
+//! mirrors what it reverses, every payment has its entry, every
+//! receivable's balance matches the bill lines, and no one's cash on hand is
+//! negative. It also lists what is still open in cash custody (open shifts,
+//! shifts not handed over, unapproved handover differences, voids and
+//! refunds not carried out): not errors in the ledger, but what keeps a day
+//! from closing.
 
 use crate::{Store, StoreResult};
 use doorstep_domain::Fen;
@@ -25,6 +29,8 @@ pub struct LedgerReport {
     pub receivables: usize,
     /// Every disagreement, in words for finance.
     pub problems: Vec<String>,
+    /// Cash custody items still open, in words (not problems).
+    pub open: Vec<String>,
 }
 
 impl LedgerReport {
@@ -70,14 +76,17 @@ pub async fn check_ledger(s: &dyn Store, estate_id: Option<i64>) -> StoreResult<
         .problems
         .extend(check_entries(&parsed).iter().map(|p| p.to_string()));
 
-    // Reversals mirror the entry they reverse, posting for posting.
+    // Reversals mirror the entry they reverse, posting for posting — except
+    // that cash is taken back from where it is now: a void after a handover
+    // credits the safe (or the shortage it explains) instead of the
+    // collector's cash, for the same total.
     let by_id: HashMap<i64, &Entry> = parsed.iter().map(|(id, e)| (*id, e)).collect();
     for e in &journal {
         let Some(orig_id) = e.reverses else { continue };
         match (by_id.get(&orig_id), by_id.get(&e.id)) {
             (Some(orig), Some(rev)) => {
                 let mirror = orig.reversal(rev.kind);
-                if mirror.postings != rev.postings {
+                if mirror.postings != rev.postings && !same_but_cash(&mirror, rev) {
                     report.problems.push(format!(
                         "entry {} does not mirror entry {orig_id}, which it reverses",
                         e.id
@@ -175,6 +184,31 @@ pub async fn check_ledger(s: &dyn Store, estate_id: Option<i64>) -> StoreResult<
         }
     }
 
+    // Nobody holds negative cash.
+    for ((estate, account), fen) in &summed {
+        if *fen >= 0 {
+            continue;
+        }
+        if let Ok(Account::CashOnHand { user_id }) = Account::parse(account) {
+            let name = s
+                .user(user_id)
+                .await
+                .map(|u| u.display_name)
+                .unwrap_or_else(|_| format!("user {user_id}"));
+            report.problems.push(format!(
+                "negative cash balance: {name}'s cash ({account}) of estate {estate} is {} (taken back after it was handed over?)",
+                Fen(*fen)
+            ));
+        }
+    }
+
+    report.open = s
+        .open_custody(estate_id)
+        .await?
+        .into_iter()
+        .map(|i| format!("estate {}: {}", i.estate_id, i.detail))
+        .collect();
+
     let ledger = balances(all.iter());
     report.accounts = ledger.len();
     let expectations = s.receivable_expectations(estate_id).await?;
@@ -189,4 +223,33 @@ pub async fn check_ledger(s: &dyn Store, estate_id: Option<i64>) -> StoreResult<
             .map(|p| p.to_string()),
     );
     Ok(report)
+}
+
+/// Whether `rev` is `mirror` with its cash postings moved between cash
+/// accounts (a collector's cash, the safe, suspense, over/short) for the
+/// same totals: every other posting identical and in order.
+fn same_but_cash(mirror: &Entry, rev: &Entry) -> bool {
+    let is_cash = |a: &Account| {
+        matches!(
+            a,
+            Account::CashOnHand { .. }
+                | Account::CashInSafe { .. }
+                | Account::HandoverSuspense { .. }
+                | Account::CashOverShort { .. }
+        )
+    };
+    let other = |e: &Entry| -> Vec<Posting> {
+        e.postings
+            .iter()
+            .filter(|p| !is_cash(&p.account))
+            .cloned()
+            .collect()
+    };
+    let cash = |e: &Entry| -> (i64, i64) {
+        e.postings
+            .iter()
+            .filter(|p| is_cash(&p.account))
+            .fold((0, 0), |(d, c), p| (d + p.debit.0, c + p.credit.0))
+    };
+    mirror.kind == rev.kind && other(mirror) == other(rev) && cash(mirror) == cash(rev)
 }

@@ -442,6 +442,13 @@ pub trait Store: Send + Sync + 'static {
     async fn payment_collection(&self, payment_id: i64) -> StoreResult<Option<Collection>>;
     /// Open collections, oldest first.
     async fn open_collections(&self, limit: i64) -> StoreResult<Vec<Collection>>;
+    /// The open collections of one visit (of this estate), oldest first:
+    /// what the visit page shows again after a reload.
+    async fn open_collections_of_booking(
+        &self,
+        estate_id: i64,
+        booking_id: i64,
+    ) -> StoreResult<Vec<Collection>>;
     /// Records the provider's word that an order was paid: the payment, its
     /// allocation, its journal entry, the holds released — once, however
     /// often the provider says it (one payment per transaction number).
@@ -503,14 +510,16 @@ pub trait Store: Send + Sync + 'static {
     /// Closes a collector's open shift.
     async fn close_shift(&self, shift_id: i64, now: i64) -> StoreResult<Shift>;
     /// Finance's blind count of a closed shift's cash: the expected amount
-    /// is the collector's cash balance; the handover entry moves it to the
-    /// safe and the difference to over/short.
+    /// is the collector's cash balance; the handover entry moves the counted
+    /// cash to the safe. A count that differs needs a `reason` and puts the
+    /// difference in suspense as a pending [`HandoverDifference`] (approved
+    /// later by a third person); an exact count needs neither.
     async fn submit_handover(
         &self,
         shift_id: i64,
         counted: Fen,
         counted_by: i64,
-        note: &str,
+        reason: &str,
         now: i64,
     ) -> StoreResult<Shift>;
     /// One shift.
@@ -534,6 +543,46 @@ pub trait Store: Send + Sync + 'static {
         estate_id: i64,
         day: Date,
     ) -> StoreResult<Option<(i64, i64, String)>>;
+    /// An estate's handover differences, newest first (`pending_only`: not
+    /// yet approved).
+    async fn handover_differences(
+        &self,
+        estate_id: i64,
+        pending_only: bool,
+    ) -> StoreResult<Vec<HandoverDifference>>;
+    /// The difference found at a shift's handover, if any (of this estate).
+    async fn handover_difference(
+        &self,
+        estate_id: i64,
+        shift_id: i64,
+    ) -> StoreResult<Option<HandoverDifference>>;
+    /// The collector acknowledges a pending difference (or disputes it with
+    /// a note). Only the shift's collector; refused once approved.
+    async fn respond_to_difference(
+        &self,
+        estate_id: i64,
+        shift_id: i64,
+        collector_id: i64,
+        dispute: bool,
+        note: &str,
+        now: i64,
+    ) -> StoreResult<HandoverDifference>;
+    /// Finance approves a pending difference the collector has answered:
+    /// what is left of it moves from suspense to over/short. Never by the
+    /// counter or the collector (a CHECK as well).
+    async fn approve_difference(
+        &self,
+        estate_id: i64,
+        shift_id: i64,
+        by: i64,
+        now: i64,
+    ) -> StoreResult<HandoverDifference>;
+    /// Everything in cash custody still open (of one estate, or all): open
+    /// shifts, shifts closed but not handed over, pending differences,
+    /// voids and refunds not carried out.
+    async fn open_custody(&self, estate_id: Option<i64>) -> StoreResult<Vec<OpenCustodyItem>>;
+    /// Collections reopened by voids, newest first.
+    async fn recollections(&self, estate_id: i64) -> StoreResult<Vec<Recollection>>;
 
     // --- voids and refunds ---
     /// Asks for a void or refund of a payment.
@@ -581,6 +630,13 @@ pub trait Store: Send + Sync + 'static {
     async fn record_reconciliation(&self, r: &Reconciliation) -> StoreResult<i64>;
     /// Reconciliation runs of a merchant account, newest first.
     async fn reconciliations(&self, merchant_ref: i64) -> StoreResult<Vec<Reconciliation>>;
+    /// Records a failed try of the daily reconciliation for
+    /// (`merchant_ref`, `bill_date`): inserts the row or replaces its count,
+    /// reason, detail, last and next try (`first_at` is kept).
+    async fn record_reconcile_attempt(&self, a: &ReconcileAttempt) -> StoreResult<()>;
+    /// A merchant account's failed reconciliation days not reconciled
+    /// since, newest bill date first.
+    async fn reconcile_attempts(&self, merchant_ref: i64) -> StoreResult<Vec<ReconcileAttempt>>;
 
     // --- rate limits ---
     /// Counts one hit on `key` in a fixed window of `window` seconds (a
@@ -690,6 +746,14 @@ pub trait Store: Send + Sync + 'static {
     async fn checkpoints(&self, company_id: i64) -> StoreResult<Vec<StoredCheckpoint>>;
     /// The newest checkpoint.
     async fn latest_checkpoint(&self, company_id: i64) -> StoreResult<Option<StoredCheckpoint>>;
+    /// One pass of the sequencer (see `crates/store/sql/sequencer.rs`):
+    /// numbers queued receipts and integrates queued evidence records of
+    /// every company, leaving alone what another instance is doing; returns
+    /// how many rows it took up.
+    async fn sequence(&self) -> StoreResult<usize>;
+    /// Folds up to `max` delta rows of each running-total table into the
+    /// folded totals; returns how many.
+    async fn fold_totals(&self, max: i64) -> StoreResult<usize>;
     /// Sets a fee item's tax classification code and VAT rate (basis points).
     async fn set_fee_item_tax(
         &self,

@@ -519,6 +519,16 @@ impl BillLine {
             Fen((self.amount - self.paid_principal).0.max(0))
         }
     }
+    /// What the line owes on `today` and whether it is due now (the one
+    /// definition: `doorstep_domain::due`).
+    pub fn due(&self, today: Date) -> doorstep_domain::LineDue {
+        doorstep_domain::line_due(
+            &self.policy,
+            &self.state(),
+            self.line_waiver.is_some(),
+            today,
+        )
+    }
 }
 
 /// A payment to record.
@@ -568,4 +578,94 @@ pub struct RateWindow {
     pub hits: u32,
     /// When the window began (Unix seconds).
     pub window_start: i64,
+}
+
+/// A handover whose count differs from the ledger (issue 14): pending
+/// until the collector has answered and a third person has approved it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HandoverDifference {
+    /// The shift counted.
+    pub shift_id: i64,
+    /// Estate.
+    pub estate_id: i64,
+    /// The collector whose cash it was.
+    pub collector_id: i64,
+    /// Their name.
+    pub collector_name: String,
+    /// Who counted.
+    pub counted_by: i64,
+    /// What the ledger said the collector held.
+    pub expected: Fen,
+    /// What was counted.
+    pub counted: Fen,
+    /// Why they differ (given with the count).
+    pub reason: String,
+    /// The handover entry (difference to suspense).
+    pub entry_id: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// `pending` or `approved`.
+    pub status: String,
+    /// The collector's answer: `ack` or `dispute`, none yet.
+    pub response: Option<String>,
+    /// The collector's note (required with a dispute).
+    pub response_note: String,
+    /// Unix seconds.
+    pub responded_at: Option<i64>,
+    /// Part of a shortage since explained by voids of the shift's payments.
+    pub offset: Fen,
+    /// The approver (neither the counter nor the collector).
+    pub approved_by: Option<i64>,
+    /// Unix seconds.
+    pub approved_at: Option<i64>,
+    /// The entry moving the difference to over/short (none when voids
+    /// explained all of it).
+    pub approval_entry_id: Option<i64>,
+}
+
+impl HandoverDifference {
+    /// counted − expected (negative = short).
+    pub fn difference(&self) -> Fen {
+        self.counted - self.expected
+    }
+}
+
+/// A collection reopened by a void: the lines are owed again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recollection {
+    /// Id.
+    pub id: i64,
+    /// Estate.
+    pub estate_id: i64,
+    /// The void (or refund) that reopened it.
+    pub reversal_id: i64,
+    /// The reversed payment.
+    pub payment_id: i64,
+    /// The visit it had been paid at, if any.
+    pub booking_id: Option<i64>,
+    /// The reversed amount.
+    pub amount: Fen,
+    /// The account the reversal took the money from.
+    pub taken_from: String,
+    /// Messages queued to the owners.
+    pub owners_told: i64,
+    /// What the reopened lines still owe now (zero: collected again).
+    pub still_owed: Fen,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Something in cash custody still open (for the ledger check and the day
+/// close): `open_shift`, `not_handed_over`, `pending_difference`,
+/// `pending_reversal`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenCustodyItem {
+    /// Estate.
+    pub estate_id: i64,
+    /// What kind of item.
+    pub kind: String,
+    /// The shift's or reversal's id.
+    pub id: i64,
+    /// In words (names, amounts, status).
+    pub detail: String,
 }

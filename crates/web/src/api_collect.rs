@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use doorstep_app::collect::{CashInput, CheckinInput, OfflineAction, SignatureInput};
 use doorstep_app::{App, AppError, parse_date, today};
-use doorstep_domain::Permission;
+use doorstep_domain::{Lang, Permission};
 use doorstep_store::Geofence;
 use serde::Deserialize;
 use serde_json::json;
@@ -40,6 +40,11 @@ pub fn router() -> Router<App> {
         .route("/estates/{code}/shifts", post(open_shift).get(get_my_shift))
         .route("/shifts/{id}/close", post(close_shift))
         .route("/shifts/{id}/handover", post(submit_handover))
+        .route(
+            "/shifts/{id}/handover/acknowledgement",
+            post(acknowledge_handover),
+        )
+        .route("/shifts/{id}/handover/approval", post(approve_handover))
         .route("/estates/{code}/cash", get(get_cash_status))
         .route("/estates/{code}/daily-close", post(close_day))
         .route("/payments-recorded/{id}/reversals", post(request_reversal))
@@ -88,12 +93,80 @@ async fn list_collector_stops(
     to_json(&json!({"date": date.to_string(), "routes": routes, "stops": stops}))
 }
 
+/// The stop, with the open QR / payment-code orders of the visit (the page
+/// shows them again after a reload) and the payments not signed for yet
+/// (the signature card confirms the last).
 async fn get_collector_stop(
     State(app): State<App>,
     Staff(user): Staff,
     Path(id): Path<i64>,
 ) -> ApiResult {
-    to_json(&app.collector_stop(&user, id).await?)
+    let mut v = to_json(&app.collector_stop(&user, id).await?)?;
+    v.0["open_orders"] = to_json(&app.open_orders(&user, id).await?)?.0;
+    v.0["unsigned_payments"] = to_json(&app.unsigned_payments(&user, id).await?)?.0;
+    Ok(v)
+}
+
+/// A payment's answer. One refused because the visit's bill lines are held
+/// by an open QR or payment-code order is answered 409 in the collector's
+/// language, pointing at that order and carrying it (`open_orders`), so the
+/// page shows it again (its QR, its state, a cancel button) instead of the
+/// store's English and a wait.
+async fn payment_answer<T: serde::Serialize>(
+    app: &App,
+    user: &doorstep_store::User,
+    visit: i64,
+    headers: &HeaderMap,
+    r: Result<T, AppError>,
+) -> Result<Response, WebError> {
+    match r {
+        Ok(v) => Ok(to_json(&v)?.into_response()),
+        Err(AppError::Conflict(m)) if m.contains(doorstep_store::HELD_BY_OPEN_ORDER) => {
+            let l = crate::session::lang(headers);
+            let orders = app.open_orders(user, visit).await?;
+            Ok((
+                StatusCode::CONFLICT,
+                axum::Json(json!({
+                    "error": "held_by_open_order",
+                    "message": held_message(l, &orders),
+                    "open_orders": orders,
+                })),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "These bills are being paid through the open order …" in `l`.
+pub(crate) fn held_message(l: Lang, orders: &[doorstep_app::pay::PaymentView]) -> String {
+    match orders.last() {
+        Some(o) => {
+            let (p_zh, p_en) = match o.provider.as_str() {
+                "wechat" => ("微信", "WeChat"),
+                _ => ("支付宝", "Alipay"),
+            };
+            let code = o.collection.method.ends_with("_code");
+            let amount = o.collection.amount.yuan_string();
+            if l == Lang::En {
+                format!(
+                    "These bills are being paid through an open {p_en} {} order of ¥{amount}: finish it or cancel it on this visit's page, then take the payment again.",
+                    if code { "payment-code" } else { "QR" }
+                )
+            } else {
+                format!(
+                    "这些账单正在通过一笔未完成的{p_zh}{}订单（¥{amount}）收款：请在本页完成或取消该订单后再收款。",
+                    if code { "付款码" } else { "二维码" }
+                )
+            }
+        }
+        None => l
+            .pick(
+                "这些账单正在通过另一笔未完成的订单收款（不是您在本次上门发起的）：请先完成或取消该订单。",
+                "These bills are being paid through another open order (not yours at this visit): finish or cancel that order first.",
+            )
+            .to_string(),
+    }
 }
 
 async fn check_in(
@@ -109,9 +182,11 @@ async fn record_cash_payment(
     State(app): State<App>,
     Staff(user): Staff,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     Body(b): Body<CashInput>,
-) -> ApiResult {
-    to_json(&app.record_cash(&user, id, &b).await?)
+) -> Result<Response, WebError> {
+    let r = app.record_cash(&user, id, &b).await;
+    payment_answer(&app, &user, id, &headers, r).await
 }
 
 #[derive(Deserialize)]
@@ -125,12 +200,13 @@ async fn create_qr_payment(
     State(app): State<App>,
     Staff(user): Staff,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     Body(b): Body<QrBody>,
-) -> ApiResult {
-    to_json(
-        &app.create_qr_payment(&user, id, b.provider.trim(), &b.amount, b.client_key)
-            .await?,
-    )
+) -> Result<Response, WebError> {
+    let r = app
+        .create_qr_payment(&user, id, b.provider.trim(), &b.amount, b.client_key)
+        .await;
+    payment_answer(&app, &user, id, &headers, r).await
 }
 
 #[derive(Deserialize)]
@@ -145,10 +221,11 @@ async fn create_code_payment(
     State(app): State<App>,
     Staff(user): Staff,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     Body(b): Body<CodeBody>,
-) -> ApiResult {
-    to_json(
-        &app.create_code_payment(
+) -> Result<Response, WebError> {
+    let r = app
+        .create_code_payment(
             &user,
             id,
             b.provider.trim(),
@@ -156,8 +233,8 @@ async fn create_code_payment(
             &b.auth_code,
             b.client_key,
         )
-        .await?,
-    )
+        .await;
+    payment_answer(&app, &user, id, &headers, r).await
 }
 
 async fn record_signature(
@@ -299,8 +376,10 @@ async fn close_shift(State(app): State<App>, Staff(user): Staff, Path(id): Path<
 #[derive(Deserialize)]
 struct HandoverBody {
     counted: String,
-    #[serde(default)]
-    note: String,
+    /// Required when the count differs from the ledger (`note` is the old
+    /// name).
+    #[serde(default, alias = "note")]
+    reason: String,
 }
 
 async fn submit_handover(
@@ -309,8 +388,42 @@ async fn submit_handover(
     Path(id): Path<i64>,
     Body(b): Body<HandoverBody>,
 ) -> ApiResult {
-    let s = app.submit_handover(&user, id, &b.counted, &b.note).await?;
-    to_json(&json!({"shift": s, "difference": s.difference()}))
+    let s = app
+        .submit_handover(&user, id, &b.counted, &b.reason)
+        .await?;
+    let pending = match s.difference() {
+        Some(d) if d.0 != 0 => Some("pending"),
+        _ => None,
+    };
+    to_json(&json!({"shift": s, "difference": s.difference(), "difference_status": pending}))
+}
+
+#[derive(Deserialize)]
+struct AcknowledgeBody {
+    #[serde(default)]
+    dispute: bool,
+    #[serde(default)]
+    note: String,
+}
+
+async fn acknowledge_handover(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(id): Path<i64>,
+    Body(b): Body<AcknowledgeBody>,
+) -> ApiResult {
+    to_json(
+        &app.respond_to_difference(&user, id, b.dispute, &b.note)
+            .await?,
+    )
+}
+
+async fn approve_handover(
+    State(app): State<App>,
+    Staff(user): Staff,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    to_json(&app.approve_difference(&user, id).await?)
 }
 
 async fn get_cash_status(

@@ -12,7 +12,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use doorstep_app::collect::CollectorStop;
+use doorstep_app::collect::{CollectorStop, UnsignedPayment};
+use doorstep_app::pay::PaymentView;
 use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::booking::day_label;
 use doorstep_domain::{Category, Fen, Lang, Permission};
@@ -35,6 +36,8 @@ pub fn router() -> Router<App> {
         .route("/c/{estate}/today", get(today_page))
         .route("/c/{estate}/shift/open", post(open_shift))
         .route("/c/{estate}/shift/{id}/close", post(close_shift))
+        .route("/c/{estate}/handovers", get(handovers_page))
+        .route("/c/{estate}/handovers/{id}/answer", post(answer_handover))
 }
 
 // ---------------------------------------------------------------------------
@@ -427,6 +430,7 @@ fn shift_box(l: Lang, e: &Estate, shift: Option<&doorstep_store::Shift>, here: &
                     button #shift-open type="submit" { (l.pick("开始班次", "Open shift")) }
                 }
             }
+            p { a #my-handovers href={"/c/" (code) "/handovers"} { (l.pick("我的交款记录（核对应交与实点金额）", "My handovers (expected and counted)")) } }
         }
     }
 }
@@ -476,10 +480,59 @@ async fn visit_page(State(app): State<App>, cu: ConsoleUser, Path(id): Path<i64>
         } else {
             None
         };
-        Ok::<_, AppError>(visit_markup(l, &cu.user, &e, &s, shift.map(|s| s.id)))
+        // Orders still open at this visit and payments not signed for: a
+        // reload (or a restarted phone) shows them again.
+        let orders = app.open_orders(&cu.user, id).await?;
+        let unsigned = app.unsigned_payments(&cu.user, id).await?;
+        Ok::<_, AppError>(visit_markup(
+            l,
+            &cu.user,
+            &e,
+            &s,
+            shift.map(|s| s.id),
+            &orders,
+            &unsigned,
+        ))
     }
     .await;
     render(l, r)
+}
+
+/// Bills not yet due, apart from what is due now: an optional prepayment
+/// the owner chooses (unticked; only where the estate takes prepayments).
+fn prepay_markup(l: Lang, s: &CollectorStop) -> Markup {
+    html! {
+        @if !s.not_yet_due.is_empty() {
+            fieldset #prepay data-allowed=(s.allow_prepay) {
+                legend { (l.pick("预缴（未到期，业主自愿）", "Prepay (not yet due, owner's choice)")) }
+                p.muted {
+                    (l.pick("未到期合计 ", "Not yet due "))
+                    span #prepay-total data-fen=(s.not_yet_due_total.0) { (yuan(s.not_yet_due_total)) }
+                    " · "
+                    @if s.allow_prepay {
+                        (l.pick("不计入应缴；业主要求预缴时才勾选。", "Not in what is due; tick only if the owner asks to prepay."))
+                    } @else {
+                        (l.pick("本小区不收预缴，到期后再收。", "This estate does not take prepayments: collect it when due."))
+                    }
+                }
+                ul.prepay-lines {
+                    @for r in &s.not_yet_due {
+                        li data-line=(r.line_id) {
+                            @if s.allow_prepay {
+                                label.radio {
+                                    input.prepay-line type="checkbox" value=(r.line_id) data-fen=(r.total_owed.0);
+                                    span { (l.pick("预缴 ", "Prepay ")) (r.object) " · " (r.fee_item) " · " (r.period.to_string()) " · " b { (yuan(r.total_owed)) } }
+                                }
+                            } @else {
+                                (r.object) " · " (r.fee_item) " · " (r.period.to_string()) " · " (yuan(r.total_owed))
+                            }
+                            " " span.muted { (l.pick("到期日 ", "due ")) (r.due_date) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn visit_markup(
@@ -488,6 +541,8 @@ fn visit_markup(
     e: &Estate,
     s: &CollectorStop,
     shift_id: Option<i64>,
+    orders: &[PaymentView],
+    unsigned: &[UnsignedPayment],
 ) -> Markup {
     let b = &s.booking.booking;
     let back = format!("/c/{}/today?date={}", enc(e.code.as_str()), b.day);
@@ -501,6 +556,11 @@ fn visit_markup(
         "rendered_at_ms": doorstep_app::now() * 1000,
         // Cash queued offline carries the shift it was taken under.
         "shift_id": shift_id,
+        // The open QR / payment-code orders (shown below; the script
+        // follows their state) and the payments not signed for yet (the
+        // signature card confirms the last).
+        "open_orders": orders,
+        "unsigned_payments": unsigned,
     });
     let owed_now = s.total;
     let can_pay = user.role.allows(Permission::RecordPayment);
@@ -519,8 +579,9 @@ fn visit_markup(
             }
 
             section.card #owed aria-labelledby="owed-h" {
-                h2 #owed-h { (l.pick("欠费明细", "What is owed")) }
-                p.total { (l.pick("合计 ", "Total ")) span #owed-total data-fen=(owed_now.0) { (yuan(owed_now)) } }
+                h2 #owed-h { (l.pick("现应缴明细", "Due now")) }
+                p.total { (l.pick("现应缴合计 ", "Due now ")) span #owed-total data-fen=(owed_now.0) data-due-now=(s.due_now.0) { (yuan(owed_now)) } }
+                p.muted { (l.pick("到期日在今天及以前的账单，滞纳金计至今天；与业主页面所示一致。", "Bills due today or earlier, late fees to today: the amount the owner's page shows.")) }
                 @if !s.by_category.is_empty() {
                     table.cats {
                         caption.vh { (l.pick("按类别", "By category")) }
@@ -549,6 +610,7 @@ fn visit_markup(
                         }
                     }
                 }
+                (prepay_markup(l, s))
                 @if !s.payments.is_empty() {
                     p #paid-here { (l.pick("本次已收：", "Taken at this visit: "))
                         @for (i, p) in s.payments.iter().enumerate() {
@@ -599,13 +661,7 @@ fn visit_markup(
                         button.wechat #qr-wechat type="button" data-provider="wechat" { (l.pick("微信收款码", "WeChat Pay QR")) }
                         button.alipay #qr-alipay type="button" data-provider="alipay" { (l.pick("支付宝收款码", "Alipay QR")) }
                     }
-                    div #qr-box hidden {
-                        p #qr-title {}
-                        div #qr-svg.qr role="img" aria-label=(l.pick("收款二维码，请业主扫码", "Payment QR code for the owner to scan")) {}
-                        p #qr-state.big role="status" aria-live="polite" {}
-                        p #qr-countdown.muted {}
-                        button.secondary #qr-cancel type="button" { (l.pick("取消", "Cancel")) }
-                    }
+                    (open_order_box(l, orders.last()))
                     p #qr-result role="status" aria-live="polite" {}
                 }
 
@@ -627,10 +683,14 @@ fn visit_markup(
 
             section.card #sign aria-labelledby="sign-h" {
                 h2 #sign-h { (l.pick("业主签名确认", "Owner's signature")) }
-                div #sign-shown aria-live="polite" {
-                    p.muted { (l.pick("请业主核对以下内容后签名：", "The owner checks the following, then signs:")) }
-                    p.big { (l.pick("确认金额 ", "Amount ")) b #sign-amount { (yuan(owed_now)) } }
+                // The owner confirms one payment: the last one of this visit
+                // not signed for yet (the script adds cash still queued).
+                @let to_sign = unsigned.last();
+                div #sign-shown aria-live="polite" data-payment=[to_sign.map(|p| p.payment_id)] {
+                    p.muted { (l.pick("请业主核对以下收款后签名：", "The owner checks this payment, then signs:")) }
+                    p.big { (l.pick("确认金额 ", "Amount ")) b #sign-amount { (to_sign.map(|p| yuan(p.amount)).unwrap_or_else(|| "—".into())) } }
                     ul #sign-lines {}
+                    p #sign-none.muted hidden[to_sign.is_some()] { (l.pick("本次上门还没有待业主签名确认的收款", "No payment at this visit is waiting for the owner's signature")) }
                 }
                 canvas #sign-pad width="600" height="240" role="img" aria-label=(l.pick("签名区：请业主用手指在此签名", "Signature area: the owner signs here with a finger")) {}
                 div.two {
@@ -671,6 +731,44 @@ fn visit_markup(
             script #stop type="application/json" { (PreEscaped(embed_json(s))) }
         },
     )
+}
+
+/// The QR box: empty and hidden until the script fills it, or showing the
+/// order still open at this visit (after a reload, a killed app, a
+/// restarted phone) with its QR re-rendered from the stored code, its state
+/// and the cancel button; the script then follows its state.
+fn open_order_box(l: Lang, open: Option<&PaymentView>) -> Markup {
+    let svg = open.and_then(|o| o.qr_svg.clone());
+    html! {
+        div #qr-box hidden[open.is_none()] data-payment=[open.map(|o| o.collection.id)] data-status=[open.map(|o| o.collection.status.clone())] {
+            p #qr-title.big {
+                @if let Some(o) = open {
+                    @let p = if o.provider == "wechat" { l.pick("微信", "WeChat") } else { l.pick("支付宝", "Alipay") };
+                    @if o.collection.method.ends_with("_code") {
+                        (p) (l.pick("付款码收款 ", " payment code ")) (yuan(o.collection.amount))
+                    } @else {
+                        (p) (l.pick("扫码支付 ", ": scan to pay ")) (yuan(o.collection.amount))
+                    }
+                }
+            }
+            @if open.is_some() {
+                p #qr-reopened.warn { (l.pick("这笔订单还未完成：业主可继续支付，或取消后重新收款。", "This order is still open: the owner can still pay it, or cancel it and take the payment again.")) }
+            }
+            div #qr-svg.qr role="img" aria-label=(l.pick("收款二维码，请业主扫码", "Payment QR code for the owner to scan")) hidden[svg.is_none()] data-code=[open.and_then(|o| o.collection.code.clone())] {
+                // Made by our own server from the order's stored code.
+                @if let Some(svg) = &svg { (PreEscaped(svg)) }
+            }
+            p #qr-state.big role="status" aria-live="polite" {
+                @if let Some(o) = open {
+                    @if l == Lang::En {
+                        @if o.collection.method.ends_with("_code") { "Waiting for the owner to confirm" } @else { "Waiting for the owner to scan and pay" }
+                    } @else { (o.state_zh) }
+                }
+            }
+            p #qr-countdown.muted {}
+            button.secondary #qr-cancel type="button" { (l.pick("取消此订单", "Cancel this order")) }
+        }
+    }
 }
 
 fn status_text(l: Lang, b: &Booking) -> &'static str {
@@ -747,6 +845,102 @@ async fn close_shift(
         )
         .to_string()
     });
+    back_with(&to, r)
+}
+
+/// The collector's own handovers: what the ledger expected and finance
+/// counted (shown once the count is in), and any difference waiting for
+/// their acknowledgement or dispute.
+async fn handovers_page(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path(code): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let l = cu.lang;
+    let r = async {
+        let (e, list) = app.my_handovers(&cu.user, &code).await?;
+        let here = format!("/c/{}/handovers", enc(e.code.as_str()));
+        let back = format!("/c/{}/today", enc(e.code.as_str()));
+        Ok::<_, AppError>(layout(
+            l,
+            l.pick("我的交款记录", "My handovers"),
+            Some((back.as_str(), l.pick("今晚行程", "Tonight's visits"))),
+            html! {
+                @if let Some(m) = &flash.ok { p.ok role="status" { (m) } }
+                @if let Some(m) = &flash.err { p.err role="alert" { (m) } }
+                @if list.is_empty() { p.muted #handovers-none { (l.pick("还没有交接过的班次。", "No shift handed over yet.")) } }
+                @for (s, d) in &list {
+                    section.card.handover id={"handover-" (s.id)} {
+                        p { b { (l.pick("班次 ", "Shift ")) (s.id) } " · " (hhmm_of(&e, s.opened_at))
+                            @if let Some(c) = s.closed_at { "–" (hhmm_of(&e, c)) } }
+                        p { (l.pick("应交：", "Expected: ")) b.expected { (s.expected.map(yuan).unwrap_or_default()) }
+                            " · " (l.pick("实点：", "Counted: ")) b.counted { (s.counted.map(yuan).unwrap_or_default()) } }
+                        @if let Some(d) = d {
+                            p.err { (l.pick("差额 ", "Difference ")) b { (yuan(d.difference())) } " — " (l.pick("原因：", "reason: ")) (d.reason) }
+                            @if d.status == "approved" {
+                                p.muted { (l.pick("财务已审批。", "Approved by finance.")) }
+                            } @else {
+                                @match d.response.as_deref() {
+                                    Some("dispute") => p.warn { (l.pick("您已提出异议：", "You disputed it: ")) (d.response_note) },
+                                    Some(_) => p.ok { (l.pick("您已确认，待财务审批。", "You acknowledged it; waiting for finance's approval.")) },
+                                    None => p.warn { (l.pick("请核对后确认或提出异议。", "Please check, then acknowledge or dispute.")) },
+                                }
+                                form method="post" action={"/c/" (enc(e.code.as_str())) "/handovers/" (s.id) "/answer"} {
+                                    input type="hidden" name="back" value=(here);
+                                    label { (l.pick("说明（有异议时必填）", "Note (required to dispute)")) input name="note" maxlength="200"; }
+                                    button.ack type="submit" name="dispute" value="false" { (l.pick("确认差额", "Acknowledge")) }
+                                    " "
+                                    button.secondary.dispute type="submit" name="dispute" value="true" { (l.pick("有异议", "Dispute")) }
+                                }
+                            }
+                        } @else if s.counted.is_some() {
+                            p.ok { (l.pick("金额一致。", "Exact.")) }
+                        }
+                    }
+                }
+            },
+        ))
+    }
+    .await;
+    render(l, r)
+}
+
+#[derive(Deserialize)]
+struct AnswerForm {
+    #[serde(default)]
+    dispute: bool,
+    #[serde(default)]
+    note: String,
+    back: Option<String>,
+}
+
+async fn answer_handover(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path((code, id)): Path<(String, i64)>,
+    axum::extract::Form(f): axum::extract::Form<AnswerForm>,
+) -> Response {
+    let l = cu.lang;
+    let to = safe_back(
+        &code,
+        f.back
+            .or_else(|| Some(format!("/c/{}/handovers", enc(&code)))),
+    );
+    let r = app
+        .respond_to_difference(&cu.user, id, f.dispute, &f.note)
+        .await
+        .map(|d| {
+            if d.response.as_deref() == Some("dispute") {
+                l.pick(
+                    "已提交异议，财务会核实",
+                    "Dispute sent: finance will look into it",
+                )
+            } else {
+                l.pick("已确认差额", "Difference acknowledged")
+            }
+            .to_string()
+        });
     back_with(&to, r)
 }
 

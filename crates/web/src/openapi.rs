@@ -408,14 +408,14 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "get",
         "/estates/{code}/collector/stops",
         "listCollectorStops",
-        "The signed-in collector's stops for a day, in route order, each with what is owed (lines, late fees and their calculation)",
+        "The signed-in collector's stops for a day, in route order, each with what is due now (lines due on or before today, late fees as of today: `due_now`, `lines`) and, apart, the bills not yet due (`not_yet_due`, an optional prepayment)",
         false,
     ),
     (
         "get",
         "/visits/{id}",
         "getCollectorStop",
-        "One stop of the collector's route with what is owed, check-ins, payments and signatures",
+        "One stop of the collector's route with what is due now (`due_now`, `lines`: due on or before today, late fees as of today — the owner's page shows the same figure), the bills not yet due apart (`not_yet_due`, `not_yet_due_total`: an optional prepayment, `allow_prepay`), check-ins, payments and signatures; `open_orders`: its QR and payment-code orders still open (shown again after a reload, with their QR and a cancel button); `unsigned_payments`: the collector's payments there not signed for yet, each with what it paid",
         false,
     ),
     (
@@ -429,28 +429,28 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "post",
         "/visits/{id}/cash",
         "recordCashPayment",
-        "Cash counted at the door: applied oldest first (late fee before principal), partial allowed, change computed; the client key records it once",
+        "Cash counted at the door: applied oldest first (late fee before principal), partial allowed, change computed; the client key records it once. A signature that named this client key (offline) is linked to the payment. 409 `held_by_open_order` (message in the collector's language, `open_orders`) when the bills are held by an open QR or payment-code order",
         true,
     ),
     (
         "post",
         "/visits/{id}/qr",
         "createQrPayment",
-        "A dynamic QR code for the exact amount (WeChat Pay Native / Alipay precreate), expiring after the estate's QR expiry",
+        "A dynamic QR code for the exact amount (WeChat Pay Native / Alipay precreate), expiring after the estate's QR expiry. 409 `held_by_open_order` (message in the collector's language, `open_orders`) when the bills are held by an open order: finish or cancel that one",
         true,
     ),
     (
         "post",
         "/visits/{id}/code-payment",
         "createCodePayment",
-        "Charge the owner's payment code (付款码) scanned by the collector; waits while the payer enters a password, then reverses if unpaid",
+        "Charge the owner's payment code (付款码) scanned by the collector; waits while the payer enters a password, then reverses if unpaid. 409 `held_by_open_order` (message in the collector's language, `open_orders`) when the bills are held by an open order",
         true,
     ),
     (
         "post",
         "/visits/{id}/signature",
         "recordSignature",
-        "The owner's signature: strokes with times and the PNG, bound to the SHA-256 of the canonical JSON shown",
+        "The owner's signature: strokes with times and the PNG, bound to the SHA-256 of the canonical JSON shown and to the payment it confirms — by `payment_id`, or by `payment_key` (the client key of cash taken offline: linked when that payment is recorded, in either order). The payment must be the collector's at this visit and estate, for the amount shown (`amount_fen` in `shown`); one signature per payment (409 for a second); until the visit is closed",
         true,
     ),
     (
@@ -478,7 +478,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "post",
         "/sync",
         "syncOfflineActions",
-        "Apply actions queued on the phone while offline (check-ins, cash, signatures, outcomes), each exactly once by its client key",
+        "Apply actions queued on the phone while offline (check-ins, cash, signatures, outcomes), each exactly once by its client key; a signature names its cash by `payment_key` (that action's client key) and is linked to the payment whichever of the two arrives first",
         true,
     ),
     (
@@ -506,8 +506,22 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "post",
         "/shifts/{id}/handover",
         "submitHandover",
-        "Finance's blind count of a closed shift's cash; the difference from the ledger is recorded",
+        "Finance's blind count of a closed shift's cash (counted, and a reason when it differs from the ledger); a difference waits in suspense for the collector's answer and a third person's approval",
         true,
+    ),
+    (
+        "post",
+        "/shifts/{id}/handover/acknowledgement",
+        "acknowledgeHandover",
+        "The collector acknowledges the difference found at their shift's handover, or disputes it with a note",
+        true,
+    ),
+    (
+        "post",
+        "/shifts/{id}/handover/approval",
+        "approveHandoverDifference",
+        "Finance approves a handover difference the collector has answered (never the counter or the collector): it moves to over/short",
+        false,
     ),
     (
         "get",
@@ -1172,7 +1186,9 @@ fn request_schema(id: &str) -> Value {
         "recordCashPayment" => obj(
             &["amount", "client_key"],
             json!({"amount": {"type": "string", "example": "1234.50"}, "tendered": {"type": "string", "description": "cash handed over (≥ amount)"},
-                "client_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,80}$"}, "taken_at_ms": int, "offline": {"type": "boolean"}}),
+                "client_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,80}$"}, "taken_at_ms": int, "offline": {"type": "boolean"},
+                "shift_id": {"type": "integer", "description": "the collector's own shift at this estate the cash was taken under (offline records carry it, so a sync after the shift closed still lands in that shift until its handover)"},
+                "prepay": {"type": "boolean", "default": false, "description": "also pay the bills not yet due (a prepayment the owner chose; only where the estate takes prepayments). By default only what is due now is paid"}}),
         ),
         "createQrPayment" => obj(
             &["provider", "amount"],
@@ -1185,9 +1201,11 @@ fn request_schema(id: &str) -> Value {
         ),
         "recordSignature" => obj(
             &["shown", "strokes", "png_base64"],
-            json!({"shown": {"type": "string", "description": "canonical JSON of what the owner saw; must name booking_id"},
+            json!({"shown": {"type": "string", "description": "canonical JSON of what the owner saw: booking_id, amount_fen, lines, and the payment_id / payment_key given here"},
                 "strokes": {"type": "object", "description": "{w, h, strokes: [[[x, y, t_ms], …], …]}"},
-                "png_base64": text, "payment_id": int, "signed_at_ms": int, "client_key": text, "offline": {"type": "boolean"}}),
+                "png_base64": text, "payment_id": {"type": "integer", "description": "the payment confirmed (give it or payment_key)"},
+                "payment_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,80}$", "description": "client key of the cash action confirmed (cash taken offline)"},
+                "signed_at_ms": int, "client_key": text, "offline": {"type": "boolean"}}),
         ),
         "syncOfflineActions" => obj(
             &["actions"],
@@ -1196,7 +1214,13 @@ fn request_schema(id: &str) -> Value {
         ),
         "submitHandover" => obj(
             &["counted"],
-            json!({"counted": {"type": "string", "example": "1234.50"}, "note": text}),
+            json!({"counted": {"type": "string", "example": "1234.50"},
+                "reason": {"type": "string", "maxLength": 200, "description": "required when the count differs from the ledger"}}),
+        ),
+        "acknowledgeHandover" => obj(
+            &[],
+            json!({"dispute": {"type": "boolean", "default": false},
+                "note": {"type": "string", "maxLength": 200, "description": "required with a dispute"}}),
         ),
         "closeDay" => {
             json!({"type": "object", "properties": {"date": {"type": "string", "format": "date"}}})
@@ -1269,6 +1293,22 @@ fn request_schema(id: &str) -> Value {
     }
 }
 
+/// A collector's stop: what is due now (due on or before today, estate
+/// time; late fees as of today) and, apart, the bills not yet due.
+fn stop_schema() -> Value {
+    let fen = json!({"type": "integer", "description": "fen"});
+    let lines = json!({"type": "array", "items": {"type": "object", "properties": {
+        "line_id": {"type": "integer"}, "fee_item": {"type": "string"}, "period": {"type": "string"},
+        "due_date": {"type": "string", "format": "date"}, "principal_owed": fen, "late_fee_owed": fen, "total_owed": fen}}});
+    json!({"type": "object", "properties": {
+        "due_now": {"type": "integer", "description": "fen due now: lines due on or before today with late fees as of today (the owner's page shows the same figure)"},
+        "total": {"type": "integer", "description": "fen; the same as due_now"},
+        "lines": {"description": "the lines due now, oldest first", "allOf": [lines]},
+        "not_yet_due": {"description": "open lines not yet due: an optional prepayment, never charged unless chosen", "allOf": [lines]},
+        "not_yet_due_total": fen,
+        "allow_prepay": {"type": "boolean", "description": "the estate takes prepayments"}}})
+}
+
 /// The document served at `/api/openapi.json`.
 pub fn openapi_document() -> Value {
     let mut paths = Map::new();
@@ -1288,6 +1328,15 @@ pub fn openapi_document() -> Value {
         });
         if *body {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": request_schema(id)}}});
+        }
+        // What is due now and what is not yet due, told apart.
+        if *id == "getCollectorStop" {
+            op["responses"]["200"]["content"]["application/json"]["schema"] = stop_schema();
+        }
+        if *id == "listCollectorStops" {
+            op["responses"]["200"]["content"]["application/json"]["schema"] = json!({"type": "object",
+                "properties": {"date": {"type": "string", "format": "date"}, "routes": {"type": "array", "items": {"type": "object"}},
+                    "stops": {"type": "array", "items": stop_schema()}}});
         }
         if *id == "alipayNotify" {
             op["requestBody"] = json!({"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}});
@@ -1368,6 +1417,8 @@ mod tests {
             "openShift",
             "closeShift",
             "submitHandover",
+            "acknowledgeHandover",
+            "approveHandoverDifference",
             "reconcileProvider",
             "wechatpayNotify",
             "alipayNotify",

@@ -193,7 +193,7 @@ fn message(l: Lang, e: &AppError) -> String {
 }
 
 fn yuan(f: doorstep_domain::Fen) -> String {
-    format!("¥{f}")
+    f.to_string()
 }
 
 /// Local paths of the owner pages only, never off-site (the console's
@@ -433,7 +433,7 @@ fn owed_table(l: Lang, h: &doorstep_app::owner::Holding) -> Markup {
                     }
                 }
             }
-            p.total { (l.pick("合计 ", "Total ")) (yuan(h.total)) }
+            p.total { (l.pick("现应缴合计 ", "Due now ")) span.due-now { (yuan(h.total)) } }
             details {
                 summary { (l.pick("查看明细与滞纳金计算", "Details and late-fee calculation")) }
                 ul {
@@ -446,6 +446,34 @@ fn owed_table(l: Lang, h: &doorstep_app::owner::Holding) -> Markup {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Bills not yet due: apart from what is owed now, an optional prepayment
+/// the owner may choose at the visit (where the estate takes prepayments).
+fn prepay_block(l: Lang, h: &doorstep_app::owner::Holding, allow: bool) -> Markup {
+    html! {
+        @if !h.not_yet_due.is_empty() {
+            section.prepay aria-label=(l.pick("未到期账单（可选预缴）", "Bills not yet due (optional prepayment)")) {
+                h4 style="margin:.8rem 0 .2rem" { (l.pick("未到期账单（可选预缴）", "Bills not yet due (optional prepayment)")) }
+                p.muted {
+                    @if allow {
+                        (l.pick("不计入上方应缴合计。如需预缴，请在上门收费时告诉收费员。", "Not in the total due above. To prepay, tell the collector at the visit."))
+                    } @else {
+                        (l.pick("不计入上方应缴合计，到期后再缴。", "Not in the total due above; pay it when it falls due."))
+                    }
+                }
+                ul {
+                    @for r in &h.not_yet_due {
+                        li data-line=(r.line_id) {
+                            (r.fee_item) " " (r.period) "：" (yuan(r.principal_owed))
+                            span.muted { " " (l.pick("到期日 ", "due ")) (r.due_date) }
+                        }
+                    }
+                }
+                p { (l.pick("可预缴合计 ", "Prepayment total ")) span.prepay-total { (yuan(h.not_yet_due_total)) } }
             }
         }
     }
@@ -497,6 +525,7 @@ fn estate_block(l: Lang, e: &OwnerEstate) -> Markup {
                             }
                         }
                         (owed_table(l, h))
+                        (prepay_block(l, h, e.allow_prepay))
                     }
                 }
                 @if !bookable.is_empty() {

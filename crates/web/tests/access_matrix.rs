@@ -571,7 +571,9 @@ fn access(op: &str) -> Option<Access> {
         "requestReversal" | "voidReceipt" => Staff(RecordPayment),
         "setWalkingModel" | "setGeofence" => Staff(Dispatch),
         "listReversals" => Staff(ReadBills),
-        "submitHandover" => Staff(Treasury),
+        "submitHandover" | "approveHandoverDifference" => Staff(Treasury),
+        // Only the collector whose shift it was answers its difference.
+        "acknowledgeHandover" => Route(Visit),
         "getCashStatus"
         | "closeDay"
         | "decideReversal"
@@ -703,7 +705,8 @@ fn body(fx: &Fx, op: &str) -> Option<(Value, bool)> {
             json!({"actions": [{"kind": "outcome", "booking_id": v.booking, "client_key": "matrix-sync-1", "result": "owner_absent"}]}),
             true,
         ),
-        "submitHandover" => (json!({"counted": "100.00"}), false),
+        "submitHandover" => (json!({"counted": "100.00", "reason": "matrix"}), false),
+        "acknowledgeHandover" => (json!({"dispute": false}), false),
         "closeDay" => (json!({}), false),
         "requestReversal" => (json!({"kind": "void", "reason": "matrix"}), false),
         "decideReversal" => (json!({"approve": false}), false),

@@ -1,7 +1,10 @@
 //! Collecting at the door over the JSON API, against the payment simulator
 //! on 127.0.0.1, on a real SQLite file and (when reachable) a real
 //! PostgreSQL schema: check-in against the geofence, cash with change and
-//! retries, signatures, WeChat and Alipay QR payments completed by the
+//! retries, signatures bound to their payment (never a foreign one, never
+//! twice, offline in either order, not after the visit closed), an open
+//! order holding the bills named in the collector's language and shown
+//! again, WeChat and Alipay QR payments completed by the
 //! providers' notifications, payment codes with a password, the poller,
 //! cancel, forged / replayed / probe / mismatched notifications recording
 //! nothing, offline sync applied once, shifts and a blind handover, a void
@@ -250,15 +253,38 @@ fn next_weekday() -> jiff::civil::Date {
 const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
 fn signature_body(visit: i64, key: &str, payment_id: Option<i64>) -> Value {
-    let shown =
-        json!({"amount_fen": 10000, "booking_id": visit, "lines": [], "payment_id": payment_id});
+    signature_for(visit, key, payment_id, None, 10000)
+}
+
+/// A signature confirming `amount_fen` of the payment with `payment_id`
+/// or, for cash taken offline, the cash action's client key.
+fn signature_for(
+    visit: i64,
+    key: &str,
+    payment_id: Option<i64>,
+    payment_key: Option<&str>,
+    amount_fen: i64,
+) -> Value {
+    let shown = json!({"amount_fen": amount_fen, "booking_id": visit, "lines": [],
+        "payment_id": payment_id, "payment_key": payment_key});
     json!({
         "shown": doorstep_app::collect::canonical_json(&shown),
         "strokes": {"w": 300, "h": 150, "strokes": [[[10, 10, 0], [40, 30, 16], [80, 20, 33]]]},
         "png_base64": format!("data:image/png;base64,{PNG_B64}"),
         "payment_id": payment_id,
+        "payment_key": payment_key,
         "client_key": key,
     })
+}
+
+/// The offline queue's signature action for the cash action `cash_key`.
+fn offline_signature_body(visit: i64, key: &str, cash_key: &str, amount_fen: i64) -> Value {
+    let mut b = signature_for(visit, key, None, Some(cash_key), amount_fen);
+    b["kind"] = json!("signature");
+    b["booking_id"] = json!(visit);
+    b["offline"] = json!(true);
+    b["png_base64"] = json!(PNG_B64);
+    b
 }
 
 /// Books 张三's room 202 and space B007 and plans the evening; returns the
@@ -1125,12 +1151,11 @@ fn scenario(s: Server) {
 
     // Offline queue: cash + signature + outcome synced twice, applied once.
     let n = s.payments(&fin, visit).len();
+    let offline_sig = offline_signature_body(visit, "offline-sig-1", "offline-cash-1", 1230);
     let actions = json!({"actions": [
         {"kind": "cash", "booking_id": visit, "amount": "12.30", "client_key": "offline-cash-1", "offline": true,
          "taken_at_ms": jiff::Timestamp::now().as_millisecond() - 60_000},
-        {"kind": "signature", "booking_id": visit, "offline": true,
-         "shown": signature_body(visit, "x", None)["shown"], "strokes": signature_body(visit, "x", None)["strokes"],
-         "png_base64": PNG_B64, "client_key": "offline-sig-1"},
+        offline_sig,
         {"kind": "outcome", "booking_id": visit, "result": "partly_paid", "client_key": "offline-out-1"}
     ]});
     let first = s.ok("POST", "/api/v1/sync", &c, Some(actions.clone()));
@@ -1140,6 +1165,11 @@ fn scenario(s: Server) {
             .unwrap()
             .iter()
             .all(|r| r["ok"] == true && r["replayed"] == false),
+        "{first}"
+    );
+    // The offline signature is bound to the payment its cash action made.
+    assert_eq!(
+        first["results"][1]["detail"]["payment_id"], first["results"][0]["detail"]["payment_id"],
         "{first}"
     );
     let second = s.ok("POST", "/api/v1/sync", &c, Some(actions));
@@ -1223,9 +1253,24 @@ fn scenario(s: Server) {
         "POST",
         &format!("/api/v1/shifts/{}/handover", shift["id"]),
         &fin,
-        Some(json!({"counted": "11.30", "note": "少1元"})),
+        Some(json!({"counted": "11.30", "reason": "少1元"})),
     );
     assert_eq!(h["difference"], -100, "{h}");
+    assert_eq!(h["difference_status"], "pending", "{h}");
+    // The difference needs the collector's word and a third person's approval.
+    s.ok(
+        "POST",
+        &format!("/api/v1/shifts/{}/handover/acknowledgement", shift["id"]),
+        &c,
+        Some(json!({"note": "确认"})),
+    );
+    let approved = s.ok(
+        "POST",
+        &format!("/api/v1/shifts/{}/handover/approval", shift["id"]),
+        &s.login("s-admin"),
+        None,
+    );
+    assert_eq!(approved["status"], "approved", "{approved}");
     assert!(
         s.ok("GET", "/api/v1/estates/sample/cash", &fin, None)["holdings"]
             .as_array()
@@ -1429,7 +1474,7 @@ fn custody_gaps_close(s: &Server, visit: i64, c: &str, fin: &str, shift: &Value,
         "POST",
         &format!("/api/v1/shifts/{}/handover", shift["id"]),
         fin,
-        Some(json!({"counted": "99999.00", "note": ""})),
+        Some(json!({"counted": "100001.00"})),
     );
     assert_eq!(
         h["shift"]["expected"],
@@ -1453,5 +1498,252 @@ fn collecting_on_sqlite() {
 fn collecting_on_postgres() {
     if let Some(s) = start(true) {
         scenario(s);
+    }
+}
+
+/// Item 11 and item 10 of issue 14 over the API: a signature is bound to the
+/// payment it confirms (never a foreign one, never twice, offline in either
+/// order), and a payment refused because an open order holds the bills
+/// says so in the collector's language and carries that order.
+fn signatures_and_open_orders(s: Server) {
+    let fin = s.login("s-finance");
+    let (visit, _, c) = booked_visit(&s);
+    s.ok("POST", "/api/v1/estates/sample/shifts", &c, None);
+    let signatures = |s: &Server| -> Vec<Value> {
+        s.ok("GET", &format!("/api/v1/visits/{visit}"), &c, None)["signatures"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let cash = s.ok(
+        "POST",
+        &format!("/api/v1/visits/{visit}/cash"),
+        &c,
+        Some(json!({"amount": "10.00", "client_key": "sig-cash-0001"})),
+    );
+    let pid = cash["payment"]["id"].as_i64().unwrap();
+    let stop = s.ok("GET", &format!("/api/v1/visits/{visit}"), &c, None);
+    let unsigned = stop["unsigned_payments"].as_array().unwrap();
+    assert_eq!(unsigned.len(), 1, "{stop}");
+    assert_eq!(unsigned[0]["payment_id"], pid);
+    assert_eq!(unsigned[0]["amount"], 1000);
+    assert!(
+        !unsigned[0]["lines"].as_array().unwrap().is_empty(),
+        "{stop}"
+    );
+
+    // A payment of the same room taken elsewhere (at the counter, no visit).
+    let counter = s.ok(
+        "POST",
+        "/api/v1/estates/sample/payments",
+        &fin,
+        Some(json!({"room_ids": [s.ids.room_202], "amount": "1.00", "method": "bank"})),
+    );
+    let foreign = counter["id"].as_i64().unwrap();
+    let path = format!("/api/v1/visits/{visit}/signature");
+    for (body, want, what) in [
+        (
+            signature_for(visit, "sig-foreign-01", Some(foreign), None, 100),
+            404,
+            "a payment of no visit",
+        ),
+        (
+            signature_for(visit, "sig-nopay-0001", None, None, 1000),
+            422,
+            "no payment named",
+        ),
+        (
+            signature_for(visit, "sig-amount-001", Some(pid), None, 999),
+            422,
+            "another amount",
+        ),
+        (
+            signature_for(
+                visit,
+                "sig-wrongkey-1",
+                Some(pid),
+                Some("not-its-key-1"),
+                1000,
+            ),
+            422,
+            "another payment's key",
+        ),
+    ] {
+        let (st, v) = s.call("POST", &path, Some(&c), Some(body));
+        assert_eq!(st, want, "{what}: {v}");
+    }
+    assert!(
+        signatures(&s).is_empty(),
+        "refused signatures wrote nothing"
+    );
+
+    // Signed once; a second signature for the same payment is refused,
+    // whether it names the id or the cash's client key.
+    let sig = s.ok(
+        "POST",
+        &path,
+        &c,
+        Some(signature_for(visit, "sig-first-001", Some(pid), None, 1000)),
+    );
+    assert_eq!(sig["payment_id"], pid, "{sig}");
+    for body in [
+        signature_for(visit, "sig-second-01", Some(pid), None, 1000),
+        signature_for(visit, "sig-second-02", None, Some("sig-cash-0001"), 1000),
+    ] {
+        let (st, v) = s.call("POST", &path, Some(&c), Some(body));
+        assert_eq!(st, 409, "{v}");
+        assert!(
+            v["message"].as_str().unwrap().contains("already signed"),
+            "{v}"
+        );
+    }
+    // The same request again is a replay, not a second signature.
+    let again = s.ok(
+        "POST",
+        &path,
+        &c,
+        Some(signature_for(visit, "sig-first-001", Some(pid), None, 1000)),
+    );
+    assert_eq!(
+        (again["id"].clone(), again["replayed"].clone()),
+        (sig["id"].clone(), json!(true))
+    );
+    assert_eq!(signatures(&s).len(), 1);
+
+    // Offline: the signature reaches the server before the cash it confirms
+    // (the cash's first try was still under way when the queue synced).
+    let r = s.ok(
+        "POST",
+        "/api/v1/sync",
+        &c,
+        Some(json!({"actions": [offline_signature_body(visit, "sig-offline-01", "off-cash-0001", 1230)]})),
+    );
+    assert_eq!(r["results"][0]["ok"], true, "{r}");
+    assert_eq!(r["results"][0]["detail"]["payment_id"], Value::Null, "{r}");
+    let r = s.ok(
+        "POST",
+        "/api/v1/sync",
+        &c,
+        Some(json!({"actions": [{"kind": "cash", "booking_id": visit, "amount": "12.30", "client_key": "off-cash-0001",
+            "offline": true, "taken_at_ms": jiff::Timestamp::now().as_millisecond() - 30_000}]})),
+    );
+    assert_eq!(r["results"][0]["ok"], true, "{r}");
+    let offline_pid = r["results"][0]["detail"]["payment_id"].as_i64().unwrap();
+    let list = signatures(&s);
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(
+        list[1]["payment_id"], offline_pid,
+        "linked when its cash arrived: {list:?}"
+    );
+    assert_eq!(list[1]["offline"], true);
+    let stop = s.ok("GET", &format!("/api/v1/visits/{visit}"), &c, None);
+    assert!(
+        stop["unsigned_payments"].as_array().unwrap().is_empty(),
+        "{stop}"
+    );
+
+    // An open QR order holds the bills: cash is refused in the collector's
+    // language, pointing at that order, which the stop shows again.
+    let qr = s.ok(
+        "POST",
+        &format!("/api/v1/visits/{visit}/qr"),
+        &c,
+        Some(json!({"provider": "wechat", "amount": "5.00", "client_key": "qr-held-0001"})),
+    );
+    let order = qr["id"].as_i64().unwrap();
+    let stop = s.ok("GET", &format!("/api/v1/visits/{visit}"), &c, None);
+    let open = stop["open_orders"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{stop}");
+    assert_eq!(open[0]["id"], order);
+    assert!(
+        open[0]["qr_svg"].as_str().unwrap().contains("<svg"),
+        "{stop}"
+    );
+    assert_eq!(open[0]["code"], qr["code"]);
+    let held = |lang: &str, key: &str| -> (u16, Value) {
+        let req = ureq::post(&format!("{}/api/v1/visits/{visit}/cash", s.base))
+            .set("Authorization", &format!("Bearer {c}"))
+            .set("Accept-Language", lang);
+        let res = match req.send_json(json!({"amount": "1.00", "client_key": key})) {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        (
+            res.status(),
+            serde_json::from_str(&res.into_string().unwrap()).unwrap(),
+        )
+    };
+    let (st, v) = held("zh-CN", "held-cash-001");
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(v["error"], "held_by_open_order", "{v}");
+    assert_eq!(v["open_orders"][0]["id"], order, "{v}");
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("未完成的微信二维码订单（¥5.00）"), "{msg}");
+    assert!(!msg.contains("wait"), "{msg}");
+    let (st, v) = held("en", "held-cash-002");
+    assert_eq!(st, 409, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("open WeChat QR order of ¥5.00"),
+        "{v}"
+    );
+    // A second QR for the same bills points at the first as well.
+    let (st, v) = s.call(
+        "POST",
+        &format!("/api/v1/visits/{visit}/qr"),
+        Some(&c),
+        Some(json!({"provider": "alipay", "amount": "5.00", "client_key": "qr-held-0002"})),
+    );
+    assert_eq!(
+        (st, v["open_orders"][0]["id"].as_i64()),
+        (409, Some(order)),
+        "{v}"
+    );
+    // Cancelled, it is gone from the stop and cash is taken again.
+    let done = s.ok(
+        "POST",
+        &format!("/api/v1/payments/{order}/cancel"),
+        &c,
+        None,
+    );
+    assert_eq!(done["status"], "closed", "{done}");
+    let stop = s.ok("GET", &format!("/api/v1/visits/{visit}"), &c, None);
+    assert!(stop["open_orders"].as_array().unwrap().is_empty(), "{stop}");
+    let cash = s.ok(
+        "POST",
+        &format!("/api/v1/visits/{visit}/cash"),
+        &c,
+        Some(json!({"amount": "1.00", "client_key": "after-cancel-1"})),
+    );
+    let last = cash["payment"]["id"].as_i64().unwrap();
+
+    // Signing is allowed until the visit is closed, not after.
+    s.ok(
+        "POST",
+        "/api/v1/sync",
+        &c,
+        Some(json!({"actions": [{"kind": "outcome", "booking_id": visit, "result": "partly_paid", "client_key": "sig-outcome-1"}]})),
+    );
+    let (st, v) = s.call(
+        "POST",
+        &path,
+        Some(&c),
+        Some(signature_for(visit, "sig-closed-01", Some(last), None, 100)),
+    );
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(signatures(&s).len(), 2);
+}
+
+#[test]
+fn signatures_and_open_orders_on_sqlite() {
+    signatures_and_open_orders(start(false).unwrap());
+}
+
+#[test]
+fn signatures_and_open_orders_on_postgres() {
+    if let Some(s) = start(true) {
+        signatures_and_open_orders(s);
     }
 }

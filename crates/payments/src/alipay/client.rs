@@ -388,7 +388,10 @@ impl PayProvider for AlipayClient {
         if !refund.reason.is_empty() {
             biz["refund_reason"] = Value::String(refund.reason.clone());
         }
-        let reply = self.call("alipay.trade.refund", &biz, None)?.success()?;
+        // `notify_url` is a common request parameter: Alipay tells of the
+        // refund there as a `trade_status_sync` carrying `out_biz_no`.
+        let notify = refund.notify_url.as_deref().filter(|u| !u.is_empty());
+        let reply = self.call("alipay.trade.refund", &biz, notify)?.success()?;
         if reply.str("fund_change") == Some("Y") {
             return Ok(RefundStatus::Success);
         }

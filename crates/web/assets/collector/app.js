@@ -50,6 +50,10 @@
     signOk: ["签名已保存", "Signature saved"],
     signQueued: ["签名已保存，待同步", "Signature saved, will sync"],
     signLabel: ["签名 {a}", "Signature {a}"],
+    signNone: ["本次上门还没有待业主签名确认的收款", "No payment at this visit is waiting for the owner's signature"],
+    codeTitle: ["{p}付款码收款 {a}", "{p} payment code {a}"],
+    openWaitQr: ["等待业主扫码支付", "Waiting for the owner to scan and pay"],
+    openWaitCode: ["等待业主确认支付", "Waiting for the owner to confirm"],
     checkinLabel: ["签到", "Check-in"],
     outcomeLabel: ["结果：{r}", "Outcome: {r}"],
     pickResult: ["请选择结果", "Choose a result"],
@@ -280,7 +284,7 @@
   /**
    * A write: queued first (with its client key), then tried at once.
    * `done(data)` on success, `queued()` when it waits for the network,
-   * `refused(text)` when the server said no (4xx): it is then dropped.
+   * `refused(text, answer)` when the server said no (4xx): it is then dropped.
    */
   function write(item, path, body, cb, timeoutMs) {
     item.sending = Date.now();
@@ -298,7 +302,7 @@
         cb.done(r.data);
       } else if (r.status >= 400 && r.status < 500 && r.status !== 401 && r.status !== 408 && r.status !== 429) {
         removeKey(key);
-        cb.refused(errText(r));
+        cb.refused(errText(r), r);
       } else {
         toQueue();
         if (r.status === 401) say($("sync-note") || makeSyncNote(), t("relogin"), "err");
@@ -421,18 +425,37 @@
     keepShift(ctx.estate, ctx.shift_id, ctx.rendered_at_ms);
     var where = (stop.booking.labels || []).join("、");
     var lines = [];
-    // What the owner confirms by signing: the last payment, else everything owed.
+    // What the owner confirms by signing: one payment — the one just taken,
+    // else the last one of this visit not signed for yet (recorded, or cash
+    // still in the queue). Null when there is none.
     var confirm = null;
     var confirmFixed = false;
+    // Payments recorded at this visit and not signed for (from the server).
+    var unsigned = ctx.unsigned_payments || [];
+    // Signed on this page already (ids, and "k:" + cash client keys).
+    var signedHere = {};
 
+    // Bills not yet due: paid only when ticked as a prepayment (#prepay).
+    var later = [];
+    function lineOfRow(r) {
+      return {
+        line_id: r.line_id, item: r.fee_item, period: r.period, due: r.due_date,
+        category: r.category, principal: r.principal_owed, late: r.late_fee_owed,
+        object: r.object, calc: EN ? r.late_fee_text_en : r.late_fee_text
+      };
+    }
+    /** Line ids of the bills not yet due that the owner chose to prepay. */
+    function prepaid() {
+      return Array.prototype.map.call(document.querySelectorAll("#prepay input.prepay-line:checked"), function (el) { return Number(el.value); });
+    }
+    /** What a payment pays now: the lines due now, plus any chosen prepayment. */
+    function payable() {
+      var chosen = prepaid();
+      return lines.concat(later.filter(function (l) { return chosen.indexOf(l.line_id) >= 0; }));
+    }
     function setLines(st) {
-      lines = (st.lines || []).map(function (r) {
-        return {
-          line_id: r.line_id, item: r.fee_item, period: r.period, due: r.due_date,
-          category: r.category, principal: r.principal_owed, late: r.late_fee_owed,
-          object: r.object, calc: EN ? r.late_fee_text_en : r.late_fee_text
-        };
-      });
+      lines = (st.lines || []).map(lineOfRow);
+      later = (st.not_yet_due || []).map(lineOfRow);
       // Cash still waiting in the queue is taken off what is shown as owed.
       queue().forEach(function (it) {
         if (it.action.booking_id === id && it.action.kind === "cash") {
@@ -442,11 +465,11 @@
       });
     }
     function owed() {
-      return lines.reduce(function (s, l) { return s + l.principal + l.late; }, 0);
+      return payable().reduce(function (s, l) { return s + l.principal + l.late; }, 0);
     }
     /** Oldest due date first; within a line the late fee before the principal. */
     function allocate(amount) {
-      var order = lines.slice().sort(function (a, b) {
+      var order = payable().sort(function (a, b) {
         return a.due < b.due ? -1 : a.due > b.due ? 1 : a.period < b.period ? -1 : a.period > b.period ? 1 : a.line_id - b.line_id;
       });
       var left = amount, out = [];
@@ -462,7 +485,7 @@
     }
     function applyAllocation(alloc) {
       alloc.forEach(function (a) {
-        lines.forEach(function (l) {
+        lines.concat(later).forEach(function (l) {
           if (l.line_id === a.line_id) {
             l.late = Math.max(0, l.late - a.late_fee);
             l.principal = Math.max(0, l.principal - a.principal);
@@ -470,32 +493,53 @@
         });
       });
     }
-    function lineOf(lid) { return lines.filter(function (l) { return l.line_id === lid; })[0]; }
-    function confirmOf(amount, alloc, paymentId) {
+    function lineOf(lid) { return lines.concat(later).filter(function (l) { return l.line_id === lid; })[0]; }
+    function confirmOf(amount, alloc, paymentId, paymentKey) {
       return {
         amount: amount,
         payment_id: paymentId == null ? null : paymentId,
+        payment_key: paymentKey == null ? null : paymentKey,
         lines: alloc.map(function (a) {
           var l = lineOf(a.line_id) || {};
           return { line_id: a.line_id, item: l.item || "", period: l.period || "", category: l.category || "other", principal_fen: a.principal, late_fee_fen: a.late_fee };
         })
       };
     }
-    function confirmAll() {
-      return confirmOf(owed(), lines.filter(function (l) { return l.principal + l.late > 0; }).map(function (l) {
-        return { line_id: l.line_id, late_fee: l.late, principal: l.principal };
-      }), null);
+    /** The last payment of this visit not signed for yet, or null. */
+    function toSign() {
+      var ids = {}, keys = {};
+      Object.keys(signedHere).forEach(function (k) { if (k.indexOf("k:") === 0) keys[k.slice(2)] = 1; else ids[k] = 1; });
+      queue().forEach(function (it) {
+        var a = it.action;
+        if (a.kind !== "signature" || a.booking_id !== id) return;
+        if (a.payment_id != null) ids[a.payment_id] = 1;
+        if (a.payment_key) keys[a.payment_key] = 1;
+      });
+      var found = [];
+      unsigned.forEach(function (p) {
+        if (ids[p.payment_id]) return;
+        found.push({ amount: p.amount, payment_id: p.payment_id, payment_key: null, lines: p.lines || [] });
+      });
+      queue().forEach(function (it) {
+        var a = it.action;
+        if (a.kind !== "cash" || a.booking_id !== id || keys[a.client_key]) return;
+        found.push({ amount: parseFen(a.amount), payment_id: null, payment_key: a.client_key, lines: it.shown_lines || [] });
+      });
+      return found.length ? found[found.length - 1] : null;
     }
 
     function render() {
+      // What is due now is shown as such; the amount asked adds only a
+      // prepayment the owner chose (#prepay, unticked by default).
       var total = owed();
+      var dueNow = lines.reduce(function (s, l) { return s + l.principal + l.late; }, 0);
       var ot = $("owed-total");
-      if (ot) { ot.textContent = fmt(total); ot.setAttribute("data-fen", String(total)); }
+      if (ot) { ot.textContent = fmt(dueNow); ot.setAttribute("data-fen", String(dueNow)); }
       ["cash-amount", "qr-amount", "code-amount"].forEach(function (k) {
         var el = $(k);
         if (el && !el.getAttribute("data-touched")) el.value = yuanText(total);
       });
-      if (!confirmFixed) confirm = confirmAll();
+      if (!confirmFixed) confirm = toSign();
       renderOwed();
       renderConfirm();
       renderPending();
@@ -554,10 +598,19 @@
       }
     }
     function renderConfirm() {
-      say($("sign-amount"), fmt(confirm.amount));
+      var none = $("sign-none"), sb = $("sign-submit");
+      if (none) none.hidden = !!confirm;
+      if (sb) sb.disabled = !confirm;
+      var box = $("sign-shown");
+      if (box) {
+        box.setAttribute("data-payment", confirm && confirm.payment_id != null ? String(confirm.payment_id) : "");
+        box.setAttribute("data-payment-key", confirm && confirm.payment_key ? confirm.payment_key : "");
+      }
+      say($("sign-amount"), confirm ? fmt(confirm.amount) : "—");
       var ul = $("sign-lines");
       if (!ul) return;
       ul.textContent = "";
+      if (!confirm) return;
       var cats = {};
       confirm.lines.forEach(function (l) {
         cats[l.category] = (cats[l.category] || 0) + l.principal_fen + l.late_fee_fen;
@@ -596,6 +649,7 @@
       return api("GET", "/visits/" + id).then(function (r) {
         if (r.status === 200 && r.data) {
           try { localStorage.setItem(KEPT, JSON.stringify({ at: Date.now(), stop: r.data })); } catch (e) { /* full */ }
+          if (r.data.unsigned_payments) unsigned = r.data.unsigned_payments;
           setLines(r.data);
           render();
         }
@@ -605,12 +659,20 @@
 
     var kept = null;
     try { kept = JSON.parse(localStorage.getItem(KEPT) || "null"); } catch (e) { kept = null; }
-    setLines(kept && kept.stop && kept.at > (ctx.rendered_at_ms || 0) ? kept.stop : stop);
+    var newer = kept && kept.stop && kept.at > (ctx.rendered_at_ms || 0);
+    if (newer && kept.stop.unsigned_payments) unsigned = kept.stop.unsigned_payments;
+    setLines(newer ? kept.stop : stop);
     render();
     if (navigator.onLine !== false) reload();
     ["cash-amount", "qr-amount", "code-amount"].forEach(function (k) {
       var el = $(k);
       if (el) el.addEventListener("input", function () { el.setAttribute("data-touched", "1"); });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("#prepay input.prepay-line"), function (el) {
+      el.addEventListener("change", function () {
+        ["cash-amount", "qr-amount", "code-amount"].forEach(function (k) { var a = $(k); if (a) a.removeAttribute("data-touched"); });
+        render();
+      });
     });
 
     // -- check-in
@@ -676,9 +738,11 @@
         if (a > owed()) { say(out, t("overOwed", { owed: fmt(owed()) }), "err"); return; }
         var btn = $("cash-submit");
         btn.disabled = true;
-        var action = { kind: "cash", booking_id: id, amount: yuanText(a), tendered: yuanText(tf), client_key: newKey(), taken_at_ms: Date.now(), offline: false, shift_id: currentShift(ctx.estate) };
+        var action = { kind: "cash", booking_id: id, amount: yuanText(a), tendered: yuanText(tf), client_key: newKey(), taken_at_ms: Date.now(), offline: false, shift_id: currentShift(ctx.estate), prepay: prepaid().length > 0 };
         var localAlloc = allocate(a);
-        write({ action: action, label: t("cashLabel", { a: fmt(a) }) + " · " + where }, "/visits/" + id + "/cash", directBody(action), {
+        // What the owner will be shown to sign for it, kept with the queued cash.
+        var shownLines = confirmOf(a, localAlloc, null).lines;
+        write({ action: action, label: t("cashLabel", { a: fmt(a) }) + " · " + where, shown_lines: shownLines }, "/visits/" + id + "/cash", directBody(action), {
           done: function (r) {
             btn.disabled = false;
             var alloc = (r.payment.allocation || []).map(function (x) { return { line_id: x.line_id, late_fee: x.late_fee, principal: x.principal }; });
@@ -693,19 +757,20 @@
           },
           queued: function () {
             btn.disabled = false;
-            confirm = confirmOf(a, localAlloc, null); confirmFixed = true;
+            confirm = confirmOf(a, localAlloc, null, action.client_key); confirmFixed = true;
             applyAllocation(localAlloc);
             say(out, t("cashQueued", { a: fmt(a) }), "pending");
             out.setAttribute("data-payment", "queued");
             $("cash-tendered").value = "";
             render();
           },
-          refused: function (msg) { btn.disabled = false; say(out, msg, "err"); }
+          refused: function (msg, r) { btn.disabled = false; say(out, msg, "err"); heldByOrder(r); }
         });
       });
     }
 
-    // -- QR
+    // -- QR (and any open order of this visit: after a reload, a killed app
+    // or a restarted phone the page shows it again, from ctx.open_orders)
     var qr = null; // {id, es, timer, poll, left}
     function qrStop() {
       if (!qr) return;
@@ -713,37 +778,93 @@
       if (qr.timer) clearInterval(qr.timer);
       if (qr.poll) clearInterval(qr.poll);
     }
+    function qrFinished() {
+      $("qr-svg").hidden = true;
+      $("qr-cancel").hidden = true;
+      var re = $("qr-reopened");
+      if (re) re.hidden = true;
+      say($("qr-countdown"), "");
+      qrStop();
+      qr.done = true;
+    }
     function qrState(v) {
       var st = $("qr-state");
       if (v.status === "paid") {
         say(st, t("paid") + " " + fmt(qr.amount), "big paid");
         receiptLink(st, v.receipt);
-        $("qr-svg").hidden = true;
-        $("qr-cancel").hidden = true;
-        say($("qr-countdown"), "");
-        qrStop();
+        qrFinished();
         var alloc = allocate(qr.amount);
         confirm = confirmOf(qr.amount, alloc, v.payment_id); confirmFixed = true;
         applyAllocation(alloc);
         render();
         reload();
-        qr.done = true;
       } else if (v.status === "open") {
-        say(st, v.state_zh && !EN ? v.state_zh : t("waiting"), "big");
+        say(st, EN ? t(qr.code ? "openWaitCode" : "openWaitQr") : (v.state_zh || t(qr.code ? "openWaitCode" : "openWaitQr")), "big");
         qr.left = v.seconds_left;
       } else {
         say(st, v.status === "closed" ? t("closed") : t("failed"), "big");
-        $("qr-svg").hidden = true;
-        $("qr-cancel").hidden = true;
-        say($("qr-countdown"), "");
-        qrStop();
-        qr.done = true;
+        qrFinished();
       }
       $("qr-box").setAttribute("data-status", v.status);
     }
     function qrPoll() {
       if (!qr || qr.done) return;
-      api("GET", "/payments/" + qr.id).then(function (r) { if (r.status === 200 && qr && !qr.done) qrState(r.data); }, function () {});
+      var q = qr;
+      api("GET", "/payments/" + q.id).then(function (r) { if (r.status === 200 && qr === q && !q.done) qrState(r.data); }, function () {});
+    }
+    /** Shows order `v` (a PaymentView) in the QR box and follows its state. */
+    function qrShow(v) {
+      qrStop();
+      var provider = v.provider || String(v.method || "").split("_")[0];
+      var isCode = /_code$/.test(v.method || "");
+      qr = { id: v.id, amount: v.amount, left: v.seconds_left, done: false, code: isCode };
+      var box = $("qr-box");
+      box.hidden = false;
+      box.setAttribute("data-payment", String(v.id));
+      say($("qr-title"), t(isCode ? "codeTitle" : "qrTitle", { p: t(provider), a: fmt(v.amount) }), "big");
+      var svg = $("qr-svg");
+      // SVG made by our own server from the order's stored code.
+      svg.innerHTML = v.qr_svg || "";
+      svg.hidden = !v.qr_svg;
+      svg.setAttribute("data-code", v.code || "");
+      $("qr-cancel").hidden = false;
+      qrState(v);
+      if (qr.done) return;
+      var q = qr;
+      q.timer = setInterval(function () {
+        if (qr !== q || q.done) return;
+        q.left = Math.max(0, q.left - 1);
+        var m = Math.floor(q.left / 60), s = q.left % 60;
+        say($("qr-countdown"), q.code ? "" : q.left > 0 ? t("secondsLeft", { m: m, s: (s < 10 ? "0" : "") + s }) : t("expired"), "muted");
+        if (q.left === 0 && !q.code) qrPoll();
+      }, 1000);
+      if (typeof EventSource === "function") {
+        var es = new EventSource("/c/api/v1/payments/" + v.id + "/events");
+        q.es = es;
+        es.addEventListener("state", function (ev) {
+          try { if (qr === q && !q.done) qrState(JSON.parse(ev.data)); } catch (e) { /* ignore a bad event */ }
+        });
+        es.onerror = function () {
+          // The stream ends when the order does; otherwise fall back to polling.
+          if (qr === q && !q.done && !q.poll) q.poll = setInterval(qrPoll, 3000);
+        };
+      } else {
+        q.poll = setInterval(qrPoll, 3000);
+      }
+    }
+    /**
+     * A payment refused because the bills are held by an open order: the
+     * server's message (in this page's language) says so, and the order is
+     * shown again to finish or cancel.
+     */
+    function heldByOrder(r) {
+      var d = r && r.data;
+      if (!d || d.error !== "held_by_open_order") return false;
+      var list = d.open_orders || [];
+      if (list.length && (!qr || qr.done || qr.id !== list[list.length - 1].id)) qrShow(list[list.length - 1]);
+      var box = $("qr-box");
+      if (box && !box.hidden) box.scrollIntoView();
+      return true;
     }
     function qrStart(provider) {
       var out = $("qr-result");
@@ -752,61 +873,37 @@
       var a = parseFen($("qr-amount").value);
       if (!a || a <= 0) { say(out, t("badAmount"), "err"); return; }
       if (navigator.onLine === false) { $("qr-offline").hidden = false; return; }
-      qrStop();
-      qr = null;
+      var re = $("qr-reopened");
+      if (re) re.hidden = true;
       var buttons = [$("qr-wechat"), $("qr-alipay")];
       buttons.forEach(function (b) { b.disabled = true; });
       api("POST", "/visits/" + id + "/qr", { provider: provider, amount: yuanText(a), client_key: newKey() }, 30000).then(function (r) {
         buttons.forEach(function (b) { b.disabled = false; });
-        if (r.status !== 200) { say(out, errText(r), "err"); return; }
-        var v = r.data;
-        qr = { id: v.id, amount: v.amount, left: v.seconds_left, done: false };
-        var box = $("qr-box");
-        box.hidden = false;
-        box.setAttribute("data-payment", String(v.id));
-        say($("qr-title"), t("qrTitle", { p: t(provider), a: fmt(v.amount) }), "big");
-        var svg = $("qr-svg");
-        svg.hidden = false;
-        // SVG made by our own server from the order's code.
-        svg.innerHTML = v.qr_svg || "";
-        svg.setAttribute("data-code", v.code || "");
-        $("qr-cancel").hidden = false;
-        qrState(v);
-        qr.timer = setInterval(function () {
-          if (!qr || qr.done) return;
-          qr.left = Math.max(0, qr.left - 1);
-          var m = Math.floor(qr.left / 60), s = qr.left % 60;
-          say($("qr-countdown"), qr.left > 0 ? t("secondsLeft", { m: m, s: (s < 10 ? "0" : "") + s }) : t("expired"), "muted");
-          if (qr.left === 0) qrPoll();
-        }, 1000);
-        if (typeof EventSource === "function") {
-          var es = new EventSource("/c/api/v1/payments/" + v.id + "/events");
-          qr.es = es;
-          es.addEventListener("state", function (ev) {
-            try { if (qr && !qr.done) qrState(JSON.parse(ev.data)); } catch (e) { /* ignore a bad event */ }
-          });
-          es.onerror = function () {
-            // The stream ends when the order does; otherwise fall back to polling.
-            if (qr && !qr.done && !qr.poll) qr.poll = setInterval(qrPoll, 3000);
-          };
-        } else {
-          qr.poll = setInterval(qrPoll, 3000);
-        }
+        if (r.status !== 200) { say(out, errText(r), "err"); heldByOrder(r); return; }
+        qrShow(r.data);
       }, function () {
         buttons.forEach(function (b) { b.disabled = false; });
         $("qr-offline").hidden = false;
       });
     }
+    if ($("qr-box")) {
+      $("qr-cancel").addEventListener("click", function () {
+        if (!qr) return;
+        var q = qr;
+        $("qr-cancel").disabled = true;
+        api("POST", "/payments/" + q.id + "/cancel", {}).then(function (r) {
+          $("qr-cancel").disabled = false;
+          if (r.status === 200 && qr === q && !q.done) qrState(r.data);
+          else if (r.status !== 200) say($("qr-result"), errText(r), "err");
+        }, function () { $("qr-cancel").disabled = false; $("qr-offline").hidden = false; });
+      });
+      // The order still open at this visit (rendered in the page) is followed again.
+      var open = ctx.open_orders || [];
+      if (open.length) qrShow(open[open.length - 1]);
+    }
     if ($("qr-wechat")) {
       $("qr-wechat").addEventListener("click", function () { qrStart("wechat"); });
       $("qr-alipay").addEventListener("click", function () { qrStart("alipay"); });
-      $("qr-cancel").addEventListener("click", function () {
-        if (!qr) return;
-        api("POST", "/payments/" + qr.id + "/cancel", {}).then(function (r) {
-          if (r.status === 200 && qr && !qr.done) qrState(r.data);
-          else if (r.status !== 200) say($("qr-result"), errText(r), "err");
-        }, function () { $("qr-offline").hidden = false; });
-      });
     }
 
     // -- the owner's payment code
@@ -903,7 +1000,7 @@
           }
         }
         api("POST", "/visits/" + id + "/code-payment", { provider: p, amount: yuanText(amount), auth_code: code, client_key: newKey() }, 60000).then(function (r) {
-          if (r.status === 200) finish(r.data); else { btn.disabled = false; say(out, errText(r), "err"); }
+          if (r.status === 200) finish(r.data); else { btn.disabled = false; say(out, errText(r), "err"); heldByOrder(r); }
         }, function () { btn.disabled = false; say(out, t("codeNeedsNet"), "warn"); });
       });
     }
@@ -963,28 +1060,40 @@
       $("sign-clear").addEventListener("click", function () { clear(); say($("sign-result"), ""); });
       $("sign-submit").addEventListener("click", function () {
         var out = $("sign-result");
+        if (!confirm) { say(out, t("signNone"), "err"); return; }
         var points = strokes.reduce(function (s, x) { return s + x.length; }, 0);
         if (points < 2) { say(out, t("signFirst"), "err"); return; }
+        // What the owner saw: the payment (its id, or the client key of the
+        // cash still in the queue), its amount and what it paid.
+        var c = confirm;
         var shown = canonical({
-          amount_fen: confirm.amount,
+          amount_fen: c.amount,
           booking_id: id,
           collector_id: ctx.collector_id,
-          lines: confirm.lines.map(function (l) {
+          lines: c.lines.map(function (l) {
             return { item: l.item, late_fee_fen: l.late_fee_fen, line_id: l.line_id, period: l.period, principal_fen: l.principal_fen };
           }),
-          payment_id: confirm.payment_id
+          payment_id: c.payment_id,
+          payment_key: c.payment_key
         });
         var action = {
           kind: "signature", booking_id: id, shown: shown,
           strokes: { w: pad.width, h: pad.height, strokes: strokes },
           png_base64: pad.toDataURL("image/png"),
-          payment_id: confirm.payment_id, signed_at_ms: Date.now(), client_key: newKey(), offline: false
+          payment_id: c.payment_id, payment_key: c.payment_key, signed_at_ms: Date.now(), client_key: newKey(), offline: false
         };
         var btn = $("sign-submit");
         btn.disabled = true;
-        write({ action: action, label: t("signLabel", { a: fmt(confirm.amount) }) + " · " + where }, "/visits/" + id + "/signature", directBody(action), {
-          done: function (s) { btn.disabled = false; say(out, t("signOk"), "ok"); out.setAttribute("data-signature", String(s.id)); clear(); },
-          queued: function () { btn.disabled = false; say(out, t("signQueued"), "pending"); out.setAttribute("data-signature", "queued"); clear(); },
+        // Signed: the card moves on to the next payment not signed for, if any.
+        function signed() {
+          signedHere[c.payment_id != null ? String(c.payment_id) : "k:" + c.payment_key] = true;
+          if (confirm === c) { confirm = null; confirmFixed = false; }
+          clear();
+          render();
+        }
+        write({ action: action, label: t("signLabel", { a: fmt(c.amount) }) + " · " + where }, "/visits/" + id + "/signature", directBody(action), {
+          done: function (s) { say(out, t("signOk"), "ok"); out.setAttribute("data-signature", String(s.id)); out.setAttribute("data-signature-payment", String(s.payment_id)); signed(); },
+          queued: function () { say(out, t("signQueued"), "pending"); out.setAttribute("data-signature", "queued"); signed(); },
           refused: function (msg) { btn.disabled = false; say(out, msg, "err"); }
         });
       });

@@ -341,6 +341,19 @@ fn event_text(l: Lang, e: &Estate, detail: &str, names: &[(i64, String)]) -> Str
             return t;
         }
     }
+    // A void or refund reopened what this visit collected (issue 14).
+    if let Some((kind, id)) = detail
+        .strip_suffix(": to collect again")
+        .and_then(|r| r.split_once(' '))
+        && let Some(id) = num(id)
+    {
+        return match (l, kind) {
+            (Lang::Zh, "refund") => format!("退款待重收（退款单 #{id}）"),
+            (Lang::Zh, _) => format!("作废待重收（作废单 #{id}）"),
+            (Lang::En, "refund") => format!("refunded – to collect again (refund #{id})"),
+            (Lang::En, _) => format!("voided – to collect again (void #{id})"),
+        };
+    }
     if let Some(code) = detail.strip_prefix("visit: ") {
         let what = match code {
             "paid" => l.pick("已缴清", "paid"),
@@ -415,6 +428,10 @@ async fn detail_page(
                     p { (l.pick("收费员：", "Collector: ")) (c) @if let Some(eta) = &v.eta_local { " · " (l.pick("预计到达 ", "ETA ")) (eta) } }
                 }
                 @if let Some(r) = b.visit_result { p { (l.pick("上门结果：", "Visit result: ")) (r.code()) @if !b.visit_reason.is_empty() { " — " (b.visit_reason) } } }
+                @if events.iter().any(|ev| ev.detail.ends_with(": to collect again")) {
+                    p #recollect { strong.warn { (l.pick("作废待重收", "Voided – to collect again")) } " "
+                        span.muted { (l.pick("本次上门的收款已作废或退款，费用恢复为待缴。", "A payment taken at this visit was voided or refunded; what it paid is owed again.")) } }
+                }
                 @if let Some(by) = &booked_by { p.muted { (l.pick("代客预约：", "Booked on the owner's behalf by ")) (by) } }
                 @if let Some(from) = b.rescheduled_from {
                     p { a href={"/console/" (e.code) "/bookings/" (from)} { (l.pick("由预约 #", "Rescheduled from booking #")) (from) (l.pick(" 改期而来", "")) } }

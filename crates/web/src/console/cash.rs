@@ -18,6 +18,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/console/{code}/cash", get(cash_page))
         .route("/console/{code}/cash/handover", post(handover))
+        .route("/console/{code}/cash/difference", post(approve_difference))
         .route("/console/{code}/cash/reversal", post(decide))
         .route("/console/{code}/cash/reconcile", post(reconcile))
         .route("/console/{code}/cash/close-day", post(close_day))
@@ -87,13 +88,51 @@ async fn cash_page(
                         input type="hidden" name="shift" value=(s.id);
                         p { strong { (s.collector_name) } " · " (at_local(&estate, s.opened_at)) " – " (s.closed_at.map(|t| at_local(&estate, t)).unwrap_or_default()) }
                         label { (l.pick("清点金额（元）", "Counted (yuan)")) input name="counted" inputmode="decimal" required; }
-                        label { (l.pick("备注", "Note")) input name="note" maxlength="200"; }
+                        label { (l.pick("差额原因（与应交金额不符时必填）", "Reason for a difference (required when the count differs)")) input name="reason" maxlength="200"; }
                         button type="submit" { (l.pick("提交交接", "Record handover")) }
                     }
                 }
                 @if !cash.open.is_empty() {
                     p { (l.pick("进行中的班次：", "Open shifts: "))
                         @for s in &cash.open { span { (s.collector_name) " " } } }
+                }
+                h3 { (l.pick("待审批的交接差额", "Handover differences waiting for approval")) }
+                p.hint { (l.pick("差额先记入待处理财产损溢；收费员确认（或提出异议）后，由清点人和收费员以外的财务审批，转入长短款。",
+                    "A difference waits in suspense; once the collector has acknowledged (or disputed) it, a finance user who neither counted nor collected approves it into over/short.")) }
+                @if cash.differences.is_empty() { p #differences-none { (l.pick("没有。", "None.")) } }
+                @else {
+                    table #differences {
+                        thead { tr {
+                            th { (l.pick("收费员", "Collector")) } th { (l.pick("应交", "Expected")) } th { (l.pick("实点", "Counted")) }
+                            th { (l.pick("差额", "Difference")) } th { (l.pick("原因", "Reason")) } th { (l.pick("收费员确认", "Collector's answer")) } th {}
+                        } }
+                        tbody {
+                            @for d in &cash.differences {
+                                tr {
+                                    td { (d.collector_name) }
+                                    td.num { (yuan(d.expected)) }
+                                    td.num { (yuan(d.counted)) }
+                                    td.num { strong { (yuan(d.difference())) } @if d.offset.0 > 0 { " " span.muted { (l.pick("（作废已冲 ", "(voids explained ")) (yuan(d.offset)) (l.pick("）", ")")) } } }
+                                    td { (d.reason) }
+                                    td { @match d.response.as_deref() {
+                                        None => span.warn { (l.pick("待确认", "not yet")) },
+                                        Some("dispute") => strong.warn { (l.pick("有异议：", "disputed: ")) (d.response_note) },
+                                        Some(_) => { (l.pick("已确认", "acknowledged")) @if !d.response_note.is_empty() { " — " (d.response_note) } },
+                                    } }
+                                    td {
+                                        @if d.response.is_some() && d.counted_by != cu.user.id && d.collector_id != cu.user.id && cu.user.role.allows(Permission::Treasury) {
+                                            form method="post" action={"/console/" (code) "/cash/difference"} {
+                                                input type="hidden" name="shift" value=(d.shift_id);
+                                                button type="submit" { (l.pick("审批", "Approve")) }
+                                            }
+                                        } @else if d.response.is_some() {
+                                            span.muted { (l.pick("须由清点人和收费员以外的财务审批", "another finance user approves")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
                 @if !cash.recent.is_empty() {
                     h3 { (l.pick("最近交接", "Recent handovers")) }
@@ -142,6 +181,27 @@ async fn cash_page(
                     }
                 }
             }
+            @if !cash.recollections.is_empty() {
+                section {
+                    h2 { (l.pick("作废待重收", "Voided – to collect again")) }
+                    table #recollections {
+                        thead { tr { th { (l.pick("作废/退款单", "Void/refund")) } th { (l.pick("收款", "Payment")) } th { (l.pick("金额", "Amount")) } th { (l.pick("仍欠", "Still owed")) } th { (l.pick("预约", "Booking")) } th { (l.pick("已通知业主", "Owners told")) } th { (l.pick("时间", "When")) } } }
+                        tbody {
+                            @for r in &cash.recollections {
+                                tr {
+                                    td { "#" (r.reversal_id) }
+                                    td { (r.payment_id) }
+                                    td.num { (yuan(r.amount)) }
+                                    td.num { strong { (yuan(r.still_owed)) } }
+                                    td { @if let Some(b) = r.booking_id { a href={"/console/" (code) "/bookings/" (b)} { "#" (b) } } }
+                                    td { (r.owners_told) }
+                                    td { (at_local(&estate, r.created_at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             section {
                 h2 { (l.pick("对账", "Reconciliation")) }
                 form method="post" action={"/console/" (code) "/cash/reconcile"} {
@@ -180,6 +240,10 @@ async fn cash_page(
                 p { (ledger.entries) (l.pick(" 笔分录，", " entries, ")) (ledger.payments) (l.pick(" 笔收款，", " payments, ")) (ledger.receivables) (l.pick(" 个应收科目", " receivables")) }
                 @if ledger.ok() { p.ok { (l.pick("借贷平衡，应收与账单一致。", "Every entry balances; receivables match the bills.")) } }
                 @for p in &ledger.problems { p.err { (p) } }
+                @if !ledger.open.is_empty() {
+                    h3 { (l.pick("尚未了结的现金事项", "Cash custody items still open")) }
+                    ul #open-custody { @for o in &ledger.open { li { (o) } } }
+                }
                 form method="post" action={"/console/" (code) "/cash/close-day"} {
                     label { (l.pick("日结日期", "Day to close")) input type="date" name="date" value=(day); }
                     button type="submit" { (l.pick("日结", "Close the day")) }
@@ -227,7 +291,7 @@ struct HandoverForm {
     shift: i64,
     counted: String,
     #[serde(default)]
-    note: String,
+    reason: String,
 }
 
 async fn handover(
@@ -239,7 +303,7 @@ async fn handover(
     let l = cu.lang;
     let r = async {
         let s = app
-            .submit_handover(&cu.user, f.shift, &f.counted, &f.note)
+            .submit_handover(&cu.user, f.shift, &f.counted, &f.reason)
             .await?;
         let d = s.difference().unwrap_or(Fen::ZERO);
         Ok(if d.0 == 0 {
@@ -250,15 +314,44 @@ async fn handover(
             )
         } else {
             format!(
-                "{}{} / {} {}",
-                l.pick("交接完成。应收 ", "Handed over. Expected "),
+                "{}{} / {} {}{}",
+                l.pick("现金已入库。应交 ", "Cash taken into the safe. Expected "),
                 s.expected.unwrap_or(Fen::ZERO),
                 s.counted.unwrap_or(Fen::ZERO),
                 format_args!("{}{d}", l.pick("，差额 ", ", difference ")),
+                l.pick(
+                    "，待收费员确认后由另一位财务审批",
+                    ", pending: the collector acknowledges, then another finance user approves"
+                ),
             )
         })
     }
     .await;
+    done(&format!("/console/{code}/cash"), l, r)
+}
+
+#[derive(Deserialize)]
+struct DifferenceForm {
+    shift: i64,
+}
+
+async fn approve_difference(
+    State(app): State<App>,
+    cu: ConsoleUser,
+    Path(code): Path<String>,
+    Form(f): Form<DifferenceForm>,
+) -> Response {
+    let l = cu.lang;
+    let r = app.approve_difference(&cu.user, f.shift).await.map(|d| {
+        format!(
+            "{}{}",
+            l.pick(
+                "差额已审批，转入长短款：",
+                "Difference approved into over/short: "
+            ),
+            d.difference()
+        )
+    });
     done(&format!("/console/{code}/cash"), l, r)
 }
 

@@ -118,6 +118,52 @@ fn operations(l: Lang, o: &Operations) -> Markup {
     }
 }
 
+/// The days the daily reconciliation could not run, per merchant account:
+/// why (in words) and when it tries again. Nothing when all is well.
+fn reconcile_failures(
+    l: Lang,
+    estate: &doorstep_store::Estate,
+    list: &[(
+        doorstep_store::Merchant,
+        Vec<doorstep_store::ReconcileAttempt>,
+    )],
+) -> Markup {
+    html! {
+        @if !list.is_empty() {
+            div #reconcile-failures {
+                h3 { (l.pick("自动对账未完成", "Daily reconciliation not done")) }
+                table {
+                    thead { tr {
+                        th scope="col" { (l.pick("收款账户", "Merchant account")) }
+                        th scope="col" { (l.pick("账单日期", "Bill date")) }
+                        th scope="col" { (l.pick("原因", "Reason")) }
+                        th scope="col" { (l.pick("已尝试", "Tries")) }
+                        th scope="col" { (l.pick("下次自动重试", "Next try")) }
+                    } }
+                    tbody {
+                        @for (m, attempts) in list {
+                            @for a in attempts {
+                                tr {
+                                    td { (match m.provider.as_str() { "wechat" => l.pick("微信支付", "WeChat Pay"), _ => l.pick("支付宝", "Alipay") }) " " (m.merchant_id) }
+                                    td { (a.bill_date) }
+                                    td {
+                                        @if a.reason == "not_ready" { (doorstep_app::pay::reconcile_reason_text(l, &a.reason)) }
+                                        @else { strong.err { (doorstep_app::pay::reconcile_reason_text(l, &a.reason)) } }
+                                        @if !a.detail.is_empty() { br; small.muted { (a.detail) } }
+                                    }
+                                    td { (a.attempts) }
+                                    td { (super::bookings::at_local(estate, a.next_at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.hint { (l.pick("可在“现金与对账”页面手动对账，立即执行。", "A manual run under Cash and reconciliation runs at once.")) }
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct CompanyQuery {
     period: Option<String>,
@@ -230,6 +276,11 @@ async fn dashboard(
         let estate = app
             .estate_for(&cu.user, &code, Permission::ReadBills)
             .await?;
+        let failures = if cu.user.role.allows(Permission::Treasury) {
+            app.reconcile_failures(&cu.user, &code).await?
+        } else {
+            Vec::new()
+        };
         let day = today(&estate);
         let period = q
             .period
@@ -296,6 +347,7 @@ async fn dashboard(
             section #money {
                 h2 { (l.pick("资金与对账", "Cash and reconciliation")) }
                 (operations(l, &rep.operations))
+                (reconcile_failures(l, &estate, &failures))
             }
         };
         Ok::<Markup, AppError>(page(
