@@ -613,7 +613,9 @@ impl App {
             .map(|t| t.to_zoned(crate::estate_tz(&estate)).date())
             .unwrap_or_else(|_| today(&estate));
         // Only what is due now, unless the owner chose to prepay the rest.
-        let line_ids = self.cash_lines(&estate, &b, paid_on, input.prepay).await?;
+        let (line_ids, due_lines) = self
+            .cash_lines_and_due(&estate, &b, paid_on, input.prepay)
+            .await?;
         let payment = self
             .store
             .record_payment(&NewPayment {
@@ -631,13 +633,27 @@ impl App {
             })
             .await?;
         let receipt = self.receipt_after_payment(payment.id).await;
-        let still_owed = doorstep_domain::due_totals(
-            self.visit_lines(&estate, &b, paid_on)
-                .await?
+        // What is still due now: what was due before less what this payment
+        // put on those lines (both as of the same day). A replayed payment
+        // was allocated against older figures: read them again.
+        let still_owed = if payment.replayed {
+            doorstep_domain::due_totals(
+                self.visit_lines(&estate, &b, paid_on)
+                    .await?
+                    .iter()
+                    .map(|l| l.due(paid_on)),
+            )
+            .due_now
+        } else {
+            let before = doorstep_domain::due_totals(due_lines.iter().map(|l| l.due(paid_on)));
+            let paid_on_due: Fen = payment
+                .allocation
                 .iter()
-                .map(|l| l.due(paid_on)),
-        )
-        .due_now;
+                .filter(|a| due_lines.iter().any(|l| l.id == a.line_id))
+                .map(|a| a.late_fee + a.principal)
+                .sum();
+            Fen((before.due_now - paid_on_due).0.max(0))
+        };
         Ok(CashRecorded {
             receipt: receipt.map(|r| ReceiptLink {
                 number: doorstep_receipt::number_display(r.number),
@@ -650,16 +666,28 @@ impl App {
         })
     }
 
-    /// The lines a cash payment at a visit may pay on `paid_on`: those due
-    /// now, and those not yet due only when the owner chose to prepay and
-    /// the estate takes prepayments (otherwise refused, naming `prepay`).
-    async fn cash_lines(
+    /// The lines a cash payment (or a QR / payment-code order) at a visit
+    /// may pay on `paid_on`: those due now, and those not yet due only when
+    /// the owner chose to prepay and the estate takes prepayments (otherwise
+    /// refused, naming `prepay`).
+    pub(crate) async fn cash_lines(
         &self,
         estate: &Estate,
         b: &Booking,
         paid_on: Date,
         prepay: bool,
     ) -> AppResult<Vec<i64>> {
+        Ok(self.cash_lines_and_due(estate, b, paid_on, prepay).await?.0)
+    }
+
+    /// [`App::cash_lines`], and the lines due now as read.
+    async fn cash_lines_and_due(
+        &self,
+        estate: &Estate,
+        b: &Booking,
+        paid_on: Date,
+        prepay: bool,
+    ) -> AppResult<(Vec<i64>, Vec<BillLine>)> {
         if prepay && !self.store.collect_settings(estate.id).await?.allow_prepay {
             return Err(DomainError::invalid(
                 "prepay",
@@ -679,7 +707,7 @@ impl App {
             // never paying a line not yet due by default.
             ids.push(0);
         }
-        Ok(ids)
+        Ok((ids, due))
     }
 
     /// A carried shift id must be the collector's own at this estate (the

@@ -263,6 +263,21 @@ pub fn cert_warning(m: &Merchant, now: i64) -> Option<CertExpiry> {
         .filter(|c| c.not_after - now < CERT_WARN_SECS)
 }
 
+/// A QR or payment-code order asked for at a visit.
+#[derive(Debug, Clone, Default)]
+pub struct OrderRequest {
+    /// `wechat` or `alipay`.
+    pub provider: String,
+    /// The exact amount (yuan, e.g. `350.00`).
+    pub amount: String,
+    /// Client-made key: asking again returns the same order.
+    pub client_key: Option<String>,
+    /// Also pay the lines not yet due: a prepayment the owner chose (only
+    /// where the estate takes prepayments, otherwise refused naming
+    /// `prepay`). By default the order holds and pays only what is due now.
+    pub prepay: bool,
+}
+
 /// A provider order as the collector's screen shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentView {
@@ -469,18 +484,21 @@ impl App {
         &self,
         user: &User,
         booking_id: i64,
-        provider: &str,
         method: &str,
-        amount: &str,
-        client_key: Option<String>,
+        req: &OrderRequest,
     ) -> AppResult<(Estate, Booking, Merchant, Arc<dyn PayProvider>, Collection)> {
         require(user, Permission::RecordPayment)?;
         let (estate, b) = self.visit_for(user, booking_id).await?;
-        let amount = parse_amount("amount", amount)?;
-        let (m, p) = self.merchant_of(&estate, provider).await?;
+        let amount = parse_amount("amount", &req.amount)?;
+        let (m, p) = self.merchant_of(&estate, &req.provider).await?;
         let on = today(&estate);
-        let lines = self.visit_lines(&estate, &b, on).await?;
-        if lines.is_empty() {
+        // The same lines as cash: what is due now, plus the lines not yet
+        // due when the owner chose to prepay (refused, naming `prepay`,
+        // where the estate takes no prepayments).
+        let mut line_ids = self.cash_lines(&estate, &b, on, req.prepay).await?;
+        // `cash_lines` names line 0 when there is nothing to pay.
+        line_ids.retain(|id| *id != 0);
+        if line_ids.is_empty() {
             return Err(AppError::Conflict("nothing is owed at this visit".into()));
         }
         let settings = self.store.collect_settings(estate.id).await?;
@@ -495,19 +513,18 @@ impl App {
                 merchant_ref: m.id,
                 out_trade_no: new_trade_no(&estate),
                 amount,
-                line_ids: lines.iter().map(|l| l.id).collect(),
+                line_ids,
                 on,
                 expires_at: at + settings.qr_expiry_seconds,
-                client_key,
+                client_key: req.client_key.clone(),
                 at,
             })
             .await?;
         Ok((estate, b, m, p, c))
     }
 
-    /// A dynamic QR code for exactly `amount` (WeChat Native / Alipay
-    /// precreate): one order per collection, expiring after the estate's
-    /// QR expiry (default 5 minutes).
+    /// A dynamic QR code for exactly `amount` paying what is due now: see
+    /// [`App::create_qr_order`] (no prepayment).
     pub async fn create_qr_payment(
         &self,
         user: &User,
@@ -516,10 +533,27 @@ impl App {
         amount: &str,
         client_key: Option<String>,
     ) -> AppResult<PaymentView> {
-        let method = format!("{provider}_qr");
-        let (estate, b, m, p, c) = self
-            .open_for_visit(user, booking_id, provider, &method, amount, client_key)
-            .await?;
+        let req = OrderRequest {
+            provider: provider.into(),
+            amount: amount.into(),
+            client_key,
+            prepay: false,
+        };
+        self.create_qr_order(user, booking_id, &req).await
+    }
+
+    /// A dynamic QR code for exactly `amount` (WeChat Native / Alipay
+    /// precreate): one order per collection, expiring after the estate's
+    /// QR expiry (default 5 minutes). It holds and pays the lines due now,
+    /// and the lines not yet due when `req.prepay`.
+    pub async fn create_qr_order(
+        &self,
+        user: &User,
+        booking_id: i64,
+        req: &OrderRequest,
+    ) -> AppResult<PaymentView> {
+        let method = format!("{}_qr", req.provider);
+        let (estate, b, m, p, c) = self.open_for_visit(user, booking_id, &method, req).await?;
         if c.code.is_some() || c.status != "open" {
             // The same client key again: the order exists already.
             return self.payment_view(&c).await;
@@ -548,18 +582,18 @@ impl App {
         }
     }
 
-    /// Charges the owner's payment code (付款码) scanned by the collector.
+    /// Charges the owner's payment code (付款码) scanned by the collector,
+    /// for the lines due now and, when `req.prepay`, those not yet due.
     /// If the payer must enter a password, waits (polling the order) up to
     /// the configured time, then reverses the order.
     pub async fn create_code_payment(
         &self,
         user: &User,
         booking_id: i64,
-        provider: &str,
-        amount: &str,
+        req: &OrderRequest,
         auth_code: &str,
-        client_key: Option<String>,
     ) -> AppResult<PaymentView> {
+        let provider = req.provider.as_str();
         let code = auth_code.trim();
         if provider != "wechat" && provider != "alipay" {
             return Err(DomainError::invalid("provider", "must be wechat or alipay").into());
@@ -573,9 +607,7 @@ impl App {
             .into());
         }
         let method = format!("{provider}_code");
-        let (estate, b, m, p, c) = self
-            .open_for_visit(user, booking_id, provider, &method, amount, client_key)
-            .await?;
+        let (estate, b, m, p, c) = self.open_for_visit(user, booking_id, &method, req).await?;
         if c.status != "open" || c.created_at < now() - 5 {
             return self.payment_view(&c).await;
         }

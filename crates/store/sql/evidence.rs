@@ -576,6 +576,9 @@ pub(crate) async fn receipt_attempt_failed(
 }
 
 pub(crate) async fn issue_receipt(pool: &Pool<Db>, i: &IssueReceipt) -> StoreResult<Receipt> {
+    if !super::sequencer::INLINE {
+        return issue_receipt_one(pool, i).await;
+    }
     let mut tx = write_tx(pool).await?;
     let r = sqlx::query(&format!(
         "SELECT {RECEIPT_COLS} FROM receipts WHERE id = $1{}",
@@ -617,6 +620,36 @@ pub(crate) async fn issue_receipt(pool: &Pool<Db>, i: &IssueReceipt) -> StoreRes
         last_error: None,
         ..current
     })
+}
+
+/// PostgreSQL: [`issue_receipt`] as one statement (one round trip, one
+/// commit): the receipt turns issued only from pending, and its record is
+/// queued only when it did. Never run on SQLite (no data-modifying `WITH`).
+async fn issue_receipt_one(pool: &Pool<Db>, i: &IssueReceipt) -> StoreResult<Receipt> {
+    let e = &i.evidence;
+    let r = sqlx::query(&format!(
+        "WITH u AS (UPDATE receipts SET status = 'issued', note = $2, sha256 = $3, signing_key_id = $4,          issued_at = $5, last_error = NULL WHERE id = $1 AND status = 'pending' RETURNING {RECEIPT_COLS}),          ins AS (INSERT INTO evidence_queue (company_id, kind, estate_id, booking_id, payment_id, objects, data, created_at)          SELECT company_id, $6, $7, $8, $9, $10, $11, $12 FROM u RETURNING seq)          SELECT u.*, (SELECT COUNT(*) FROM ins) AS queued FROM u"
+    ))
+    .bind(i.receipt_id)
+    .bind(&i.note)
+    .bind(&i.sha256)
+    .bind(i.signing_key_id)
+    .bind(i.at)
+    .bind(&e.kind)
+    .bind(e.estate_id)
+    .bind(e.booking_id)
+    .bind(e.payment_id)
+    .bind(super::sequencer::objects_text(&e.objects))
+    .bind(&e.data)
+    .bind(e.at)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    match r {
+        Some(r) => receipt_row(&r),
+        // Not pending (issued or voided meanwhile): as it is.
+        None => receipt(pool, i.receipt_id).await,
+    }
 }
 
 /// Voids a payment's receipt inside the (approved) void's transaction and

@@ -16,6 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use doorstep_app::collect::{CashInput, CheckinInput, OfflineAction, SignatureInput};
+use doorstep_app::pay::OrderRequest;
 use doorstep_app::{App, AppError, parse_date, today};
 use doorstep_domain::{Lang, Permission};
 use doorstep_store::Geofence;
@@ -194,6 +195,9 @@ struct QrBody {
     provider: String,
     amount: String,
     client_key: Option<String>,
+    /// Also pay the bills not yet due (a prepayment the owner chose).
+    #[serde(default)]
+    prepay: bool,
 }
 
 async fn create_qr_payment(
@@ -203,9 +207,13 @@ async fn create_qr_payment(
     headers: HeaderMap,
     Body(b): Body<QrBody>,
 ) -> Result<Response, WebError> {
-    let r = app
-        .create_qr_payment(&user, id, b.provider.trim(), &b.amount, b.client_key)
-        .await;
+    let order = OrderRequest {
+        provider: b.provider.trim().to_string(),
+        amount: b.amount,
+        client_key: b.client_key,
+        prepay: b.prepay,
+    };
+    let r = app.create_qr_order(&user, id, &order).await;
     payment_answer(&app, &user, id, &headers, r).await
 }
 
@@ -215,6 +223,9 @@ struct CodeBody {
     amount: String,
     auth_code: String,
     client_key: Option<String>,
+    /// Also pay the bills not yet due (a prepayment the owner chose).
+    #[serde(default)]
+    prepay: bool,
 }
 
 async fn create_code_payment(
@@ -224,15 +235,14 @@ async fn create_code_payment(
     headers: HeaderMap,
     Body(b): Body<CodeBody>,
 ) -> Result<Response, WebError> {
+    let order = OrderRequest {
+        provider: b.provider.trim().to_string(),
+        amount: b.amount,
+        client_key: b.client_key,
+        prepay: b.prepay,
+    };
     let r = app
-        .create_code_payment(
-            &user,
-            id,
-            b.provider.trim(),
-            &b.amount,
-            &b.auth_code,
-            b.client_key,
-        )
+        .create_code_payment(&user, id, &order, &b.auth_code)
         .await;
     payment_answer(&app, &user, id, &headers, r).await
 }

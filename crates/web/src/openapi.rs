@@ -436,14 +436,14 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool)] = &[
         "post",
         "/visits/{id}/qr",
         "createQrPayment",
-        "A dynamic QR code for the exact amount (WeChat Pay Native / Alipay precreate), expiring after the estate's QR expiry. 409 `held_by_open_order` (message in the collector's language, `open_orders`) when the bills are held by an open order: finish or cancel that one",
+        "A dynamic QR code for the exact amount (WeChat Pay Native / Alipay precreate), expiring after the estate's QR expiry; the order holds and pays the bills due now, plus those not yet due with `prepay`. 409 `held_by_open_order` (message in the collector's language, `open_orders`) when the bills are held by an open order: finish or cancel that one",
         true,
     ),
     (
         "post",
         "/visits/{id}/code-payment",
         "createCodePayment",
-        "Charge the owner's payment code (付款码) scanned by the collector; waits while the payer enters a password, then reverses if unpaid. 409 `held_by_open_order` (message in the collector's language, `open_orders`) when the bills are held by an open order",
+        "Charge the owner's payment code (付款码) scanned by the collector; pays the bills due now, plus those not yet due with `prepay`; waits while the payer enters a password, then reverses if unpaid. 409 `held_by_open_order` (message in the collector's language, `open_orders`) when the bills are held by an open order",
         true,
     ),
     (
@@ -1192,12 +1192,14 @@ fn request_schema(id: &str) -> Value {
         ),
         "createQrPayment" => obj(
             &["provider", "amount"],
-            json!({"provider": {"type": "string", "enum": ["wechat", "alipay"]}, "amount": text, "client_key": text}),
+            json!({"provider": {"type": "string", "enum": ["wechat", "alipay"]}, "amount": text, "client_key": text,
+                "prepay": {"type": "boolean", "default": false, "description": "the order also holds and pays the bills not yet due (a prepayment the owner chose; only where the estate takes prepayments, otherwise 422 naming prepay). By default it holds and pays only what is due now"}}),
         ),
         "createCodePayment" => obj(
             &["provider", "amount", "auth_code"],
             json!({"provider": {"type": "string", "enum": ["wechat", "alipay"]}, "amount": text,
-                "auth_code": {"type": "string", "description": "WeChat: 18 digits starting 10–15; Alipay: 16–24 digits starting 25–30"}, "client_key": text}),
+                "auth_code": {"type": "string", "description": "WeChat: 18 digits starting 10–15; Alipay: 16–24 digits starting 25–30"}, "client_key": text,
+                "prepay": {"type": "boolean", "default": false, "description": "the order also holds and pays the bills not yet due (a prepayment the owner chose; only where the estate takes prepayments, otherwise 422 naming prepay). By default it holds and pays only what is due now"}}),
         ),
         "recordSignature" => obj(
             &["shown", "strokes", "png_base64"],

@@ -877,7 +877,7 @@
       if (re) re.hidden = true;
       var buttons = [$("qr-wechat"), $("qr-alipay")];
       buttons.forEach(function (b) { b.disabled = true; });
-      api("POST", "/visits/" + id + "/qr", { provider: provider, amount: yuanText(a), client_key: newKey() }, 30000).then(function (r) {
+      api("POST", "/visits/" + id + "/qr", { provider: provider, amount: yuanText(a), client_key: newKey(), prepay: prepaid().length > 0 }, 30000).then(function (r) {
         buttons.forEach(function (b) { b.disabled = false; });
         if (r.status !== 200) { say(out, errText(r), "err"); heldByOrder(r); return; }
         qrShow(r.data);
@@ -999,7 +999,7 @@
             say(out, v.status === "closed" ? t("closed") : t("failed"), "err");
           }
         }
-        api("POST", "/visits/" + id + "/code-payment", { provider: p, amount: yuanText(amount), auth_code: code, client_key: newKey() }, 60000).then(function (r) {
+        api("POST", "/visits/" + id + "/code-payment", { provider: p, amount: yuanText(amount), auth_code: code, client_key: newKey(), prepay: prepaid().length > 0 }, 60000).then(function (r) {
           if (r.status === 200) finish(r.data); else { btn.disabled = false; say(out, errText(r), "err"); heldByOrder(r); }
         }, function () { btn.disabled = false; say(out, t("codeNeedsNet"), "warn"); });
       });
