@@ -1890,7 +1890,7 @@ fn burst(a: &Args, kit: &doorstep_paysim::kit::Kit, sim: &Sim) -> (Load, bool) {
         let issued = one("SELECT COUNT(*) AS n FROM receipts WHERE status = 'issued' AND leaf_index IS NOT NULL").await;
         let queued = one("SELECT (SELECT COUNT(*) FROM evidence_queue) + (SELECT COUNT(*) FROM receipt_queue) AS n").await;
         let records = one("SELECT COUNT(*) AS n FROM evidence_records").await;
-        let size = one("SELECT COALESCE(SUM(size), 0) AS n FROM evidence_logs").await;
+        let size = one("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM evidence_logs").await;
         let report = doorstep_store::check_ledger(app_b.store.as_ref(), None).await.unwrap();
         for p in report.problems.iter().take(5) {
             println!("    ledger: {p}");

@@ -232,18 +232,30 @@ pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResu
 }
 
 async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<PaymentRecord> {
+    // Read before the write transaction (on SQLite the one writer is held
+    // for as short a time as it can be): the objects are the estate's (they
+    // never move) and whether the estate takes prepayments.
+    let allow_prepay = {
+        let mut c = pool.acquire().await.map_err(db_err)?;
+        objects_of_estate(&mut c, p.estate_id, &p.objects).await?;
+        super::collect::settings_in(&mut c, p.estate_id)
+            .await?
+            .allow_prepay
+    };
     let mut tx = write_tx(pool).await?;
     // A visit's payment under a client key takes the visit's row lock first
     // (as a signature does): a signature naming this key that commits at
     // the same moment is then seen and linked below, never left unbound.
-    if let (Some(booking), Some(_)) = (p.booking_id, &p.idempotency_key) {
+    // (SQLite's write transaction holds the whole database already.)
+    if let (Some(booking), Some(_), false) =
+        (p.booking_id, &p.idempotency_key, crate::ROW_LOCK.is_empty())
+    {
         lock_visit(&mut tx, p.estate_id, booking).await?;
     }
     // Cash taken at a visit is a collector's custody: it must sit in a shift.
     if let ("cash", Some(collector), Some(_)) = (p.method.as_str(), p.recorded_by, p.booking_id) {
         super::ledger::require_cash_shift(&mut tx, p.estate_id, collector, p.at, p.offline).await?;
     }
-    objects_of_estate(&mut tx, p.estate_id, &p.objects).await?;
     let q = LineQuery {
         estate_id: p.estate_id,
         open_only: true,
@@ -253,9 +265,6 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
     };
     let lines = fetch_lines(&mut tx, &q, true).await?;
     refuse_held(&mut tx, &lines).await?;
-    let allow_prepay = super::collect::settings_in(&mut tx, p.estate_id)
-        .await?
-        .allow_prepay;
     let source = match (p.method.as_str(), p.recorded_by) {
         ("cash", Some(user_id)) => Account::CashOnHand { user_id },
         ("cash", None) => Account::CashInSafe {
