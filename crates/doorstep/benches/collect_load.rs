@@ -1975,7 +1975,7 @@ fn main() {
         rps.sort_by(|x, y| x.total_cmp(y));
         p99.sort_by(|x, y| x.total_cmp(y));
         println!(
-            "PostgreSQL burst, {} notifications over {BURST_ESTATES} estates on two instances (median of {}): {:.0} notifications/s, p99 {:.1} ms",
+            "PostgreSQL burst, {} notifications (each sent twice) over {BURST_ESTATES} estates on two instances (median of {}): {:.0} requests/s, p99 {:.1} ms",
             a.burst,
             loads.len(),
             rps[rps.len() / 2],
