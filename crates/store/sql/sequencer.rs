@@ -329,27 +329,56 @@ async fn companies_queued(pool: &Pool<Db>, table: &str) -> StoreResult<Vec<i64>>
     rows.iter().map(|r| col(r, "company_id")).collect()
 }
 
-async fn has_queued(pool: &Pool<Db>, table: &str, company_id: i64) -> StoreResult<bool> {
-    Ok(sqlx::query(&format!(
-        "SELECT 1 AS one FROM {table} WHERE company_id = $1 LIMIT 1"
+/// The newest queued row of a company (`key`: the queue's order column).
+async fn newest_queued(
+    pool: &Pool<Db>,
+    table: &str,
+    key: &str,
+    company_id: i64,
+) -> StoreResult<Option<i64>> {
+    let r = sqlx::query(&format!(
+        "SELECT MAX({key}) AS m FROM {table} WHERE company_id = $1"
     ))
     .bind(company_id)
+    .fetch_one(pool)
+    .await
+    .map_err(db_err)?;
+    col::<Option<i64>>(&r, "m")
+}
+
+/// Whether a row queued no later than `upto` is still there.
+async fn still_queued(
+    pool: &Pool<Db>,
+    table: &str,
+    key: &str,
+    company_id: i64,
+    upto: i64,
+) -> StoreResult<bool> {
+    Ok(sqlx::query(&format!(
+        "SELECT 1 AS one FROM {table} WHERE company_id = $1 AND {key} <= $2 LIMIT 1"
+    ))
+    .bind(company_id)
+    .bind(upto)
     .fetch_optional(pool)
     .await
     .map_err(db_err)?
     .is_some())
 }
 
-/// Integrates a company's queued records (all of them, batch by batch);
-/// returns how many.
+/// Integrates a company's records queued before the call, batch by batch
+/// (records queued meanwhile may come along, but a reader never chases a
+/// stream of new ones); returns how many.
 pub(crate) async fn integrate(pool: &Pool<Db>, company_id: i64, lock: Lock) -> StoreResult<usize> {
+    let Some(upto) = newest_queued(pool, "evidence_queue", "seq", company_id).await? else {
+        return Ok(0);
+    };
     let mut n = 0;
-    while has_queued(pool, "evidence_queue", company_id).await? {
+    loop {
         let mut tx = write_tx(pool).await?;
         let k = integrate_in(&mut tx, company_id, lock, BATCH).await?;
         tx.commit().await.map_err(db_err)?;
         n += k;
-        if k == 0 {
+        if k == 0 || !still_queued(pool, "evidence_queue", "seq", company_id, upto).await? {
             break;
         }
     }
@@ -499,15 +528,18 @@ pub(crate) async fn number_in(
     Ok(queued.len())
 }
 
-/// Numbers a company's queued receipts (all of them, batch by batch).
+/// Numbers a company's receipts queued before the call, batch by batch.
 pub(crate) async fn number(pool: &Pool<Db>, company_id: i64, lock: Lock) -> StoreResult<usize> {
+    let Some(upto) = newest_queued(pool, "receipt_queue", "payment_id", company_id).await? else {
+        return Ok(0);
+    };
     let mut n = 0;
-    while has_queued(pool, "receipt_queue", company_id).await? {
+    loop {
         let mut tx = write_tx(pool).await?;
         let k = number_in(&mut tx, company_id, lock, BATCH).await?;
         tx.commit().await.map_err(db_err)?;
         n += k;
-        if k == 0 {
+        if k == 0 || !still_queued(pool, "receipt_queue", "payment_id", company_id, upto).await? {
             break;
         }
     }
