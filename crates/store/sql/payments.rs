@@ -159,7 +159,7 @@ pub(crate) async fn set_dispute(
     line_by_id(pool, estate_id, line_id).await
 }
 
-async fn replay(pool: &Pool<Db>, key: &str) -> StoreResult<Option<PaymentRecord>> {
+pub(crate) async fn replay(pool: &Pool<Db>, key: &str) -> StoreResult<Option<PaymentRecord>> {
     let Some(row) = sqlx::query("SELECT id FROM payments WHERE idempotency_key = $1")
         .bind(key)
         .fetch_optional(pool)
