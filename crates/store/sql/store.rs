@@ -252,16 +252,36 @@ impl Store for SqlStore {
     }
 
     async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(r) => Ok(Some(self.user_row(&r).await?)),
-            None => Ok(None),
+        // The user and their estates in one round trip (every signed-in
+        // request asks): one row per estate, or one with none.
+        let rows = sqlx::query(
+            "SELECT u.id, u.company_id, u.username, u.display_name, u.role, ue.estate_id AS ue_estate \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             LEFT JOIN user_estates ue ON ue.user_id = u.id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 ORDER BY ue.estate_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let mut estate_ids = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(e) = col::<Option<i64>>(r, "ue_estate")? {
+                estate_ids.push(e);
+            }
         }
+        Ok(Some(User {
+            id: col(first, "id")?,
+            company_id: col(first, "company_id")?,
+            username: col(first, "username")?,
+            display_name: col(first, "display_name")?,
+            role: Role::from_code(&col::<String>(first, "role")?)?,
+            estate_ids,
+        }))
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
