@@ -36,24 +36,10 @@ use sqlx::Pool;
 
 type Conn = <Db as sqlx::Database>::Connection;
 
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// Whether a queued receipt is numbered inside the payment's own
-/// transaction (SQLite: the one writer holds the whole database anyway).
-pub(crate) const INLINE: bool = same(crate::BACKEND, "sqlite");
+/// transaction: on a backend without row locks (SQLite, whose one writer
+/// holds the whole database anyway).
+pub(crate) const INLINE: bool = crate::ROW_LOCK.is_empty();
 
 /// How a batch takes its lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
