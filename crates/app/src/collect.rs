@@ -112,8 +112,11 @@ pub struct CashRecorded {
 /// Where an owner finds a receipt.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptLink {
-    /// Receipt number as printed.
-    pub number: String,
+    /// Receipt number as printed, once given (at once on SQLite; on
+    /// PostgreSQL by the sequencer's next batch, or when the link is first
+    /// opened).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
     /// The owner's link.
     pub url: String,
     /// `issued`, or `pending` while it is being signed.
@@ -318,18 +321,33 @@ impl App {
         b: &Booking,
         on: Date,
     ) -> AppResult<(Vec<BillLine>, Vec<BillLine>)> {
+        self.visit_lines_as(estate, b, on, true).await
+    }
+
+    /// [`App::visit_lines_split`], with the owners' names only if `names`
+    /// (a payment needs amounts).
+    async fn visit_lines_as(
+        &self,
+        estate: &Estate,
+        b: &Booking,
+        on: Date,
+        names: bool,
+    ) -> AppResult<(Vec<BillLine>, Vec<BillLine>)> {
         if b.targets.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        Ok(self
-            .store
-            .bill_lines(&LineQuery {
-                estate_id: estate.id,
-                open_only: true,
-                objects: b.targets.clone(),
-                ..Default::default()
-            })
-            .await?
+        let q = LineQuery {
+            estate_id: estate.id,
+            open_only: true,
+            objects: b.targets.clone(),
+            ..Default::default()
+        };
+        let lines = if names {
+            self.store.bill_lines(&q).await?
+        } else {
+            self.store.bill_amounts(&q).await?
+        };
+        Ok(lines
             .into_iter()
             .filter(|l| l.status != LineStatus::Waived)
             .filter(|l| l.due(on).total() > Fen::ZERO)
@@ -641,7 +659,7 @@ impl App {
                 (p, due_lines)
             }
         };
-        let receipt = self.receipt_after_payment(payment.id).await;
+        let receipt = self.receipt_link(payment.id).await;
         // What is still due now: what was due before less what this payment
         // put on those lines (both as of the same day). A replayed payment
         // was allocated against older figures: read them again.
@@ -664,11 +682,7 @@ impl App {
             Fen((before.due_now - paid_on_due).0.max(0))
         };
         Ok(CashRecorded {
-            receipt: receipt.map(|r| ReceiptLink {
-                number: doorstep_receipt::number_display(r.number),
-                url: self.receipt_url(&r),
-                status: r.status,
-            }),
+            receipt,
             payment,
             change: tendered - amount,
             still_owed,
@@ -704,7 +718,7 @@ impl App {
             )
             .into());
         }
-        let (due, later) = self.visit_lines_split(estate, b, paid_on).await?;
+        let (due, later) = self.visit_lines_as(estate, b, paid_on, false).await?;
         let mut ids: Vec<i64> = due.iter().map(|l| l.id).collect();
         if prepay {
             ids.extend(later.iter().map(|l| l.id));

@@ -681,9 +681,8 @@ impl App {
                         at,
                     })
                     .await?;
-                if !done.payment.replayed {
-                    self.receipt_after_payment(done.payment.id).await;
-                }
+                // Its receipt is numbered and signed by the sequencer's next
+                // batch (or when its link is first opened).
                 return Ok(!done.payment.replayed);
             }
             TradeStatus::Closed | TradeStatus::Refunded => {
@@ -804,16 +803,7 @@ impl App {
     /// The view of a collection.
     pub async fn payment_view(&self, c: &Collection) -> AppResult<PaymentView> {
         let receipt = match c.payment_id {
-            Some(p) if c.status == "paid" => {
-                self.store
-                    .receipt_of_payment(p)
-                    .await?
-                    .map(|r| crate::collect::ReceiptLink {
-                        number: doorstep_receipt::number_display(r.number),
-                        url: self.receipt_url(&r),
-                        status: r.status,
-                    })
-            }
+            Some(p) if c.status == "paid" => self.receipt_link(p).await,
             _ => None,
         };
         let left = if c.status == "open" {

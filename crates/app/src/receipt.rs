@@ -352,44 +352,122 @@ impl App {
         if r.status != "pending" {
             return Ok(r);
         }
-        let result = self.sign_receipt(&r).await;
-        match result {
-            Ok((done, objects)) => {
-                // The owners hear of a payment made today; receipts signed
-                // later for old payments (an upgrade, the demo's history)
-                // are not texted out of the blue.
-                if done.created_at > now() - 86_400 {
-                    let sent = match self.phones_of(done.estate_id, &objects).await {
-                        Ok(phones) => self.send_link_to(&done, &phones).await,
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = sent {
-                        tracing::warn!(receipt = done.id, "receipt link not queued: {e}");
-                    }
-                }
-                Ok(done)
-            }
+        let id = r.id;
+        self.issue_batch(vec![r])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(AppError::Storage(format!("receipt {id} not answered"))))
+    }
+
+    /// A receipt as it should be shown: one still pending is signed now
+    /// (the sequencer's next pass would do it within a moment); if signing
+    /// fails it is shown pending and the job retries.
+    async fn ready(&self, r: Receipt) -> Receipt {
+        if r.status != "pending" {
+            return r;
+        }
+        match self.issue(r.clone()).await {
+            // Read back settled: its record integrated, its leaf known.
+            Ok(done) => self.store.receipt(done.id).await.unwrap_or(done),
             Err(e) => {
-                let _ = self
-                    .store
-                    .receipt_attempt_failed(r.id, &e.to_string())
-                    .await;
-                Err(e)
+                tracing::warn!(receipt = r.id, "receipt not signed yet, will retry: {e}");
+                r
             }
         }
     }
 
-    /// Signs a receipt and logs its payment's record; returns the receipt
-    /// and the rooms and spaces it pays for.
-    async fn sign_receipt(
+    /// Signs pending receipts and logs their payments' records, all in one
+    /// transaction, with each one's link queued to its owners' phones (for
+    /// payments of the last day; receipts signed later for old payments — an
+    /// upgrade, the demo's history — are not texted out of the blue). The
+    /// facts of the whole batch are read in three queries and each
+    /// company's key once. Answers in the order given; a receipt that is
+    /// not pending is answered as it is; one that fails is left pending
+    /// with the error noted, and the job retries it.
+    async fn issue_batch(&self, rs: Vec<Receipt>) -> Vec<AppResult<Receipt>> {
+        use std::collections::HashMap;
+        let mut out: Vec<Option<AppResult<Receipt>>> = rs
+            .iter()
+            .map(|r| (r.status != "pending").then(|| Ok(r.clone())))
+            .collect();
+        let ids: Vec<i64> = rs
+            .iter()
+            .filter(|r| r.status == "pending")
+            .map(|r| r.payment_id)
+            .collect();
+        let mut facts: HashMap<i64, ReceiptFacts> = match self.store.receipt_facts_many(&ids).await
+        {
+            Ok(f) => f.into_iter().map(|f| (f.payment_id, f)).collect(),
+            Err(e) => {
+                let e = AppError::from(e).to_string();
+                for (slot, r) in rs.iter().enumerate() {
+                    if out[slot].is_none() {
+                        let _ = self.store.receipt_attempt_failed(r.id, &e).await;
+                        out[slot] = Some(Err(AppError::Storage(e.clone())));
+                    }
+                }
+                return out.into_iter().flatten().collect();
+            }
+        };
+        let mut signers: HashMap<i64, (SigningKey, Signer)> = HashMap::new();
+        let mut batch = Vec::new();
+        let mut slots = Vec::new();
+        for (slot, r) in rs.iter().enumerate() {
+            if out[slot].is_some() {
+                continue;
+            }
+            let prepared = match facts.remove(&r.payment_id) {
+                Some(f) => self.prepare_issue(r, &f, &mut signers).await,
+                None => Err(AppError::NotFound(format!("payment {}", r.payment_id))),
+            };
+            match prepared {
+                Ok(i) => {
+                    batch.push(i);
+                    slots.push(slot);
+                }
+                Err(e) => {
+                    let _ = self
+                        .store
+                        .receipt_attempt_failed(r.id, &e.to_string())
+                        .await;
+                    out[slot] = Some(Err(e));
+                }
+            }
+        }
+        match self.store.issue_receipts(&batch).await {
+            Ok(done) => {
+                for (slot, (r, _)) in slots.into_iter().zip(done) {
+                    out[slot] = Some(Ok(r));
+                }
+            }
+            Err(e) => {
+                let e = AppError::from(e).to_string();
+                for slot in slots {
+                    let _ = self.store.receipt_attempt_failed(rs[slot].id, &e).await;
+                    out[slot] = Some(Err(AppError::Storage(e.clone())));
+                }
+            }
+        }
+        out.into_iter().flatten().collect()
+    }
+
+    /// Signs one receipt from its facts: the note, the payment's evidence
+    /// record and the texts of its link.
+    async fn prepare_issue(
         &self,
         r: &Receipt,
-    ) -> AppResult<(Receipt, Vec<(doorstep_domain::ObjectKind, i64)>)> {
-        let facts = self.store.receipt_facts(r.payment_id).await?;
-        let content = content_of(&facts, r.number);
-        let (key, signer) = self.signer(r.company_id).await?;
+        facts: &ReceiptFacts,
+        signers: &mut std::collections::HashMap<i64, (SigningKey, Signer)>,
+    ) -> AppResult<IssueReceipt> {
+        let (key, signer) = match signers.entry(r.company_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.signer(r.company_id).await?)
+            }
+        };
+        let content = content_of(facts, r.number);
         let note = content
-            .sign(&signer)
+            .sign(signer)
             .map_err(|e| AppError::Conflict(format!("receipt {}: {e}", r.number)))?;
         let text = content
             .note_text()
@@ -400,73 +478,106 @@ impl App {
             o.dedup();
             o
         };
-        let evidence = NewEvidence {
-            kind: "payment".into(),
-            estate_id: Some(facts.estate_id),
-            booking_id: facts.booking_id,
-            payment_id: Some(facts.payment_id),
-            objects,
-            data: payment_record(&facts, r.number, &sha),
-            at: now(),
+        let at = now();
+        let messages = if r.created_at > at - 86_400 {
+            self.link_messages(r, &facts.estate, &facts.phones)
+        } else {
+            Vec::new()
         };
-        let objects = evidence.objects.clone();
-        let done = self
-            .store
-            .issue_receipt(&IssueReceipt {
-                receipt_id: r.id,
-                note,
-                sha256: sha,
-                signing_key_id: key.id,
-                evidence,
-                at: now(),
-            })
-            .await?;
-        Ok((done, objects))
+        Ok(IssueReceipt {
+            receipt_id: r.id,
+            note,
+            sha256: sha.clone(),
+            signing_key_id: key.id,
+            evidence: NewEvidence {
+                kind: "payment".into(),
+                estate_id: Some(facts.estate_id),
+                booking_id: facts.booking_id,
+                payment_id: Some(facts.payment_id),
+                objects,
+                data: payment_record(facts, r.number, &sha),
+                at,
+            },
+            messages,
+            at,
+        })
     }
 
-    /// Issues a payment's receipt right after the payment; a failure is
-    /// logged and left to the receipt job (the payment stands either way).
+    /// A payment's receipt right after the payment: numbered (no gap, never
+    /// reused) and signed by the sequencer's next pass, in a batch with the
+    /// others, or by whoever reads it first — the owner's link, staff, the
+    /// verification page. `None` if the payment has none or it cannot be
+    /// read now (the payment stands either way).
     pub async fn receipt_after_payment(&self, payment_id: i64) -> Option<Receipt> {
-        let r = match self.store.receipt_of_payment(payment_id).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return None,
+        match self.store.receipt_of_payment(payment_id).await {
+            Ok(r) => r,
             Err(e) => {
                 tracing::warn!(payment = payment_id, "receipt lookup failed: {e}");
-                return None;
-            }
-        };
-        match self.issue(r.clone()).await {
-            Ok(r) => Some(r),
-            Err(e) => {
-                tracing::warn!(receipt = r.id, "receipt not signed yet, will retry: {e}");
-                Some(r)
+                None
             }
         }
     }
 
-    /// One pass of the receipt job: signs every pending receipt. Runs under
-    /// a job lease so one instance does it at a time.
+    /// A payment's receipt signed now, for a payment whose receipt is
+    /// wanted at once (a counter payment, printed while the owner waits).
+    pub async fn receipt_issued_now(&self, payment_id: i64) -> Option<Receipt> {
+        let r = self.receipt_after_payment(payment_id).await?;
+        Some(self.ready(r).await)
+    }
+
+    /// One pass of the receipt job: signs every pending receipt, in
+    /// batches of 200. Runs under a job lease so one instance does it at a
+    /// time (the sequencer's loop calls it every pass).
     pub async fn issue_pending_receipts(&self, holder: &str) -> AppResult<usize> {
         if !self.store.claim_job(RECEIPT_JOB, holder, now(), 60).await? {
             return Ok(0);
         }
         let mut n = 0;
-        for r in self.store.pending_receipts(500).await? {
-            match self.issue_receipt(r.id).await {
-                Ok(_) => n += 1,
-                Err(e) => tracing::warn!(receipt = r.id, "receipt job: {e}"),
+        loop {
+            let pending = self.store.pending_receipts(200).await?;
+            let full = pending.len() == 200;
+            let mut failed = 0;
+            for r in self.issue_batch(pending).await {
+                match r {
+                    Ok(_) => n += 1,
+                    Err(e) => {
+                        failed += 1;
+                        tracing::warn!("receipt job: {e}");
+                    }
+                }
+            }
+            // Stop when the queue is drained, or when a failing receipt
+            // would come back first in the next batch.
+            if !full || failed > 0 || n >= 5_000 {
+                return Ok(n);
             }
         }
-        Ok(n)
     }
 
     /// The owner's link to a receipt.
     pub fn receipt_url(&self, r: &Receipt) -> String {
-        format!(
-            "{}/r/{}",
-            self.pay.public_url.trim_end_matches('/'),
-            r.token
-        )
+        self.receipt_url_of(&r.token)
+    }
+
+    fn receipt_url_of(&self, token: &str) -> String {
+        format!("{}/r/{token}", self.pay.public_url.trim_end_matches('/'))
+    }
+
+    /// A payment's receipt link as known now (one query, nothing numbered
+    /// or signed here): what the answer to a payment carries. `None` if the
+    /// payment has none or it cannot be read now (the payment stands).
+    pub async fn receipt_link(&self, payment_id: i64) -> Option<crate::collect::ReceiptLink> {
+        match self.store.receipt_ref_of_payment(payment_id).await {
+            Ok(r) => r.map(|r| crate::collect::ReceiptLink {
+                number: r.number.map(doorstep_receipt::number_display),
+                url: self.receipt_url_of(&r.token),
+                status: r.status,
+            }),
+            Err(e) => {
+                tracing::warn!(payment = payment_id, "receipt lookup failed: {e}");
+                None
+            }
+        }
     }
 
     /// Queues the receipt's link by SMS to the owners' phones of record (or
@@ -494,54 +605,35 @@ impl App {
             return Ok(0);
         }
         let estate = self.store.estate_by_id(r.estate_id).await?;
-        let body = format!(
-            "【{}】您的电子收据 No.{} 已开具，点击查看、下载或申请发票：{}",
-            estate.name,
-            doorstep_receipt::number_display(r.number),
-            self.receipt_url(r)
-        );
-        for p in phones {
-            self.store
-                .enqueue(
-                    &NewMessage {
-                        estate_id: Some(r.estate_id),
-                        channel: "sms".into(),
-                        recipient: p.clone(),
-                        kind: "receipt".into(),
-                        body: body.clone(),
-                        due_at: now(),
-                    },
-                    None,
-                )
-                .await?;
+        for m in self.link_messages(r, &estate.name, phones) {
+            self.store.enqueue(&m, None).await?;
         }
         Ok(phones.len())
     }
 
-    async fn receipt_phones(&self, r: &Receipt) -> AppResult<Vec<String>> {
-        let facts = self.store.receipt_facts(r.payment_id).await?;
-        let mut objs: Vec<_> = facts.lines.iter().map(|l| l.object).collect();
-        objs.dedup();
-        self.phones_of(r.estate_id, &objs).await
+    /// The texts of a receipt's link to `phones`.
+    fn link_messages(&self, r: &Receipt, estate: &str, phones: &[String]) -> Vec<NewMessage> {
+        let body = format!(
+            "【{}】您的电子收据 No.{} 已开具，点击查看、下载或申请发票：{}",
+            estate,
+            doorstep_receipt::number_display(r.number),
+            self.receipt_url(r)
+        );
+        phones
+            .iter()
+            .map(|p| NewMessage {
+                estate_id: Some(r.estate_id),
+                channel: "sms".into(),
+                recipient: p.clone(),
+                kind: "receipt".into(),
+                body: body.clone(),
+                due_at: now(),
+            })
+            .collect()
     }
 
-    /// The phones of the owners of these rooms and spaces, each once.
-    async fn phones_of(
-        &self,
-        estate_id: i64,
-        objs: &[(doorstep_domain::ObjectKind, i64)],
-    ) -> AppResult<Vec<String>> {
-        let mut phones = Vec::new();
-        for o in objs {
-            for h in self.store.owners_holding(estate_id, None, &[*o]).await? {
-                if !h.phone.is_empty() {
-                    phones.push(h.phone);
-                }
-            }
-        }
-        phones.sort();
-        phones.dedup();
-        Ok(phones)
+    async fn receipt_phones(&self, r: &Receipt) -> AppResult<Vec<String>> {
+        Ok(self.store.receipt_facts(r.payment_id).await?.phones)
     }
 
     /// The receipt as PDF in `layout`.
@@ -600,7 +692,7 @@ impl App {
         if !user.can_access(&estate) {
             return Err(AppError::NotFound(format!("receipt {id}")));
         }
-        Ok(r)
+        Ok(self.ready(r).await)
     }
 
     /// The receipt behind an owner's link.
@@ -608,10 +700,12 @@ impl App {
         if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AppError::NotFound("receipt".into()));
         }
-        self.store
+        let r = self
+            .store
             .receipt_by_token(token)
             .await?
-            .ok_or_else(|| AppError::NotFound("receipt".into()))
+            .ok_or_else(|| AppError::NotFound("receipt".into()))?;
+        Ok(self.ready(r).await)
     }
 
     /// Asks for a receipt to be voided: a void of its payment, which finance
@@ -861,6 +955,7 @@ impl App {
                 ),
             ));
         };
+        let r = self.ready(r).await;
         match &r.note {
             Some(note) => self.verify_receipt_note(note).await,
             None => Ok(ReceiptVerdict {

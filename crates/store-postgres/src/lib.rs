@@ -82,6 +82,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sequencer",
         include_str!("../migrations/0013_sequencer.sql"),
     ),
+    (
+        14,
+        "receipt_token",
+        include_str!("../migrations/0014_receipt_token.sql"),
+    ),
 ];
 
 /// Connects to `url` and migrates. `schema`, if given, is created and used as

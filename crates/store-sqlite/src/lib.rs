@@ -135,6 +135,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sequencer",
         include_str!("../migrations/0013_sequencer.sql"),
     ),
+    (
+        14,
+        "receipt_token",
+        include_str!("../migrations/0014_receipt_token.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) the database file at `path` and migrates it.

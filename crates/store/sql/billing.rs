@@ -177,6 +177,16 @@ pub(crate) async fn fetch_lines(
     q: &LineQuery,
     lock: bool,
 ) -> StoreResult<Vec<BillLine>> {
+    fetch_lines_with(conn, q, lock, !lock).await
+}
+
+/// [`fetch_lines`], with the owners' names and phones only if `names`.
+pub(crate) async fn fetch_lines_with(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    q: &LineQuery,
+    lock: bool,
+    names: bool,
+) -> StoreResult<Vec<BillLine>> {
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(LINE_SELECT);
     // Lines of named objects or ids are found through the (object, item,
     // period) key or the primary key; adding the estate to the WHERE clause
@@ -244,10 +254,10 @@ pub(crate) async fn fetch_lines(
     objects.sort();
     objects.dedup();
     // A payment (the locking read) needs amounts, not names.
-    let (names, phones) = if lock {
-        Default::default()
-    } else {
+    let (names, phones) = if names {
         owners_of(conn, q.estate_id, &objects).await?
+    } else {
+        Default::default()
     };
     rows.iter()
         .map(|row| line_from(row, &names, &phones))

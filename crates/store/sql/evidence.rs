@@ -406,9 +406,9 @@ pub(crate) async fn add_signing_key(
 
 // --- receipts ---
 
-const RECEIPT_COLS: &str = "id, company_id, number, estate_id, payment_id, status, token, note, sha256, signing_key_id, leaf_index, issued_at, attempts, last_error, void_reason, voided_at, void_leaf_index, created_at";
+pub(crate) const RECEIPT_COLS: &str = "id, company_id, number, estate_id, payment_id, status, token, note, sha256, signing_key_id, leaf_index, issued_at, attempts, last_error, void_reason, voided_at, void_leaf_index, created_at";
 
-fn receipt_row(r: &Row) -> StoreResult<Receipt> {
+pub(crate) fn receipt_row(r: &Row) -> StoreResult<Receipt> {
     Ok(Receipt {
         id: col(r, "id")?,
         company_id: col(r, "company_id")?,
@@ -440,8 +440,7 @@ pub(crate) async fn open_receipt(
     payment_id: i64,
     at: i64,
 ) -> StoreResult<()> {
-    let company_id = company_of_estate(conn, estate_id).await?;
-    super::sequencer::enqueue_receipt(conn, company_id, estate_id, payment_id, at).await
+    super::sequencer::enqueue_receipt(conn, estate_id, payment_id, at).await
 }
 
 /// The receipt matching `cond`, whose placeholders take `binds` in order.
@@ -491,10 +490,46 @@ pub(crate) async fn receipt_by_token(pool: &Pool<Db>, token: &str) -> StoreResul
     .fetch_optional(pool)
     .await
     .map_err(db_err)?;
-    match r.as_ref().map(receipt_row).transpose()? {
-        Some(rc) => Ok(Some(settled(pool, rc).await?)),
-        None => Ok(None),
+    if let Some(rc) = r.as_ref().map(receipt_row).transpose()? {
+        return Ok(Some(settled(pool, rc).await?));
     }
+    // A link answered with the payment, opened before the sequencer
+    // numbered its receipt: number it now.
+    let Some(q) = sqlx::query("SELECT payment_id FROM receipt_queue WHERE token = $1")
+        .bind(token)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let payment_id: i64 = col(&q, "payment_id")?;
+    super::sequencer::number_payment(pool, payment_id).await?;
+    receipt_where(pool, "payment_id = $1", &[payment_id]).await
+}
+
+/// A payment's receipt link and number as known now (one query; nothing
+/// is numbered).
+pub(crate) async fn receipt_ref_of_payment(
+    pool: &Pool<Db>,
+    payment_id: i64,
+) -> StoreResult<Option<ReceiptRef>> {
+    let r = sqlx::query(
+        "SELECT number, token, status FROM receipts WHERE payment_id = $1 \
+         UNION ALL SELECT NULL, token, 'pending' FROM receipt_queue WHERE payment_id = $1 AND token IS NOT NULL",
+    )
+    .bind(payment_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    r.map(|r| {
+        Ok(ReceiptRef {
+            number: col(&r, "number")?,
+            token: col(&r, "token")?,
+            status: col(&r, "status")?,
+        })
+    })
+    .transpose()
 }
 
 pub(crate) async fn receipt_by_number(
@@ -515,6 +550,11 @@ pub(crate) async fn receipt_of_payment(
     payment_id: i64,
 ) -> StoreResult<Option<Receipt>> {
     if !super::sequencer::INLINE {
+        // Most often the payment was just committed and is numbered here
+        // in one statement, its receipt answered by the same statement.
+        if let Some(r) = super::sequencer::number_for_payment(pool, payment_id).await? {
+            return Ok(Some(r));
+        }
         super::sequencer::number_payment(pool, payment_id).await?;
     }
     receipt_where(pool, "payment_id = $1", &[payment_id]).await
@@ -575,81 +615,116 @@ pub(crate) async fn receipt_attempt_failed(
     Ok(())
 }
 
-pub(crate) async fn issue_receipt(pool: &Pool<Db>, i: &IssueReceipt) -> StoreResult<Receipt> {
-    if !super::sequencer::INLINE {
-        return issue_receipt_one(pool, i).await;
+pub(crate) async fn issue_receipts(
+    pool: &Pool<Db>,
+    batch: &[IssueReceipt],
+) -> StoreResult<Vec<(Receipt, bool)>> {
+    use std::collections::{BTreeMap, HashSet};
+    if batch.is_empty() {
+        return Ok(Vec::new());
     }
+    // A handful of statements for the whole batch, both backends: the
+    // receipts still pending turn issued (one UPDATE … FROM VALUES; a
+    // receipt another transaction issued or voided first is left alone),
+    // then the records and texts of exactly those are queued.
     let mut tx = write_tx(pool).await?;
-    let r = sqlx::query(&format!(
-        "SELECT {RECEIPT_COLS} FROM receipts WHERE id = $1{}",
-        crate::ROW_LOCK
-    ))
-    .bind(i.receipt_id)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db_err)?
-    .ok_or_else(|| StoreError::NotFound(format!("receipt {}", i.receipt_id)))?;
-    let current = receipt_row(&r)?;
-    if current.status != "pending" {
-        return Ok(current);
+    let mut issued: HashSet<i64> = HashSet::new();
+    for chunk in batch.chunks(100) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "UPDATE receipts SET status = 'issued', note = v.column2, sha256 = v.column3, \
+             signing_key_id = v.column4, issued_at = v.column5, last_error = NULL FROM (VALUES ",
+        );
+        for (k, i) in chunk.iter().enumerate() {
+            if k > 0 {
+                qb.push(", ");
+            }
+            qb.push("(CAST(")
+                .push_bind(i.receipt_id)
+                .push(" AS BIGINT), CAST(")
+                .push_bind(i.note.clone())
+                .push(" AS TEXT), CAST(")
+                .push_bind(i.sha256.clone())
+                .push(" AS TEXT), CAST(")
+                .push_bind(i.signing_key_id)
+                .push(" AS BIGINT), CAST(")
+                .push_bind(i.at)
+                .push(" AS BIGINT))");
+        }
+        qb.push(
+            ") AS v WHERE receipts.id = v.column1 AND receipts.status = 'pending' RETURNING receipts.id",
+        );
+        for r in qb.build().fetch_all(&mut *tx).await.map_err(db_err)? {
+            issued.insert(col(&r, "id")?);
+        }
     }
-    append_in(
-        &mut tx,
-        current.company_id,
-        std::slice::from_ref(&i.evidence),
-    )
-    .await?;
-    sqlx::query("UPDATE receipts SET status = 'issued', note = $2, sha256 = $3, signing_key_id = $4, issued_at = $5, last_error = NULL WHERE id = $1")
-        .bind(i.receipt_id)
-        .bind(&i.note)
-        .bind(&i.sha256)
-        .bind(i.signing_key_id)
-        .bind(i.at)
-        .execute(&mut *tx)
+    let mine: Vec<&IssueReceipt> = batch
+        .iter()
+        .filter(|i| issued.contains(&i.receipt_id))
+        .collect();
+    // The rows as they are now (issued by this call or not).
+    let mut now: std::collections::HashMap<i64, Receipt> = std::collections::HashMap::new();
+    for chunk in batch.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(|i| i.receipt_id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        for r in sqlx::query(&format!(
+            "SELECT {RECEIPT_COLS} FROM receipts WHERE id IN ({list})"
+        ))
+        .fetch_all(&mut *tx)
         .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    // Its record waits in the queue for the sequencer (a reader of the
-    // receipt or the log integrates it first).
-    Ok(Receipt {
-        status: "issued".into(),
-        note: Some(i.note.clone()),
-        sha256: Some(i.sha256.clone()),
-        signing_key_id: Some(i.signing_key_id),
-        issued_at: Some(i.at),
-        last_error: None,
-        ..current
-    })
-}
-
-/// PostgreSQL: [`issue_receipt`] as one statement (one round trip, one
-/// commit): the receipt turns issued only from pending, and its record is
-/// queued only when it did. Never run on SQLite (no data-modifying `WITH`).
-async fn issue_receipt_one(pool: &Pool<Db>, i: &IssueReceipt) -> StoreResult<Receipt> {
-    let e = &i.evidence;
-    let r = sqlx::query(&format!(
-        "WITH u AS (UPDATE receipts SET status = 'issued', note = $2, sha256 = $3, signing_key_id = $4,          issued_at = $5, last_error = NULL WHERE id = $1 AND status = 'pending' RETURNING {RECEIPT_COLS}),          ins AS (INSERT INTO evidence_queue (company_id, kind, estate_id, booking_id, payment_id, objects, data, created_at)          SELECT company_id, $6, $7, $8, $9, $10, $11, $12 FROM u RETURNING seq)          SELECT u.*, (SELECT COUNT(*) FROM ins) AS queued FROM u"
-    ))
-    .bind(i.receipt_id)
-    .bind(&i.note)
-    .bind(&i.sha256)
-    .bind(i.signing_key_id)
-    .bind(i.at)
-    .bind(&e.kind)
-    .bind(e.estate_id)
-    .bind(e.booking_id)
-    .bind(e.payment_id)
-    .bind(super::sequencer::objects_text(&e.objects))
-    .bind(&e.data)
-    .bind(e.at)
-    .fetch_optional(pool)
-    .await
-    .map_err(db_err)?;
-    match r {
-        Some(r) => receipt_row(&r),
-        // Not pending (issued or voided meanwhile): as it is.
-        None => receipt(pool, i.receipt_id).await,
+        .map_err(db_err)?
+        {
+            let rc = receipt_row(&r)?;
+            now.insert(rc.id, rc);
+        }
     }
+    // Records per company, in batch order.
+    let mut records: BTreeMap<i64, Vec<NewEvidence>> = BTreeMap::new();
+    for i in &mine {
+        let company = now
+            .get(&i.receipt_id)
+            .map(|r| r.company_id)
+            .ok_or_else(|| StoreError::NotFound(format!("receipt {}", i.receipt_id)))?;
+        records.entry(company).or_default().push(i.evidence.clone());
+    }
+    for (company, es) in &records {
+        append_in(&mut tx, *company, es).await?;
+    }
+    let texts: Vec<(&NewMessage, i64)> = mine
+        .iter()
+        .flat_map(|i| i.messages.iter().map(move |m| (m, i.at)))
+        .collect();
+    for chunk in texts.chunks(200) {
+        let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+            "INSERT INTO outbox (estate_id, channel, recipient, kind, body, booking_id, created_at, due_at) ",
+        );
+        qb.push_values(chunk, |mut b, (m, at)| {
+            b.push_bind(m.estate_id)
+                .push_bind(m.channel.clone())
+                .push_bind(m.recipient.clone())
+                .push_bind(m.kind.clone())
+                .push_bind(m.body.clone())
+                .push_bind(None::<i64>)
+                .push_bind(*at)
+                .push_bind(m.due_at);
+        });
+        qb.build().execute(&mut *tx).await.map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    // The records wait in the queue for the sequencer (a reader of the
+    // receipt or the log integrates them first).
+    batch
+        .iter()
+        .map(|i| {
+            let r = now
+                .get(&i.receipt_id)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound(format!("receipt {}", i.receipt_id)))?;
+            Ok((r, issued.contains(&i.receipt_id)))
+        })
+        .collect()
 }
 
 /// Voids a payment's receipt inside the (approved) void's transaction and
@@ -756,48 +831,113 @@ fn basis_text(basis: &str, unit_price: Fen, quantity_centi: i64) -> String {
 }
 
 pub(crate) async fn receipt_facts(pool: &Pool<Db>, payment_id: i64) -> StoreResult<ReceiptFacts> {
-    let p = sqlx::query("SELECT p.id, p.estate_id, p.amount_fen, p.method, p.provider, p.transaction_id, p.paid_at, p.recorded_by, p.booking_id, p.advance_fen, \
+    receipt_facts_many(pool, &[payment_id])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::NotFound(format!("payment {payment_id}")))
+}
+
+/// The facts of several payments' receipts in three queries (payments,
+/// their lines with labels, the owners of the rooms and spaces with their
+/// first phone), in the order asked; payments that do not exist are left
+/// out.
+pub(crate) async fn receipt_facts_many(
+    pool: &Pool<Db>,
+    payment_ids: &[i64],
+) -> StoreResult<Vec<ReceiptFacts>> {
+    use std::collections::HashMap;
+    if payment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Integers from our own rows, written into the statement.
+    let list = payment_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ps = sqlx::query(&format!("SELECT p.id, p.estate_id, p.amount_fen, p.method, p.provider, p.transaction_id, p.paid_at, p.recorded_by, p.booking_id, p.advance_fen, \
                          e.name AS estate_name, e.timezone, c.id AS company_id, c.name AS company_name, c.credit_code, u.display_name \
-                         FROM payments p JOIN estates e ON e.id = p.estate_id JOIN companies c ON c.id = e.company_id LEFT JOIN users u ON u.id = p.recorded_by WHERE p.id = $1")
-        .bind(payment_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| StoreError::NotFound(format!("payment {payment_id}")))?;
-    let estate_id: i64 = col(&p, "estate_id")?;
-    let rows = sqlx::query("SELECT a.line_id, a.late_fee_fen, a.principal_fen, l.object_kind, l.object_id, l.period, l.amount_fen, l.unit_price_fen, l.quantity_centi, l.status, l.paid_principal_fen, \
-                            f.name AS item, f.category, f.basis, f.tax_code, f.vat_rate_bp \
-                            FROM payment_allocations a JOIN bill_lines l ON l.id = a.line_id JOIN fee_items f ON f.id = l.fee_item_id WHERE a.payment_id = $1 ORDER BY l.period, l.id")
-        .bind(payment_id)
+                         FROM payments p JOIN estates e ON e.id = p.estate_id JOIN companies c ON c.id = e.company_id LEFT JOIN users u ON u.id = p.recorded_by WHERE p.id IN ({list})"))
         .fetch_all(pool)
         .await
         .map_err(db_err)?;
-    let mut lines = Vec::with_capacity(rows.len());
-    let mut labels: std::collections::HashMap<(ObjectKind, i64), (String, String)> =
-        std::collections::HashMap::new();
+    // Each line with its room's or space's label, in the payment's estate.
+    let rows = sqlx::query(&format!("SELECT a.payment_id, a.line_id, a.late_fee_fen, a.principal_fen, l.object_kind, l.object_id, l.period, l.amount_fen, l.unit_price_fen, l.quantity_centi, l.status, l.paid_principal_fen, \
+                            f.name AS item, f.category, f.basis, f.tax_code, f.vat_rate_bp, \
+                            b.name AS b_name, r.entrance AS r_entrance, r.number AS r_number, s.code AS s_code \
+                            FROM payment_allocations a JOIN bill_lines l ON l.id = a.line_id JOIN fee_items f ON f.id = l.fee_item_id \
+                            LEFT JOIN rooms r ON l.object_kind = 'room' AND r.id = l.object_id AND r.estate_id = l.estate_id \
+                            LEFT JOIN buildings b ON b.id = r.building_id \
+                            LEFT JOIN spaces s ON l.object_kind = 'space' AND s.id = l.object_id AND s.estate_id = l.estate_id \
+                            WHERE a.payment_id IN ({list}) ORDER BY a.payment_id, l.period, l.id"))
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    let mut rooms = Vec::new();
+    let mut spaces = Vec::new();
+    for r in &rows {
+        let id: i64 = col(r, "object_id")?;
+        match object_kind(&col::<String>(r, "object_kind")?)? {
+            ObjectKind::Room => rooms.push(id),
+            ObjectKind::Space => spaces.push(id),
+        }
+    }
+    rooms.sort_unstable();
+    rooms.dedup();
+    spaces.sort_unstable();
+    spaces.dedup();
+    let ids = |v: &[i64]| {
+        if v.is_empty() {
+            "NULL".to_string()
+        } else {
+            v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        }
+    };
+    // Owners' names (in id order) and first phones, per room or space.
+    let mut owners: HashMap<(ObjectKind, i64), (Vec<String>, Vec<String>)> = HashMap::new();
+    if !rooms.is_empty() || !spaces.is_empty() {
+        let phone = "COALESCE((SELECT MIN(p.phone) FROM owner_phones p WHERE p.owner_id = o.id), '') AS phone";
+        let os = sqlx::query(&format!(
+            "SELECT 'room' AS kind, x.room_id AS oid, o.id AS owner_id, o.name, {phone} FROM room_owners x JOIN owners o ON o.id = x.owner_id WHERE x.room_id IN ({}) \
+             UNION ALL SELECT 'space' AS kind, x.space_id AS oid, o.id AS owner_id, o.name, {phone} FROM space_owners x JOIN owners o ON o.id = x.owner_id WHERE x.space_id IN ({}) \
+             ORDER BY kind, oid, owner_id",
+            ids(&rooms),
+            ids(&spaces)
+        ))
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+        for o in &os {
+            let kind = object_kind(&col::<String>(o, "kind")?)?;
+            let e = owners.entry((kind, col(o, "oid")?)).or_default();
+            e.0.push(col(o, "name")?);
+            let p: String = col(o, "phone")?;
+            if !p.is_empty() {
+                e.1.push(p);
+            }
+        }
+    }
+    let mut lines: HashMap<i64, Vec<ReceiptLineFact>> = HashMap::new();
+    let mut phones: HashMap<i64, Vec<String>> = HashMap::new();
     for r in &rows {
         let kind = object_kind(&col::<String>(r, "object_kind")?)?;
         let id: i64 = col(r, "object_id")?;
-        if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry((kind, id)) {
-            let label = super::booking::object_labels(pool, estate_id, &[(kind, id)])
-                .await?
-                .into_iter()
-                .next()
-                .unwrap_or_default();
-            let owners = sqlx::query(match kind {
-                ObjectKind::Room => "SELECT o.name FROM room_owners x JOIN owners o ON o.id = x.owner_id WHERE x.room_id = $1 ORDER BY o.id",
-                ObjectKind::Space => "SELECT o.name FROM space_owners x JOIN owners o ON o.id = x.owner_id WHERE x.space_id = $1 ORDER BY o.id",
-            })
-            .bind(id)
-            .fetch_all(pool)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|o| col::<String>(o, "name"))
-            .collect::<StoreResult<Vec<_>>>()?;
-            slot.insert((label, owners.join("、")));
-        }
-        let (label, payer) = labels.get(&(kind, id)).cloned().unwrap_or_default();
+        let label = match kind {
+            ObjectKind::Room => doorstep_domain::estate::room_label(
+                &col::<Option<String>>(r, "b_name")?
+                    .ok_or_else(|| StoreError::NotFound(format!("room {id}")))?,
+                &col::<Option<String>>(r, "r_entrance")?.unwrap_or_default(),
+                &col::<Option<String>>(r, "r_number")?.unwrap_or_default(),
+            ),
+            ObjectKind::Space => format!(
+                "车位{}",
+                col::<Option<String>>(r, "s_code")?
+                    .ok_or_else(|| StoreError::NotFound(format!("space {id}")))?
+            ),
+        };
+        let (names, owner_phones) = owners.get(&(kind, id)).cloned().unwrap_or_default();
+        let payment_id: i64 = col(r, "payment_id")?;
+        phones.entry(payment_id).or_default().extend(owner_phones);
         let amount = Fen(col(r, "amount_fen")?);
         let status: String = col(r, "status")?;
         let waived = if status == "waived" {
@@ -805,11 +945,11 @@ pub(crate) async fn receipt_facts(pool: &Pool<Db>, payment_id: i64) -> StoreResu
         } else {
             Fen::ZERO
         };
-        lines.push(ReceiptLineFact {
+        lines.entry(payment_id).or_default().push(ReceiptLineFact {
             line_id: col(r, "line_id")?,
             object: (kind, id),
             object_label: label,
-            payer,
+            payer: names.join("、"),
             item: col(r, "item")?,
             category: col(r, "category")?,
             period: col(r, "period")?,
@@ -826,25 +966,40 @@ pub(crate) async fn receipt_facts(pool: &Pool<Db>, payment_id: i64) -> StoreResu
             vat_rate_bp: col(r, "vat_rate_bp")?,
         });
     }
-    Ok(ReceiptFacts {
-        payment_id,
-        company_id: col(&p, "company_id")?,
-        company: col(&p, "company_name")?,
-        company_code: col(&p, "credit_code")?,
-        estate_id: col(&p, "estate_id")?,
-        estate: col(&p, "estate_name")?,
-        time_zone: col(&p, "timezone")?,
-        amount: Fen(col(&p, "amount_fen")?),
-        method: col(&p, "method")?,
-        provider: col(&p, "provider")?,
-        transaction_id: col(&p, "transaction_id")?,
-        paid_at: col(&p, "paid_at")?,
-        collector: col(&p, "display_name")?,
-        collector_id: col(&p, "recorded_by")?,
-        booking_id: col(&p, "booking_id")?,
-        advance: Fen(col(&p, "advance_fen")?),
-        lines,
-    })
+    let mut by_id: HashMap<i64, ReceiptFacts> = HashMap::new();
+    for p in &ps {
+        let payment_id: i64 = col(p, "id")?;
+        let mut owner_phones = phones.remove(&payment_id).unwrap_or_default();
+        owner_phones.sort();
+        owner_phones.dedup();
+        by_id.insert(
+            payment_id,
+            ReceiptFacts {
+                payment_id,
+                company_id: col(p, "company_id")?,
+                company: col(p, "company_name")?,
+                company_code: col(p, "credit_code")?,
+                estate_id: col(p, "estate_id")?,
+                estate: col(p, "estate_name")?,
+                time_zone: col(p, "timezone")?,
+                amount: Fen(col(p, "amount_fen")?),
+                method: col(p, "method")?,
+                provider: col(p, "provider")?,
+                transaction_id: col(p, "transaction_id")?,
+                paid_at: col(p, "paid_at")?,
+                collector: col(p, "display_name")?,
+                collector_id: col(p, "recorded_by")?,
+                booking_id: col(p, "booking_id")?,
+                advance: Fen(col(p, "advance_fen")?),
+                lines: lines.remove(&payment_id).unwrap_or_default(),
+                phones: owner_phones,
+            },
+        );
+    }
+    Ok(payment_ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .collect())
 }
 
 // --- fee item tax data ---

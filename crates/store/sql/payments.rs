@@ -216,18 +216,20 @@ pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResu
         )
         .into());
     }
-    if let Some(key) = &p.idempotency_key
-        && let Some(r) = replay(pool, key).await?
-    {
-        return Ok(r);
-    }
+    // A retry is found by its key once the write fails (the key is unique:
+    // a second payment under it never commits), so a first attempt — the
+    // usual case — costs no lookup. The write may fail on the key itself or
+    // earlier (its lines are paid by now): either way the payment the key
+    // recorded is the answer.
     match record_payment_tx(pool, p).await {
-        // A concurrent retry with the same key won the race: return its record.
-        Err(StoreError::Conflict(m)) if m.contains("idempotency") => match &p.idempotency_key {
-            Some(key) => replay(pool, key).await?.ok_or(StoreError::Conflict(m)),
-            None => Err(StoreError::Conflict(m)),
+        Err(e) => match &p.idempotency_key {
+            Some(key) => match replay(pool, key).await? {
+                Some(r) => Ok(r),
+                None => Err(e),
+            },
+            None => Err(e),
         },
-        other => other,
+        ok => ok,
     }
 }
 
@@ -235,13 +237,7 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
     // Read before the write transaction (on SQLite the one writer is held
     // for as short a time as it can be): the objects are the estate's (they
     // never move) and whether the estate takes prepayments.
-    let allow_prepay = {
-        let mut c = pool.acquire().await.map_err(db_err)?;
-        objects_of_estate(&mut c, p.estate_id, &p.objects).await?;
-        super::collect::settings_in(&mut c, p.estate_id)
-            .await?
-            .allow_prepay
-    };
+    let allow_prepay = prepay_and_objects(pool, p.estate_id, &p.objects).await?;
     let mut tx = write_tx(pool).await?;
     // A visit's payment under a client key takes the visit's row lock first
     // (as a signature does): a signature naming this key that commits at
@@ -350,6 +346,56 @@ async fn link_signature(
     .await
     .map_err(db_err)?;
     Ok(())
+}
+
+/// Whether the estate takes prepayments, checking in the same statement
+/// that every room/space is the estate's (NotFound naming the first that
+/// is not: a payment, and an advance, never lands on another estate's
+/// object).
+async fn prepay_and_objects(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    objects: &[(ObjectKind, i64)],
+) -> StoreResult<bool> {
+    let ids = |k: ObjectKind| {
+        let mut v: Vec<i64> = objects
+            .iter()
+            .filter(|(kind, _)| *kind == k)
+            .map(|(_, id)| *id)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let (rooms, spaces) = (ids(ObjectKind::Room), ids(ObjectKind::Space));
+    let list = |v: &[i64]| {
+        if v.is_empty() {
+            "NULL".to_string()
+        } else {
+            // Integers, written into the statement.
+            v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let r = sqlx::query(&format!(
+        "SELECT (SELECT allow_prepay FROM collect_settings WHERE estate_id = $1) AS allow_prepay, \
+         (SELECT COUNT(*) FROM rooms WHERE estate_id = $1 AND id IN ({})) AS rooms, \
+         (SELECT COUNT(*) FROM spaces WHERE estate_id = $1 AND id IN ({})) AS spaces",
+        list(&rooms),
+        list(&spaces)
+    ))
+    .bind(estate_id)
+    .fetch_one(pool)
+    .await
+    .map_err(db_err)?;
+    if col::<i64>(&r, "rooms")? != rooms.len() as i64
+        || col::<i64>(&r, "spaces")? != spaces.len() as i64
+    {
+        // Which one: the long way, for the message.
+        let mut c = pool.acquire().await.map_err(db_err)?;
+        objects_of_estate(&mut c, estate_id, objects).await?;
+    }
+    Ok(col::<Option<bool>>(&r, "allow_prepay")?
+        .unwrap_or(doorstep_store::CollectSettings::default().allow_prepay))
 }
 
 /// NotFound unless every room/space is the estate's: a payment (and an

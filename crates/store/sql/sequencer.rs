@@ -385,25 +385,26 @@ pub(crate) async fn integrate_all(pool: &Pool<Db>, lock: Lock) -> StoreResult<us
 /// holds the whole database, so the counter row costs no one a wait.
 pub(crate) async fn enqueue_receipt(
     conn: &mut Conn,
-    company_id: i64,
     estate_id: i64,
     payment_id: i64,
     at: i64,
 ) -> StoreResult<()> {
     if INLINE {
+        // The counter moves and tells whose it is (the estate's company).
         let r = sqlx::query(
-            "INSERT INTO receipt_counters (company_id, next_no) VALUES ($1, 2) \
-             ON CONFLICT (company_id) DO UPDATE SET next_no = receipt_counters.next_no + 1 RETURNING next_no",
+            "INSERT INTO receipt_counters (company_id, next_no) SELECT company_id, 2 FROM estates WHERE id = $1 \
+             ON CONFLICT (company_id) DO UPDATE SET next_no = receipt_counters.next_no + 1 RETURNING company_id, next_no",
         )
-        .bind(company_id)
-        .fetch_one(&mut *conn)
+        .bind(estate_id)
+        .fetch_optional(&mut *conn)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound(format!("estate {estate_id}")))?;
         let number = col::<i64>(&r, "next_no")? - 1;
         sqlx::query(
             "INSERT INTO receipts (company_id, number, estate_id, payment_id, token, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(company_id)
+        .bind(col::<i64>(&r, "company_id")?)
         .bind(number)
         .bind(estate_id)
         .bind(payment_id)
@@ -414,20 +415,25 @@ pub(crate) async fn enqueue_receipt(
         .map_err(db_err)?;
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO receipt_queue (payment_id, company_id, estate_id, created_at) VALUES ($1, $2, $3, $4)",
+    let n = sqlx::query(
+        "INSERT INTO receipt_queue (payment_id, company_id, estate_id, created_at, token) \
+         SELECT $1, company_id, $2, $3, $4 FROM estates WHERE id = $2",
     )
     .bind(payment_id)
-    .bind(company_id)
     .bind(estate_id)
     .bind(at)
+    .bind(receipt_token())
     .execute(&mut *conn)
     .await
-    .map_err(db_err)?;
+    .map_err(db_err)?
+    .rows_affected();
+    if n != 1 {
+        return Err(StoreError::NotFound(format!("estate {estate_id}")));
+    }
     Ok(())
 }
 
-fn receipt_token() -> String {
+pub(crate) fn receipt_token() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut b);
@@ -464,7 +470,7 @@ pub(crate) async fn number_in(
     };
     let next: i64 = col(&counter, "next_no")?;
     let rows = sqlx::query(
-        "SELECT payment_id, estate_id, created_at FROM receipt_queue \
+        "SELECT payment_id, estate_id, created_at, token FROM receipt_queue \
          WHERE company_id = $1 ORDER BY payment_id LIMIT $2",
     )
     .bind(company_id)
@@ -481,25 +487,26 @@ pub(crate) async fn number_in(
             col::<i64>(r, "payment_id")?,
             col::<i64>(r, "estate_id")?,
             col::<i64>(r, "created_at")?,
+            col::<Option<String>>(r, "token")?.unwrap_or_else(receipt_token),
         ));
     }
     for (k, chunk) in queued.chunks(200).enumerate() {
         let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
             "INSERT INTO receipts (company_id, number, estate_id, payment_id, token, created_at) ",
         );
-        qb.push_values(chunk.iter().enumerate(), |mut b, (j, (p, e, at))| {
+        qb.push_values(chunk.iter().enumerate(), |mut b, (j, (p, e, at, token))| {
             b.push_bind(company_id)
                 .push_bind(next + (k * 200 + j) as i64)
                 .push_bind(*e)
                 .push_bind(*p)
-                .push_bind(receipt_token())
+                .push_bind(token.clone())
                 .push_bind(*at);
         });
         qb.build().execute(&mut *conn).await.map_err(db_err)?;
         let mut qb: sqlx::QueryBuilder<Db> =
             sqlx::QueryBuilder::new("DELETE FROM receipt_queue WHERE payment_id IN (");
         let mut sep = qb.separated(", ");
-        for (p, _, _) in chunk {
+        for (p, _, _, _) in chunk {
             sep.push_bind(*p);
         }
         qb.push(")");
@@ -554,8 +561,20 @@ pub(crate) async fn number_payment(pool: &Pool<Db>, payment_id: i64) -> StoreRes
         return Ok(());
     };
     let company_id: i64 = col(&r, "company_id")?;
-    if !INLINE && number_batch(pool, company_id, payment_id).await? {
-        return Ok(());
+    if !INLINE {
+        if number_batch(pool, company_id, payment_id).await? {
+            return Ok(());
+        }
+        // Most often a batch that committed while this one waited for the
+        // counter took this payment too: then there is nothing to wait for.
+        let still = sqlx::query("SELECT 1 AS one FROM receipt_queue WHERE payment_id = $1")
+            .bind(payment_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?;
+        if still.is_none() {
+            return Ok(());
+        }
     }
     // The company's first receipt (no counter yet), or a batch that took
     // everything but this payment, committed a moment later.
@@ -563,6 +582,42 @@ pub(crate) async fn number_payment(pool: &Pool<Db>, payment_id: i64) -> StoreRes
     number_in(&mut tx, company_id, Lock::Wait, BATCH).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(())
+}
+
+/// PostgreSQL: numbers the batch of the company of a payment still queued
+/// and answers the payment's receipt, in one statement (see
+/// [`number_batch`]); `None` when the payment is no longer queued, when
+/// another batch took it, or when the company has no counter yet (the
+/// caller then goes the long way, [`number_payment`]).
+pub(crate) async fn number_for_payment(
+    pool: &Pool<Db>,
+    payment_id: i64,
+) -> StoreResult<Option<doorstep_store::Receipt>> {
+    if INLINE {
+        return Ok(None);
+    }
+    let cols = super::evidence::RECEIPT_COLS;
+    let r = sqlx::query(&format!(
+        "WITH k AS (SELECT company_id FROM receipt_queue WHERE payment_id = $1), \
+         c AS (SELECT r.next_no FROM receipt_counters r WHERE r.company_id = (SELECT company_id FROM k) FOR UPDATE), \
+         q AS (DELETE FROM receipt_queue WHERE EXISTS (SELECT 1 FROM c) AND payment_id IN \
+               (SELECT payment_id FROM receipt_queue WHERE company_id = (SELECT company_id FROM k) ORDER BY payment_id LIMIT $2) \
+               RETURNING payment_id, company_id, estate_id, created_at, token), \
+         n AS (SELECT q.payment_id, q.company_id, q.estate_id, q.created_at, q.token, \
+               c.next_no + ROW_NUMBER() OVER (ORDER BY q.payment_id) - 1 AS number FROM q CROSS JOIN c), \
+         i AS (INSERT INTO receipts (company_id, number, estate_id, payment_id, token, created_at) \
+               SELECT company_id, number, estate_id, payment_id, COALESCE(token, replace(CAST(gen_random_uuid() AS TEXT), '-', '')), created_at FROM n \
+               RETURNING {cols}), \
+         u AS (UPDATE receipt_counters SET next_no = next_no + (SELECT COUNT(*) FROM i) \
+               WHERE company_id = (SELECT company_id FROM k) AND EXISTS (SELECT 1 FROM n) RETURNING 1) \
+         SELECT i.*, (SELECT COUNT(*) FROM u) AS moved FROM i WHERE payment_id = $1"
+    ))
+    .bind(payment_id)
+    .bind(BATCH)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    r.as_ref().map(super::evidence::receipt_row).transpose()
 }
 
 /// PostgreSQL: [`number_in`] as one statement (one round trip, one commit):
@@ -577,11 +632,11 @@ async fn number_batch(pool: &Pool<Db>, company_id: i64, payment_id: i64) -> Stor
         "WITH c AS (SELECT next_no FROM receipt_counters WHERE company_id = $1 FOR UPDATE), \
          q AS (DELETE FROM receipt_queue WHERE EXISTS (SELECT 1 FROM c) AND payment_id IN \
                (SELECT payment_id FROM receipt_queue WHERE company_id = $1 ORDER BY payment_id LIMIT $2) \
-               RETURNING payment_id, estate_id, created_at), \
-         n AS (SELECT q.payment_id, q.estate_id, q.created_at, \
+               RETURNING payment_id, estate_id, created_at, token), \
+         n AS (SELECT q.payment_id, q.estate_id, q.created_at, q.token, \
                c.next_no + ROW_NUMBER() OVER (ORDER BY q.payment_id) - 1 AS number FROM q CROSS JOIN c), \
          i AS (INSERT INTO receipts (company_id, number, estate_id, payment_id, token, created_at) \
-               SELECT $1, number, estate_id, payment_id, replace(CAST(gen_random_uuid() AS TEXT), '-', ''), created_at FROM n \
+               SELECT $1, number, estate_id, payment_id, COALESCE(token, replace(CAST(gen_random_uuid() AS TEXT), '-', '')), created_at FROM n \
                RETURNING payment_id), \
          u AS (UPDATE receipt_counters SET next_no = next_no + (SELECT COUNT(*) FROM i) \
                WHERE company_id = $1 AND EXISTS (SELECT 1 FROM n) RETURNING 1) \

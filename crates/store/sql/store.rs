@@ -650,6 +650,10 @@ impl Store for SqlStore {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         super::billing::fetch_lines(&mut conn, q, false).await
     }
+    async fn bill_amounts(&self, q: &LineQuery) -> StoreResult<Vec<BillLine>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        super::billing::fetch_lines_with(&mut conn, q, false, false).await
+    }
     async fn bill_line(&self, estate_id: i64, id: i64) -> StoreResult<BillLine> {
         super::billing::line_by_id(&self.pool, estate_id, id).await
     }
@@ -1214,6 +1218,9 @@ impl Store for SqlStore {
     async fn receipt_of_payment(&self, payment_id: i64) -> StoreResult<Option<Receipt>> {
         super::evidence::receipt_of_payment(&self.pool, payment_id).await
     }
+    async fn receipt_ref_of_payment(&self, payment_id: i64) -> StoreResult<Option<ReceiptRef>> {
+        super::evidence::receipt_ref_of_payment(&self.pool, payment_id).await
+    }
     async fn receipts(&self, estate_id: i64, limit: i64) -> StoreResult<Vec<Receipt>> {
         super::evidence::receipts(&self.pool, estate_id, limit).await
     }
@@ -1223,8 +1230,11 @@ impl Store for SqlStore {
     async fn receipt_facts(&self, payment_id: i64) -> StoreResult<ReceiptFacts> {
         super::evidence::receipt_facts(&self.pool, payment_id).await
     }
-    async fn issue_receipt(&self, r: &IssueReceipt) -> StoreResult<Receipt> {
-        super::evidence::issue_receipt(&self.pool, r).await
+    async fn receipt_facts_many(&self, payment_ids: &[i64]) -> StoreResult<Vec<ReceiptFacts>> {
+        super::evidence::receipt_facts_many(&self.pool, payment_ids).await
+    }
+    async fn issue_receipts(&self, batch: &[IssueReceipt]) -> StoreResult<Vec<(Receipt, bool)>> {
+        super::evidence::issue_receipts(&self.pool, batch).await
     }
     async fn take_receipt_copy(&self, id: i64, max: i64) -> StoreResult<bool> {
         super::evidence::take_receipt_copy(&self.pool, id, max).await

@@ -51,7 +51,7 @@ macro_rules! conformance_tests {
             one_invoice_request_per_payment_line, notices_once_a_day_with_their_message,
             report_totals_follow_every_write, rate_limits_count_every_parallel_hit,
             objects_of_another_estate_are_not_found, companies_need_a_valid_credit_code,
-            totals_fold_into_the_same_figures);
+            totals_fold_into_the_same_figures, a_receipt_link_works_before_its_number);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -138,8 +138,25 @@ pub struct IssueReceipt {
     pub signing_key_id: i64,
     /// The payment's evidence record (which names the receipt's hash).
     pub evidence: NewEvidence,
+    /// Messages queued with it (the link texted to the owners), in the
+    /// same transaction and only if this call issued it: one text per
+    /// issue, however many instances race.
+    pub messages: Vec<crate::NewMessage>,
     /// Unix seconds.
     pub at: i64,
+}
+
+/// A payment's receipt as known right after the payment: the token of the
+/// owner's link from the payment's own transaction, the number once the
+/// sequencer (or a reader) has given it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRef {
+    /// The receipt number, once given.
+    pub number: Option<i64>,
+    /// The owner's link token.
+    pub token: String,
+    /// `pending` until signed, then `issued` (or `void`).
+    pub status: String,
 }
 
 /// What a receipt says about a payment, read in one go.
@@ -179,6 +196,9 @@ pub struct ReceiptFacts {
     pub advance: Fen,
     /// Each line paid.
     pub lines: Vec<ReceiptLineFact>,
+    /// The first phone of each owner of the rooms and spaces paid for,
+    /// sorted, each once (where the receipt's link is texted).
+    pub phones: Vec<String>,
 }
 
 /// One bill line a payment paid.

@@ -214,6 +214,9 @@ pub trait Store: Send + Sync + 'static {
     async fn record_billing_run(&self, run: &BillingRunRecord) -> StoreResult<()>;
     /// Bill lines matching a query, oldest first.
     async fn bill_lines(&self, q: &LineQuery) -> StoreResult<Vec<BillLine>>;
+    /// [`Store::bill_lines`] without the owners' names and phones (what a
+    /// payment needs: amounts), in one query.
+    async fn bill_amounts(&self, q: &LineQuery) -> StoreResult<Vec<BillLine>>;
     /// One bill line of the estate.
     async fn bill_line(&self, estate_id: i64, id: i64) -> StoreResult<BillLine>;
 
@@ -694,15 +697,33 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<Option<Receipt>>;
     /// A payment's receipt.
     async fn receipt_of_payment(&self, payment_id: i64) -> StoreResult<Option<Receipt>>;
+    /// A payment's receipt link and number as known now, in one query,
+    /// without numbering it (PostgreSQL numbers in the sequencer's batch).
+    async fn receipt_ref_of_payment(&self, payment_id: i64) -> StoreResult<Option<ReceiptRef>>;
     /// Receipts of an estate, newest first.
     async fn receipts(&self, estate_id: i64, limit: i64) -> StoreResult<Vec<Receipt>>;
     /// Receipts still to be signed, oldest first.
     async fn pending_receipts(&self, limit: i64) -> StoreResult<Vec<Receipt>>;
     /// What a receipt for this payment says.
     async fn receipt_facts(&self, payment_id: i64) -> StoreResult<ReceiptFacts>;
+    /// What the receipts of these payments say, in three queries, in the
+    /// order asked (payments that do not exist are left out).
+    async fn receipt_facts_many(&self, payment_ids: &[i64]) -> StoreResult<Vec<ReceiptFacts>>;
     /// Marks a receipt issued and appends the payment's evidence record, in
     /// one transaction. A receipt already issued is returned unchanged.
-    async fn issue_receipt(&self, r: &IssueReceipt) -> StoreResult<Receipt>;
+    async fn issue_receipt(&self, r: &IssueReceipt) -> StoreResult<Receipt> {
+        Ok(self
+            .issue_receipts(std::slice::from_ref(r))
+            .await?
+            .pop()
+            .map(|(r, _)| r)
+            .ok_or_else(|| StoreError::NotFound(format!("receipt {}", r.receipt_id)))?)
+    }
+    /// Issues several receipts in one transaction: each pending one turns
+    /// issued with its evidence record queued and its messages enqueued;
+    /// one already issued or void is returned as it is. Each answer says
+    /// whether this call issued it.
+    async fn issue_receipts(&self, batch: &[IssueReceipt]) -> StoreResult<Vec<(Receipt, bool)>>;
     /// Counts one more copy of a receipt's link sent to another phone;
     /// false (nothing counted) once `max` copies have been sent.
     async fn take_receipt_copy(&self, id: i64, max: i64) -> StoreResult<bool>;

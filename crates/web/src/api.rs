@@ -578,7 +578,7 @@ async fn record_payment(
     };
     let rec = app.store.record_payment(&p).await?;
     // The e-receipt at once (a failure leaves it to the receipt job).
-    app.receipt_after_payment(rec.id).await;
+    app.receipt_issued_now(rec.id).await;
     to_json(&rec)
 }
 

@@ -221,18 +221,18 @@ pub fn spawn_order_poller(app: App, every: std::time::Duration) {
             if let Err(e) = app.reconcile_yesterday(&holder).await {
                 tracing::warn!(error = %e, "the daily reconciliation failed");
             }
-            if let Err(e) = app.issue_pending_receipts(&holder).await {
-                tracing::warn!(error = %e, "issuing pending receipts failed");
-            }
         }
     });
 }
 
 /// Takes up what payments queued (receipt numbers, evidence records) every
-/// `every`, and folds the running totals' deltas every 25 passes. Every
-/// instance runs one; their batches never overlap (row locks, skipped when
-/// held), and a request that needs its row at once does not wait for this.
+/// `every`, signs the pending receipts in batches (one instance at a time,
+/// by job lease), and folds the running totals' deltas every 25 passes.
+/// Every instance runs one; their batches never overlap (row locks, skipped
+/// when held), and a request that needs its row at once does not wait for
+/// this.
 pub fn spawn_sequencer(app: App, every: std::time::Duration) {
+    let holder = format!("{}-{:08x}", std::process::id(), rand_u32());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -242,6 +242,9 @@ pub fn spawn_sequencer(app: App, every: std::time::Duration) {
             pass += 1;
             if let Err(e) = app.store.sequence().await {
                 tracing::warn!(error = %e, "the sequencer pass failed");
+            }
+            if let Err(e) = app.issue_pending_receipts(&holder).await {
+                tracing::warn!(error = %e, "issuing pending receipts failed");
             }
             if pass.is_multiple_of(25)
                 && let Err(e) = app.store.fold_totals(20_000).await

@@ -1,6 +1,7 @@
-//! The server's sequencer loop (issue 14): a receipt's evidence record is
-//! queued with the receipt, not integrated in the payment's path, and the
-//! loop integrates it with nobody reading the log; PostgreSQL's queued
+//! The server's sequencer loop (issue 14): a payment's receipt is numbered
+//! but neither signed nor logged in the payment's path; the loop signs the
+//! pending receipts in one batch (each link texted once), and integrates
+//! their evidence records with nobody reading the log; PostgreSQL's queued
 //! receipt numbers and running-total deltas are taken up the same way. On
 //! SQLite and PostgreSQL.
 
@@ -32,45 +33,48 @@ async fn story(store: Arc<dyn Store>, pool: Pools, pg: bool) {
     let ids = seed_sample(&app).await.unwrap();
     let estate = store.estate_by_code("sample").await.unwrap().unwrap();
     let (fin, _) = store.user_credentials("s-finance").await.unwrap().unwrap();
-    let p = store
-        .record_payment(&NewPayment {
-            estate_id: estate.id,
-            objects: vec![(ObjectKind::Room, ids.room_202)],
-            line_ids: vec![],
-            amount: Fen(10_000),
-            method: "cash".into(),
-            paid_on: doorstep_app::today(&estate),
-            at: doorstep_app::now(),
-            recorded_by: Some(fin.id),
-            idempotency_key: Some("loop-1".into()),
-            booking_id: None,
-            offline: false,
-        })
-        .await
-        .unwrap();
+    let mut payments = Vec::new();
+    for i in 1..=3 {
+        let p = store
+            .record_payment(&NewPayment {
+                estate_id: estate.id,
+                objects: vec![(ObjectKind::Room, ids.room_202)],
+                line_ids: vec![],
+                amount: Fen(1_000),
+                method: "cash".into(),
+                paid_on: doorstep_app::today(&estate),
+                at: doorstep_app::now(),
+                recorded_by: Some(fin.id),
+                idempotency_key: Some(format!("loop-{i}")),
+                booking_id: None,
+                offline: false,
+            })
+            .await
+            .unwrap();
+        payments.push(p);
+    }
     if pg {
-        // The receipt waits in the queue until someone needs its number.
+        // The receipts wait in the queue until someone needs their numbers.
         assert_eq!(
             count(&pool, "SELECT COUNT(*) AS n FROM receipt_queue").await,
-            1
+            3
         );
         assert!(count(&pool, "SELECT COUNT(*) AS n FROM report_paid_d").await > 0);
     }
-    let r = app.receipt_after_payment(p.id).await.unwrap();
-    assert_eq!(r.status, "issued");
-    // Issued, its record queued: not in the log yet.
+    let mut numbers = Vec::new();
+    for p in &payments {
+        let r = app.receipt_after_payment(p.id).await.unwrap();
+        // Numbered, not signed: nothing logged, nothing texted yet.
+        assert_eq!(r.status, "pending");
+        numbers.push(r.number);
+    }
+    assert_eq!(numbers, vec![1, 2, 3]);
     assert_eq!(
         count(&pool, "SELECT COUNT(*) AS n FROM evidence_queue").await,
-        1
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) AS n FROM receipts WHERE leaf_index IS NOT NULL"
-        )
-        .await,
         0
     );
+    let texts = "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'receipt'";
+    assert_eq!(count(&pool, texts).await, 0);
     let before = store
         .report_totals(doorstep_store::ReportScope::Estate(estate.id))
         .await
@@ -78,7 +82,12 @@ async fn story(store: Arc<dyn Store>, pool: Pools, pg: bool) {
     doorstep_web::spawn_sequencer(app.clone(), Duration::from_millis(20));
     let t = Instant::now();
     loop {
-        let queued = count(&pool, "SELECT COUNT(*) AS n FROM evidence_queue").await;
+        let pending = count(
+            &pool,
+            "SELECT COUNT(*) AS n FROM receipts WHERE status = 'pending'",
+        )
+        .await;
+        let queued = count(&pool, "SELECT COUNT(*) AS n FROM evidence_queue").await + pending;
         let deltas = count(
             &pool,
             "SELECT (SELECT COUNT(*) FROM report_paid_d) + (SELECT COUNT(*) FROM ledger_balances_d) + (SELECT COUNT(*) FROM report_due_d) AS n",
@@ -93,14 +102,15 @@ async fn story(store: Arc<dyn Store>, pool: Pools, pg: bool) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Integrated by the loop alone (raw reads: nothing here settles the log).
+    // Signed and integrated by the loop alone (raw reads: nothing here
+    // settles the log), each receipt's link texted once to the owner.
     assert_eq!(
         count(
             &pool,
-            "SELECT COUNT(*) AS n FROM receipts WHERE leaf_index IS NOT NULL"
+            "SELECT COUNT(*) AS n FROM receipts WHERE status = 'issued' AND leaf_index IS NOT NULL"
         )
         .await,
-        1
+        3
     );
     assert_eq!(
         count(
@@ -108,8 +118,24 @@ async fn story(store: Arc<dyn Store>, pool: Pools, pg: bool) {
             "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM evidence_logs"
         )
         .await,
-        1
+        3
     );
+    let phones = store
+        .receipt_facts(payments[0].id)
+        .await
+        .unwrap()
+        .phones
+        .len() as i64;
+    assert!(phones > 0);
+    assert_eq!(count(&pool, texts).await, 3 * phones);
+    for p in &payments {
+        let r = store.receipt_of_payment(p.id).await.unwrap().unwrap();
+        let v = app
+            .verify_receipt_note(r.note.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(v.verdict, "valid");
+    }
     // Folding changed no figure.
     let mut after = store
         .report_totals(doorstep_store::ReportScope::Estate(estate.id))

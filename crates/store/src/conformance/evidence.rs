@@ -92,6 +92,46 @@ pub async fn receipts_are_numbered_without_gaps(s: Arc<dyn Store>) {
     assert!(facts.lines.iter().any(|l| l.payer == "张三"));
     assert_eq!(facts.lines[0].tax_code, "3040801010000000000");
     assert_eq!(facts.lines[0].vat_rate_bp, 600);
+    assert_eq!(facts.phones, vec!["13812345678".to_string()]);
+    // Several payments' facts at once: the same, in the order asked, a
+    // payment that does not exist left out.
+    let many = s
+        .receipt_facts_many(&[ids[1], 999_999_999, ids[0]])
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 2);
+    assert_eq!(many[0].payment_id, ids[1]);
+    assert_eq!(many[1].payment_id, ids[0]);
+    let key = |f: &ReceiptFacts| {
+        (
+            f.amount,
+            f.estate_id,
+            f.company_id,
+            f.phones.clone(),
+            f.lines
+                .iter()
+                .map(|l| {
+                    (
+                        l.line_id,
+                        l.object_label.clone(),
+                        l.payer.clone(),
+                        l.item.clone(),
+                        l.period.clone(),
+                        l.principal,
+                        l.late_fee,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(key(&many[1]), key(&facts));
+    assert_eq!(key(&many[0]), key(&s.receipt_facts(ids[1]).await.unwrap()));
+    for l in many.iter().flat_map(|f| &f.lines) {
+        match l.object.0 {
+            ObjectKind::Space => assert!(l.object_label.starts_with("车位"), "{l:?}"),
+            ObjectKind::Room => assert!(l.object_label.ends_with('室'), "{l:?}"),
+        }
+    }
     let key = s
         .add_signing_key(
             e.company_id,
@@ -112,17 +152,46 @@ pub async fn receipts_are_numbered_without_gaps(s: Arc<dyn Store>) {
             payment_id: Some(ids[0]),
             ..evidence("payment", 0, vec![(ObjectKind::Room, room.id)])
         },
+        messages: vec![NewMessage {
+            estate_id: Some(e.id),
+            channel: "sms".into(),
+            recipient: "13800000000".into(),
+            kind: "receipt".into(),
+            body: "receipt link".into(),
+            due_at: 120,
+        }],
         at: 120,
     };
+    let receipt_texts = |all: Vec<Message>| all.iter().filter(|m| m.kind == "receipt").count();
+    let texts_before = receipt_texts(s.outbox(Some("13800000000"), 100).await.unwrap());
     let size_before = s.evidence_size(e.company_id).await.unwrap();
-    let issued = s.issue_receipt(&issue).await.unwrap();
+    let answers = s
+        .issue_receipts(std::slice::from_ref(&issue))
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 1);
+    let (issued, by_this_call) = answers[0].clone();
+    assert!(by_this_call);
     assert_eq!(issued.status, "issued");
+    // Its link is queued with it, once.
+    assert_eq!(
+        receipt_texts(s.outbox(Some("13800000000"), 100).await.unwrap()),
+        texts_before + 1
+    );
     // Its record is queued with it and integrated before anyone reads it.
     let issued = s.receipt(issued.id).await.unwrap();
     assert_eq!(issued.leaf_index, Some(size_before));
-    // Issuing again changes nothing and logs nothing.
-    let twice = s.issue_receipt(&issue).await.unwrap();
-    assert_eq!(twice, issued);
+    // Issuing again changes nothing, logs nothing and texts nothing.
+    let twice = s
+        .issue_receipts(std::slice::from_ref(&issue))
+        .await
+        .unwrap();
+    assert_eq!(twice, vec![(issued.clone(), false)]);
+    assert_eq!(s.issue_receipt(&issue).await.unwrap(), issued);
+    assert_eq!(
+        receipt_texts(s.outbox(Some("13800000000"), 100).await.unwrap()),
+        texts_before + 1
+    );
     assert_eq!(
         s.evidence_size(e.company_id).await.unwrap(),
         size_before + 1

@@ -198,6 +198,7 @@ pub async fn payments_do_not_wait_on_shared_rows(s: Arc<dyn Store>, hold: Holder
                 data: b"{\"kind\":\"payment\",\"n\":1,\"v\":1}".to_vec(),
                 at: 120,
             },
+            messages: Vec::new(),
             at: 120,
         }),
     )
@@ -221,4 +222,121 @@ pub async fn payments_do_not_wait_on_shared_rows(s: Arc<dyn Store>, hold: Holder
     s.fold_totals(100_000).await.unwrap();
     let report = check_ledger(s.as_ref(), None).await.unwrap();
     assert!(report.ok(), "ledger problems: {:#?}", report.problems);
+}
+
+/// The answer to a payment carries its receipt link at once (the token is
+/// drawn in the payment's transaction); the number is given in order by
+/// the sequencer's batch, or when the link is opened first, and the link
+/// then opens the numbered receipt. A retried payment keeps its one link.
+pub async fn a_receipt_link_works_before_its_number(s: Arc<dyn Store>) {
+    let (e, fin, room, _) = billed_estate(&s).await;
+    bill(&s, e.id, Period::parse("2026-01").unwrap()).await;
+    let first = s
+        .record_payment(&cash(
+            &e,
+            &fin,
+            vec![(ObjectKind::Room, room.id)],
+            100,
+            "link-1",
+        ))
+        .await
+        .unwrap();
+    let second = s
+        .record_payment(&cash(
+            &e,
+            &fin,
+            vec![(ObjectKind::Room, room.id)],
+            100,
+            "link-2",
+        ))
+        .await
+        .unwrap();
+    let r1 = s.receipt_ref_of_payment(first.id).await.unwrap().unwrap();
+    let r2 = s.receipt_ref_of_payment(second.id).await.unwrap().unwrap();
+    assert_eq!(r1.token.len(), 32);
+    assert!(r1.token.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_ne!(r1.token, r2.token);
+    assert_eq!(r1.status, "pending");
+    // Numbered already (SQLite, in the payment's transaction) or not yet
+    // (PostgreSQL, queued): never out of order.
+    if let (Some(a), Some(b)) = (r1.number, r2.number) {
+        assert_eq!((a, b), (1, 2));
+    }
+    // Asking again does not number it (nothing moves on a read).
+    assert_eq!(
+        s.receipt_ref_of_payment(second.id).await.unwrap().unwrap(),
+        r2
+    );
+    // The second link opened first: the batch numbers both, in payment order.
+    let opened = s.receipt_by_token(&r2.token).await.unwrap().unwrap();
+    assert_eq!(opened.payment_id, second.id);
+    assert_eq!(opened.token, r2.token);
+    assert_eq!(opened.number, 2);
+    let one = s.receipt_by_token(&r1.token).await.unwrap().unwrap();
+    assert_eq!((one.payment_id, one.number), (first.id, 1));
+    assert_eq!(
+        s.receipt_ref_of_payment(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .number,
+        Some(1)
+    );
+    // A retry keeps the one receipt and its link.
+    let again = s
+        .record_payment(&cash(
+            &e,
+            &fin,
+            vec![(ObjectKind::Room, room.id)],
+            100,
+            "link-1",
+        ))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.id, first.id);
+    assert_eq!(
+        s.receipt_ref_of_payment(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .token,
+        r1.token
+    );
+    // An unknown link opens nothing.
+    assert!(s.receipt_by_token(&"0".repeat(32)).await.unwrap().is_none());
+    // What a payment reads of its lines: the same lines and amounts as the
+    // full read, without the owners' names and phones.
+    let q = LineQuery {
+        estate_id: e.id,
+        open_only: true,
+        objects: vec![(ObjectKind::Room, room.id)],
+        ..Default::default()
+    };
+    let full = s.bill_lines(&q).await.unwrap();
+    let bare = s.bill_amounts(&q).await.unwrap();
+    assert!(!full.is_empty());
+    assert!(full.iter().any(|l| !l.owners.is_empty()));
+    assert_eq!(bare.len(), full.len());
+    for (b, f) in bare.iter().zip(&full) {
+        assert_eq!(
+            (
+                b.id,
+                b.amount,
+                b.paid_principal,
+                b.late_fee_paid,
+                b.due_date,
+                b.status
+            ),
+            (
+                f.id,
+                f.amount,
+                f.paid_principal,
+                f.late_fee_paid,
+                f.due_date,
+                f.status
+            )
+        );
+        assert!(b.owners.is_empty() && b.phones.is_empty());
+    }
 }

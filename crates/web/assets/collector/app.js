@@ -27,6 +27,7 @@
     cashOk: ["已收现金 {a}，找零 {c}，尚欠 {o}", "Cash {a} taken, change {c}, still owed {o}"],
     cashQueued: ["现金 {a} 已保存，待同步", "Cash {a} saved, will sync"],
     receiptOk: ["电子收据 No.{n} 已发至业主手机，点此出示", "E-receipt No.{n} sent to the owner's phone; tap to show it"],
+    receiptSoon: ["电子收据已开出，签章后发至业主手机，点此出示", "E-receipt made; it goes to the owner's phone once sealed. Tap to show it"],
     cashLabel: ["现金 {a}", "Cash {a}"],
     qrNeedsNet: ["二维码收款需要网络，请改用现金或到有信号处", "QR payment needs the network: take cash, or move to where there is a signal"],
     qrTitle: ["{p}扫码支付 {a}", "{p}: scan to pay {a}"],
@@ -94,8 +95,13 @@
     var a = document.createElement("a");
     a.href = r.url;
     a.className = "receipt-link";
-    a.setAttribute("data-receipt", r.number);
-    a.textContent = " " + t("receiptOk", { n: r.number });
+    if (r.number) {
+      a.setAttribute("data-receipt", r.number);
+      a.textContent = " " + t("receiptOk", { n: r.number });
+    } else {
+      a.setAttribute("data-receipt", "");
+      a.textContent = " " + t("receiptSoon", {});
+    }
     el.appendChild(a);
   }
 
