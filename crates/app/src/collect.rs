@@ -665,8 +665,9 @@ impl App {
         // was allocated against older figures: read them again.
         let still_owed = if payment.replayed {
             doorstep_domain::due_totals(
-                self.visit_lines(&estate, &b, paid_on)
+                self.visit_lines_as(&estate, &b, paid_on, false)
                     .await?
+                    .0
                     .iter()
                     .map(|l| l.due(paid_on)),
             )
