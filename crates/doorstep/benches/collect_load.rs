@@ -258,6 +258,11 @@ enum Backend {
     Pg(doorstep_store_postgres::PgStore, String, String),
 }
 
+/// What payments leave behind them for the sequencer: receipts not yet
+/// signed, queued receipt numbers and evidence records.
+const BACKLOG_SQL: &str = "SELECT (SELECT COUNT(*) FROM receipts WHERE status = 'pending') \
+    + (SELECT COUNT(*) FROM receipt_queue) + (SELECT COUNT(*) FROM evidence_queue) AS n";
+
 impl Backend {
     async fn fresh(kind: &str, pg: &str) -> Backend {
         match kind {
@@ -300,8 +305,7 @@ impl Backend {
     /// Work the payments left behind them: receipts not yet signed, and
     /// queued receipt numbers and evidence records.
     async fn backlog(&self) -> i64 {
-        let sql = "SELECT (SELECT COUNT(*) FROM receipts WHERE status = 'pending') \
-                   + (SELECT COUNT(*) FROM receipt_queue) + (SELECT COUNT(*) FROM evidence_queue) AS n";
+        let sql = BACKLOG_SQL;
         match self {
             Backend::Sqlite(s, _) => {
                 sqlx::Row::get(&sqlx::query(sql).fetch_one(s.pool()).await.unwrap(), "n")
@@ -1898,8 +1902,7 @@ fn burst(a: &Args, kit: &doorstep_paysim::kit::Kit, sim: &Sim) -> (Load, bool) {
     // Until both instances' sequencer loops have signed and logged it all.
     load.drain = rt_b.block_on(async {
         let t = Instant::now();
-        let sql = "SELECT (SELECT COUNT(*) FROM receipts WHERE status = 'pending') \
-                   + (SELECT COUNT(*) FROM receipt_queue) + (SELECT COUNT(*) FROM evidence_queue) AS n";
+        let sql = BACKLOG_SQL;
         loop {
             let n: i64 = sqlx::Row::get(
                 &sqlx::query(sql).fetch_one(store_b.pool()).await.unwrap(),

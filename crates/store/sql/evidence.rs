@@ -664,11 +664,8 @@ pub(crate) async fn issue_receipts(
     // The rows as they are now (issued by this call or not).
     let mut now: std::collections::HashMap<i64, Receipt> = std::collections::HashMap::new();
     for chunk in batch.chunks(500) {
-        let list = chunk
-            .iter()
-            .map(|i| i.receipt_id.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let ids: Vec<i64> = chunk.iter().map(|i| i.receipt_id).collect();
+        let list = super::id_list(&ids);
         for r in sqlx::query(&format!(
             "SELECT {RECEIPT_COLS} FROM receipts WHERE id IN ({list})"
         ))
@@ -849,12 +846,7 @@ pub(crate) async fn receipt_facts_many(
     if payment_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // Integers from our own rows, written into the statement.
-    let list = payment_ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = super::id_list(payment_ids);
     let ps = sqlx::query(&format!("SELECT p.id, p.estate_id, p.amount_fen, p.method, p.provider, p.transaction_id, p.paid_at, p.recorded_by, p.booking_id, p.advance_fen, \
                          e.name AS estate_name, e.timezone, c.id AS company_id, c.name AS company_name, c.credit_code, u.display_name \
                          FROM payments p JOIN estates e ON e.id = p.estate_id JOIN companies c ON c.id = e.company_id LEFT JOIN users u ON u.id = p.recorded_by WHERE p.id IN ({list})"))
@@ -886,13 +878,6 @@ pub(crate) async fn receipt_facts_many(
     rooms.dedup();
     spaces.sort_unstable();
     spaces.dedup();
-    let ids = |v: &[i64]| {
-        if v.is_empty() {
-            "NULL".to_string()
-        } else {
-            v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-        }
-    };
     // Owners' names (in id order) and first phones, per room or space.
     let mut owners: HashMap<(ObjectKind, i64), (Vec<String>, Vec<String>)> = HashMap::new();
     if !rooms.is_empty() || !spaces.is_empty() {
@@ -901,8 +886,8 @@ pub(crate) async fn receipt_facts_many(
             "SELECT 'room' AS kind, x.room_id AS oid, o.id AS owner_id, o.name, {phone} FROM room_owners x JOIN owners o ON o.id = x.owner_id WHERE x.room_id IN ({}) \
              UNION ALL SELECT 'space' AS kind, x.space_id AS oid, o.id AS owner_id, o.name, {phone} FROM space_owners x JOIN owners o ON o.id = x.owner_id WHERE x.space_id IN ({}) \
              ORDER BY kind, oid, owner_id",
-            ids(&rooms),
-            ids(&spaces)
+            super::id_list(&rooms),
+            super::id_list(&spaces)
         ))
         .fetch_all(pool)
         .await

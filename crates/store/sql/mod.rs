@@ -104,6 +104,18 @@ pub(crate) fn parse_date(s: &str) -> Result<doorstep_domain::Date, StoreError> {
         .map_err(|e| StoreError::Database(format!("bad stored date {s:?}: {e}")))
 }
 
+/// Ids for an `IN (…)` list written into a statement (integers only, so
+/// nothing to escape); `NULL` for none, which matches no row.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "NULL".into();
+    }
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Starts a write transaction the backend's way.
 pub(crate) async fn write_tx(
     pool: &sqlx::Pool<Db>,

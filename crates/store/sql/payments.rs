@@ -368,20 +368,12 @@ async fn prepay_and_objects(
         v
     };
     let (rooms, spaces) = (ids(ObjectKind::Room), ids(ObjectKind::Space));
-    let list = |v: &[i64]| {
-        if v.is_empty() {
-            "NULL".to_string()
-        } else {
-            // Integers, written into the statement.
-            v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-        }
-    };
     let r = sqlx::query(&format!(
         "SELECT (SELECT allow_prepay FROM collect_settings WHERE estate_id = $1) AS allow_prepay, \
          (SELECT COUNT(*) FROM rooms WHERE estate_id = $1 AND id IN ({})) AS rooms, \
          (SELECT COUNT(*) FROM spaces WHERE estate_id = $1 AND id IN ({})) AS spaces",
-        list(&rooms),
-        list(&spaces)
+        super::id_list(&rooms),
+        super::id_list(&spaces)
     ))
     .bind(estate_id)
     .fetch_one(pool)
