@@ -631,35 +631,30 @@ impl App {
             .map(|t| t.to_zoned(crate::estate_tz(&estate)).date())
             .unwrap_or_else(|_| today(&estate));
         let key = cash_payment_key(user.id, &input.client_key);
-        // A retry answers the payment its key recorded, without reading the
-        // lines again.
-        let (payment, due_lines) = match self.store.payment_by_key(&key).await? {
-            Some(p) => (p, Vec::new()),
-            None => {
-                // Only what is due now, unless the owner chose to prepay the rest.
-                let (line_ids, due_lines) = self
-                    .cash_lines_and_due(&estate, &b, paid_on, input.prepay)
-                    .await?;
-                let p = self
-                    .store
-                    .record_payment(&NewPayment {
-                        estate_id: estate.id,
-                        objects: b.targets.clone(),
-                        line_ids,
-                        amount,
-                        method: "cash".into(),
-                        paid_on,
-                        at,
-                        recorded_by: Some(user.id),
-                        idempotency_key: Some(key),
-                        booking_id: Some(booking_id),
-                        offline: input.offline,
-                    })
-                    .await?;
-                (p, due_lines)
-            }
-        };
-        let receipt = self.receipt_link(payment.id).await;
+        // Only what is due now, unless the owner chose to prepay the rest. A
+        // retry is answered with the payment its key recorded: the store
+        // finds it when the write fails (the first attempt, the usual case,
+        // costs no lookup).
+        let (line_ids, due_lines) = self
+            .cash_lines_and_due(&estate, &b, paid_on, input.prepay)
+            .await?;
+        let payment = self
+            .store
+            .record_payment(&NewPayment {
+                estate_id: estate.id,
+                objects: b.targets.clone(),
+                line_ids,
+                amount,
+                method: "cash".into(),
+                paid_on,
+                at,
+                recorded_by: Some(user.id),
+                idempotency_key: Some(key),
+                booking_id: Some(booking_id),
+                offline: input.offline,
+            })
+            .await?;
+        let receipt = self.receipt_link_of(&payment).await;
         // What is still due now: what was due before less what this payment
         // put on those lines (both as of the same day). A replayed payment
         // was allocated against older figures: read them again.

@@ -563,16 +563,33 @@ impl App {
         format!("{}/r/{token}", self.pay.public_url.trim_end_matches('/'))
     }
 
+    /// The answer's form of a receipt reference.
+    pub(crate) fn link_of(&self, r: doorstep_store::ReceiptRef) -> crate::collect::ReceiptLink {
+        crate::collect::ReceiptLink {
+            number: r.number.map(doorstep_receipt::number_display),
+            url: self.receipt_url_of(&r.token),
+            status: r.status,
+        }
+    }
+
+    /// The link of a payment's receipt as drawn in its transaction, or
+    /// looked up (a replayed payment carries none).
+    pub(crate) async fn receipt_link_of(
+        &self,
+        p: &doorstep_store::PaymentRecord,
+    ) -> Option<crate::collect::ReceiptLink> {
+        match &p.receipt {
+            Some(r) => Some(self.link_of(r.clone())),
+            None => self.receipt_link(p.id).await,
+        }
+    }
+
     /// A payment's receipt link as known now (one query, nothing numbered
     /// or signed here): what the answer to a payment carries. `None` if the
     /// payment has none or it cannot be read now (the payment stands).
     pub async fn receipt_link(&self, payment_id: i64) -> Option<crate::collect::ReceiptLink> {
         match self.store.receipt_ref_of_payment(payment_id).await {
-            Ok(r) => r.map(|r| crate::collect::ReceiptLink {
-                number: r.number.map(doorstep_receipt::number_display),
-                url: self.receipt_url_of(&r.token),
-                status: r.status,
-            }),
+            Ok(r) => r.map(|r| self.link_of(r)),
             Err(e) => {
                 tracing::warn!(payment = payment_id, "receipt lookup failed: {e}");
                 None

@@ -11,6 +11,12 @@ pub(crate) const FOR_UPDATE: &str = " FOR UPDATE OF l";
 /// Locks the selected row for the rest of the transaction (SQLite's write
 /// transaction already holds the whole database).
 pub(crate) const ROW_LOCK: &str = " FOR UPDATE";
+/// Keeps the selected row from changing until the transaction ends while
+/// others read it too (payments in one shift: the shift cannot close under
+/// them, and they do not wait on each other).
+pub(crate) const ROW_SHARE: &str = " FOR SHARE";
+/// Whether a payment is written in one statement (data-modifying `WITH` clauses).
+pub(crate) const WRITE_IN_ONE: bool = true;
 /// Locks the selected rows, leaving out those another transaction holds
 /// (sequencers of several instances take disjoint work, never wait).
 pub(crate) const ROW_LOCK_SKIP: &str = " FOR UPDATE SKIP LOCKED";
@@ -86,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         14,
         "receipt_token",
         include_str!("../migrations/0014_receipt_token.sql"),
+    ),
+    (
+        15,
+        "trigger_lookups",
+        include_str!("../migrations/0015_trigger_lookups.sql"),
     ),
 ];
 

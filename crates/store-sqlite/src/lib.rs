@@ -14,6 +14,12 @@ pub(crate) const FOR_UPDATE: &str = "";
 /// Locks the selected row for the rest of the transaction (SQLite's write
 /// transaction already holds the whole database).
 pub(crate) const ROW_LOCK: &str = "";
+/// Keeps the selected row from changing until the transaction ends while
+/// others read it too (payments in one shift: the shift cannot close under
+/// them, and they do not wait on each other).
+pub(crate) const ROW_SHARE: &str = "";
+/// Whether a payment is written in one statement (no data-modifying `WITH` in SQLite; a statement costs no round trip).
+pub(crate) const WRITE_IN_ONE: bool = false;
 /// Locks the selected rows, leaving out those another transaction holds
 /// (SQLite: its write transaction already holds the whole database).
 pub(crate) const ROW_LOCK_SKIP: &str = "";

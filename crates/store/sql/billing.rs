@@ -163,7 +163,16 @@ const LINE_SELECT: &str = "SELECT l.*, f.name AS item_name, f.category, f.lf_ena
     LEFT JOIN users u1 ON u1.id = l.late_waived_by \
     LEFT JOIN users u2 ON u2.id = l.line_waived_by ";
 
-fn push_ids(qb: &mut QueryBuilder<Db>, ids: &[i64]) {
+/// [`LINE_SELECT`] for what a payment needs: amounts, dates, late-fee
+/// rules and waivers, without the object's label or the waivers' names
+/// (no joins beyond the fee item: each is an index lookup, or a hash of a
+/// whole table when the planner thinks that table small, for every line).
+const LINE_AMOUNTS_SELECT: &str = "SELECT l.*, f.name AS item_name, f.category, f.lf_enabled, f.lf_grace_days, f.lf_rate_ppm, f.lf_cap_kind, f.lf_cap_fen, \
+    CAST(NULL AS TEXT) AS b_name, CAST(NULL AS TEXT) AS r_entrance, CAST(NULL AS TEXT) AS r_number, CAST(NULL AS TEXT) AS s_code, CAST(NULL AS TEXT) AS s_level, \
+    CAST(NULL AS TEXT) AS late_by_name, CAST(NULL AS TEXT) AS line_by_name \
+    FROM bill_lines l JOIN fee_items f ON f.id = l.fee_item_id ";
+
+pub(crate) fn push_ids(qb: &mut QueryBuilder<Db>, ids: &[i64]) {
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(*id);
@@ -180,14 +189,19 @@ pub(crate) async fn fetch_lines(
     fetch_lines_with(conn, q, lock, !lock).await
 }
 
-/// [`fetch_lines`], with the owners' names and phones only if `names`.
+/// [`fetch_lines`], with the owners' names and phones, the objects' labels
+/// and the waivers' names only if `names` (without, amounts).
 pub(crate) async fn fetch_lines_with(
     conn: &mut <Db as sqlx::Database>::Connection,
     q: &LineQuery,
     lock: bool,
     names: bool,
 ) -> StoreResult<Vec<BillLine>> {
-    let mut qb: QueryBuilder<Db> = QueryBuilder::new(LINE_SELECT);
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(if names {
+        LINE_SELECT
+    } else {
+        LINE_AMOUNTS_SELECT
+    });
     // Lines of named objects or ids are found through the (object, item,
     // period) key or the primary key; adding the estate to the WHERE clause
     // lets SQLite's planner (without statistics) pick the estate index and

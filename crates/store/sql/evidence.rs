@@ -82,7 +82,13 @@ pub(crate) async fn fetch_nodes(
             qb.push(" AND idx = ");
             qb.push_bind(*idx as i64);
         }
-        for r in qb.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+        for r in qb
+            .build()
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+        {
             let level: i64 = col(&r, "level")?;
             let idx: i64 = col(&r, "idx")?;
             let hash: Vec<u8> = col(&r, "hash")?;
@@ -439,7 +445,7 @@ pub(crate) async fn open_receipt(
     estate_id: i64,
     payment_id: i64,
     at: i64,
-) -> StoreResult<()> {
+) -> StoreResult<ReceiptRef> {
     super::sequencer::enqueue_receipt(conn, estate_id, payment_id, at).await
 }
 
@@ -653,7 +659,15 @@ pub(crate) async fn issue_receipts(
         qb.push(
             ") AS v WHERE receipts.id = v.column1 AND receipts.status = 'pending' RETURNING receipts.id",
         );
-        for r in qb.build().fetch_all(&mut *tx).await.map_err(db_err)? {
+        // One text per batch size: not kept in the statement cache, where
+        // it would push out the payment's statements.
+        for r in qb
+            .build()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?
+        {
             issued.insert(col(&r, "id")?);
         }
     }
@@ -669,6 +683,7 @@ pub(crate) async fn issue_receipts(
         for r in sqlx::query(&format!(
             "SELECT {RECEIPT_COLS} FROM receipts WHERE id IN ({list})"
         ))
+        .persistent(false)
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?
@@ -707,7 +722,11 @@ pub(crate) async fn issue_receipts(
                 .push_bind(*at)
                 .push_bind(m.due_at);
         });
-        qb.build().execute(&mut *tx).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)?;
     // The records wait in the queue for the sequencer (a reader of the
@@ -850,6 +869,7 @@ pub(crate) async fn receipt_facts_many(
     let ps = sqlx::query(&format!("SELECT p.id, p.estate_id, p.amount_fen, p.method, p.provider, p.transaction_id, p.paid_at, p.recorded_by, p.booking_id, p.advance_fen, \
                          e.name AS estate_name, e.timezone, c.id AS company_id, c.name AS company_name, c.credit_code, u.display_name \
                          FROM payments p JOIN estates e ON e.id = p.estate_id JOIN companies c ON c.id = e.company_id LEFT JOIN users u ON u.id = p.recorded_by WHERE p.id IN ({list})"))
+        .persistent(false)
         .fetch_all(pool)
         .await
         .map_err(db_err)?;
@@ -862,6 +882,7 @@ pub(crate) async fn receipt_facts_many(
                             LEFT JOIN buildings b ON b.id = r.building_id \
                             LEFT JOIN spaces s ON l.object_kind = 'space' AND s.id = l.object_id AND s.estate_id = l.estate_id \
                             WHERE a.payment_id IN ({list}) ORDER BY a.payment_id, l.period, l.id"))
+        .persistent(false)
         .fetch_all(pool)
         .await
         .map_err(db_err)?;
@@ -889,6 +910,7 @@ pub(crate) async fn receipt_facts_many(
             super::id_list(&rooms),
             super::id_list(&spaces)
         ))
+        .persistent(false)
         .fetch_all(pool)
         .await
         .map_err(db_err)?;

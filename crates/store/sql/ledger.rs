@@ -2,7 +2,7 @@
 //! and refunds, reconciliation runs and job leases.
 
 use super::{col, db_err, write_tx};
-use crate::{Db, FOR_UPDATE, ROW_LOCK};
+use crate::{Db, FOR_UPDATE, ROW_LOCK, ROW_SHARE};
 use doorstep_domain::ledger::{Account, Entry, EntryKind, Posting, handover_entry};
 use doorstep_domain::{Date, DomainError, Fen, ObjectKind};
 use doorstep_store::*;
@@ -273,7 +273,7 @@ pub(crate) async fn require_cash_shift(
     offline: bool,
 ) -> StoreResult<()> {
     let open = sqlx::query(&format!(
-        "SELECT id FROM shifts WHERE estate_id = $1 AND collector_id = $2 AND status = 'open'{ROW_LOCK}"
+        "SELECT id FROM shifts WHERE estate_id = $1 AND collector_id = $2 AND status = 'open'{ROW_SHARE}"
     ))
     .bind(estate_id)
     .bind(collector_id)
@@ -291,7 +291,7 @@ pub(crate) async fn require_cash_shift(
     }
     let taken_in = sqlx::query(&format!(
         "SELECT id, status FROM shifts WHERE estate_id = $1 AND collector_id = $2 \
-         AND opened_at <= $3 AND (closed_at IS NULL OR closed_at >= $3) ORDER BY id DESC LIMIT 1{ROW_LOCK}"
+         AND opened_at <= $3 AND (closed_at IS NULL OR closed_at >= $3) ORDER BY id DESC LIMIT 1{ROW_SHARE}"
     ))
     .bind(estate_id)
     .bind(collector_id)

@@ -105,7 +105,9 @@ pub(crate) fn parse_date(s: &str) -> Result<doorstep_domain::Date, StoreError> {
 }
 
 /// Ids for an `IN (…)` list written into a statement (integers only, so
-/// nothing to escape); `NULL` for none, which matches no row.
+/// nothing to escape); `NULL` for none, which matches no row. For batches:
+/// run such a statement with `.persistent(false)`, since its text is new
+/// each time and would only churn the connection's statement cache.
 pub(crate) fn id_list(ids: &[i64]) -> String {
     if ids.is_empty() {
         return "NULL".into();

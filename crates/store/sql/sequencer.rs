@@ -114,7 +114,13 @@ pub(crate) async fn enqueue_evidence(
                 .push_bind(e.at);
         });
         qb.push(" RETURNING seq");
-        for r in qb.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+        for r in qb
+            .build()
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+        {
             seqs.push(col::<i64>(&r, "seq")?);
         }
     }
@@ -229,7 +235,11 @@ pub(crate) async fn integrate_in(
                 .push_bind(*i as i64)
                 .push_bind(h.to_vec());
         });
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     let indexed: Vec<(u64, &Queued)> = queued
         .iter()
@@ -251,7 +261,11 @@ pub(crate) async fn integrate_in(
                 .push_bind(q.at)
                 .push_bind(q.seq);
         });
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     let subjects: Vec<(u64, ObjectKind, i64)> = indexed
         .iter()
@@ -267,7 +281,11 @@ pub(crate) async fn integrate_in(
                 .push_bind(company_id)
                 .push_bind(*i as i64);
         });
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     // A receipt points at the records of its payment and of its void.
     for (i, q) in &indexed {
@@ -293,7 +311,11 @@ pub(crate) async fn integrate_in(
             sep.push_bind(q.seq);
         }
         qb.push(")");
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     sqlx::query("UPDATE evidence_logs SET size = $2 WHERE company_id = $1")
         .bind(company_id)
@@ -383,12 +405,14 @@ pub(crate) async fn integrate_all(pool: &Pool<Db>, lock: Lock) -> StoreResult<us
 /// Queues a payment for its receipt in the caller's (the payment's)
 /// transaction. SQLite numbers it there and then instead: its one writer
 /// holds the whole database, so the counter row costs no one a wait.
+/// Returns the receipt's link (and number, if given).
 pub(crate) async fn enqueue_receipt(
     conn: &mut Conn,
     estate_id: i64,
     payment_id: i64,
     at: i64,
-) -> StoreResult<()> {
+) -> StoreResult<doorstep_store::ReceiptRef> {
+    let token = receipt_token();
     if INLINE {
         // The counter moves and tells whose it is (the estate's company).
         let r = sqlx::query(
@@ -408,12 +432,16 @@ pub(crate) async fn enqueue_receipt(
         .bind(number)
         .bind(estate_id)
         .bind(payment_id)
-        .bind(receipt_token())
+        .bind(&token)
         .bind(at)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-        return Ok(());
+        return Ok(doorstep_store::ReceiptRef {
+            number: Some(number),
+            token,
+            status: "pending".into(),
+        });
     }
     let n = sqlx::query(
         "INSERT INTO receipt_queue (payment_id, company_id, estate_id, created_at, token) \
@@ -422,7 +450,7 @@ pub(crate) async fn enqueue_receipt(
     .bind(payment_id)
     .bind(estate_id)
     .bind(at)
-    .bind(receipt_token())
+    .bind(&token)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?
@@ -430,7 +458,11 @@ pub(crate) async fn enqueue_receipt(
     if n != 1 {
         return Err(StoreError::NotFound(format!("estate {estate_id}")));
     }
-    Ok(())
+    Ok(doorstep_store::ReceiptRef {
+        number: None,
+        token,
+        status: "pending".into(),
+    })
 }
 
 pub(crate) fn receipt_token() -> String {
@@ -502,7 +534,11 @@ pub(crate) async fn number_in(
                 .push_bind(token.clone())
                 .push_bind(*at);
         });
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
         let mut qb: sqlx::QueryBuilder<Db> =
             sqlx::QueryBuilder::new("DELETE FROM receipt_queue WHERE payment_id IN (");
         let mut sep = qb.separated(", ");
@@ -510,7 +546,11 @@ pub(crate) async fn number_in(
             sep.push_bind(*p);
         }
         qb.push(")");
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     sqlx::query("UPDATE receipt_counters SET next_no = $2 WHERE company_id = $1")
         .bind(company_id)
@@ -757,7 +797,11 @@ async fn fold(
         qb.push(format!(
             " ON CONFLICT ({key_list}) DO UPDATE SET {value} = {table}_t.{value} + excluded.{value}"
         ));
-        qb.build().execute(&mut *tx).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
     }
     for chunk in ids.chunks(500) {
         let mut qb: sqlx::QueryBuilder<Db> =
@@ -767,7 +811,11 @@ async fn fold(
             sep.push_bind(*id);
         }
         qb.push(")");
-        qb.build().execute(&mut *tx).await.map_err(db_err)?;
+        qb.build()
+            .persistent(false)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)?;
     Ok(ids.len())

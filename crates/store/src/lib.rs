@@ -214,8 +214,9 @@ pub trait Store: Send + Sync + 'static {
     async fn record_billing_run(&self, run: &BillingRunRecord) -> StoreResult<()>;
     /// Bill lines matching a query, oldest first.
     async fn bill_lines(&self, q: &LineQuery) -> StoreResult<Vec<BillLine>>;
-    /// [`Store::bill_lines`] without the owners' names and phones (what a
-    /// payment needs: amounts), in one query.
+    /// [`Store::bill_lines`] without the owners' names and phones, the
+    /// objects' labels and the waivers' names (what a payment needs:
+    /// amounts), in one query.
     async fn bill_amounts(&self, q: &LineQuery) -> StoreResult<Vec<BillLine>>;
     /// One bill line of the estate.
     async fn bill_line(&self, estate_id: i64, id: i64) -> StoreResult<BillLine>;

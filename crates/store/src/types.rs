@@ -569,6 +569,10 @@ pub struct PaymentRecord {
     pub allocation: Vec<LineAllocation>,
     /// This key had been recorded before; nothing new was written.
     pub replayed: bool,
+    /// The receipt link drawn in the payment's own transaction (`None` on
+    /// a replay: look it up), so that the answer needs no second read.
+    #[serde(skip)]
+    pub receipt: Option<crate::ReceiptRef>,
 }
 
 /// A rate limit's current window for one key.
