@@ -981,6 +981,14 @@ impl App {
             )));
         }
         match &n.event {
+            NotifiedEvent::Trade(TradeStatus::Paid { transaction_id, .. })
+                if c.payment_id.is_some()
+                    && c.transaction_id.as_deref() == Some(transaction_id.as_str()) =>
+            {
+                // A copy of a notification already recorded (providers send
+                // each several times): nothing to write, nothing to lock.
+                Ok(("duplicate", String::new()))
+            }
             NotifiedEvent::Trade(status @ TradeStatus::Paid { .. }) => {
                 // Whether this call recorded the payment (a copy arriving
                 // while the first is being saved finds it done).

@@ -522,8 +522,10 @@ pub(crate) async fn complete_collection(
     c: &CompleteCollection,
 ) -> StoreResult<CompletedCollection> {
     let mut tx = write_tx(pool).await?;
+    // The merchant's id comes along (the clearing account names it).
     let row = sqlx::query(&format!(
-        "SELECT * FROM collections WHERE out_trade_no = $1{ROW_LOCK}"
+        "SELECT collections.*, (SELECT merchant_id FROM merchants WHERE id = collections.merchant_ref) AS m_merchant_id \
+         FROM collections WHERE out_trade_no = $1{ROW_LOCK}"
     ))
     .bind(&c.out_trade_no)
     .fetch_optional(&mut *tx)
@@ -550,14 +552,8 @@ pub(crate) async fn complete_collection(
             c.out_trade_no, collection.amount, c.amount
         )));
     }
-    let merchant_id: String = {
-        let r = sqlx::query("SELECT merchant_id FROM merchants WHERE id = $1")
-            .bind(collection.merchant_ref)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        col(&r, "merchant_id")?
-    };
+    let merchant_id: String = col::<Option<String>>(&row, "m_merchant_id")?
+        .ok_or_else(|| StoreError::NotFound(format!("merchant {}", collection.merchant_ref)))?;
     sqlx::query("DELETE FROM line_holds WHERE collection_id = $1")
         .bind(collection.id)
         .execute(&mut *tx)
@@ -574,19 +570,24 @@ pub(crate) async fn complete_collection(
     // Money received is always recorded: what the lines no longer owe (they
     // were paid otherwise after the order was closed here) is kept as an
     // advance on the first line's room or space, for finance to apply or refund.
-    let advance_to = {
-        let r = sqlx::query("SELECT object_kind, object_id FROM bill_lines WHERE id = $1")
-            .bind(collection.line_ids.first().copied().unwrap_or(0))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        match r {
-            Some(r) => {
-                let k: String = col(&r, "object_kind")?;
-                let id: i64 = col(&r, "object_id")?;
-                Some((doorstep_domain::ObjectKind::from_code(&k)?, id))
+    let first = collection.line_ids.first().copied().unwrap_or(0);
+    let advance_to = match lines.iter().find(|l| l.id == first) {
+        // Still open: read just now.
+        Some(l) => Some((l.object_kind, l.object_id)),
+        None => {
+            let r = sqlx::query("SELECT object_kind, object_id FROM bill_lines WHERE id = $1")
+                .bind(first)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            match r {
+                Some(r) => {
+                    let k: String = col(&r, "object_kind")?;
+                    let id: i64 = col(&r, "object_id")?;
+                    Some((doorstep_domain::ObjectKind::from_code(&k)?, id))
+                }
+                None => None,
             }
-            None => None,
         }
     };
     let provider = collection.provider().to_string();

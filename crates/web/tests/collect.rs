@@ -902,6 +902,21 @@ fn scenario(s: Server) {
     )
     .unwrap();
     assert!(send(&mismatched) >= 400, "an amount mismatch is refused");
+    // Correctly signed, for the paid order, but naming another transaction:
+    // not a copy of the first (no answer "duplicate"), refused.
+    let mut other = order.clone();
+    other.transaction_id = format!("{}9", other.transaction_id);
+    let other_tx = doorstep_paysim::wechat::build_notification(
+        &s.sim,
+        &other,
+        &doorstep_paysim::state::NotifyEvent::Paid,
+        "EV-other-tx-1",
+    )
+    .unwrap();
+    assert!(
+        send(&other_tx) >= 400,
+        "a second transaction for a paid order is refused"
+    );
     assert_eq!(
         s.payments(&fin, visit).len(),
         payments_before,
