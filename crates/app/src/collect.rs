@@ -631,13 +631,17 @@ impl App {
             .map(|t| t.to_zoned(crate::estate_tz(&estate)).date())
             .unwrap_or_else(|_| today(&estate));
         let key = cash_payment_key(user.id, &input.client_key);
-        // Only what is due now, unless the owner chose to prepay the rest. A
-        // retry is answered with the payment its key recorded: the store
-        // finds it when the write fails (the first attempt, the usual case,
-        // costs no lookup).
-        let (line_ids, due_lines) = self
-            .cash_lines_and_due(&estate, &b, paid_on, input.prepay)
-            .await?;
+        // Only what is due now, chosen in the payment's own transaction
+        // from the lines it locks, unless the owner chose to prepay the rest
+        // (every open line, read here after checking the estate takes
+        // prepayments). A retry is answered with the payment its key
+        // recorded: the store finds it when the write fails (the first
+        // attempt, the usual case, costs no lookup).
+        let (line_ids, due_lines) = if input.prepay {
+            self.cash_lines_and_due(&estate, &b, paid_on, true).await?
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let payment = self
             .store
             .record_payment(&NewPayment {
@@ -652,13 +656,16 @@ impl App {
                 idempotency_key: Some(key),
                 booking_id: Some(booking_id),
                 offline: input.offline,
+                only_due_now: !input.prepay,
             })
             .await?;
         let receipt = self.receipt_link_of(&payment).await;
         // What is still due now: what was due before less what this payment
         // put on those lines (both as of the same day). A replayed payment
         // was allocated against older figures: read them again.
-        let still_owed = if payment.replayed {
+        let still_owed = if let (false, Some(s)) = (payment.replayed, payment.still_due_now) {
+            s
+        } else if payment.replayed {
             doorstep_domain::due_totals(
                 self.visit_lines_as(&estate, &b, paid_on, false)
                     .await?

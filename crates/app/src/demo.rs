@@ -455,6 +455,7 @@ impl App {
                         idempotency_key: None,
                         booking_id: None,
                         offline: false,
+                        only_due_now: false,
                     })
                     .await?;
                 count += 1;
@@ -480,6 +481,7 @@ impl App {
                             idempotency_key: None,
                             booking_id: None,
                             offline: false,
+                            only_due_now: false,
                         })
                         .await?;
                     count += 1;

@@ -331,6 +331,7 @@ async fn receipts_and_evidence_from_the_door_to_a_dispute() {
             idempotency_key: Some("counter-0002".into()),
             booking_id: None,
             offline: false,
+            only_due_now: false,
         })
         .await
         .unwrap();

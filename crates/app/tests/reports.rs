@@ -49,6 +49,7 @@ async fn collection_rates_are_exact() {
         idempotency_key: Some(key.into()),
         booking_id: None,
         offline: false,
+        only_due_now: false,
     };
     // Arrears: January of 202, paid on 10 February (with its late fee).
     let owed = jan_202.amount

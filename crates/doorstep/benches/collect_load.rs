@@ -1297,6 +1297,7 @@ async fn steps(app: &App, s: &Seeded, sim: &Sim, base: &str, kit: &doorstep_pays
                 idempotency_key: Some(format!("cash:{}:step-{k:06}", user.id)),
                 booking_id: Some(visit),
                 offline: false,
+                only_due_now: false,
             })
             .await
             .unwrap();

@@ -93,6 +93,7 @@ async fn opening_entries_carry_the_old_bills_and_payments() {
             idempotency_key: None,
             booking_id: None,
             offline: false,
+            only_due_now: false,
         })
         .await
         .unwrap();

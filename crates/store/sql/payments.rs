@@ -199,6 +199,7 @@ pub(crate) async fn payment_record(pool: &Pool<Db>, id: i64) -> StoreResult<Paym
             .collect::<StoreResult<_>>()?,
         replayed: true,
         receipt: None,
+        still_due_now: None,
     })
 }
 
@@ -260,7 +261,13 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         line_ids: p.line_ids.clone(),
         period: None,
     };
-    let lines = fetch_lines(&mut tx, &q, true).await?;
+    let mut lines = fetch_lines(&mut tx, &q, true).await?;
+    if p.only_due_now {
+        lines.retain(|l| {
+            let d = l.due(p.paid_on);
+            d.due_now && d.total() > Fen::ZERO
+        });
+    }
     refuse_held(&mut tx, &lines).await?;
     let source = match (p.method.as_str(), p.recorded_by) {
         ("cash", Some(user_id)) => Account::CashOnHand { user_id },
@@ -298,6 +305,17 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         link_signature(&mut tx, p.estate_id, booking, key, rec.id, p.amount).await?;
     }
     tx.commit().await.map_err(db_err)?;
+    let mut rec = rec;
+    if p.only_due_now {
+        // Every line read is due now: what they owed less what this paid.
+        let before = doorstep_domain::due_totals(lines.iter().map(|l| l.due(p.paid_on))).due_now;
+        let paid: Fen = rec
+            .allocation
+            .iter()
+            .map(|a| a.late_fee + a.principal)
+            .sum();
+        rec.still_due_now = Some(Fen((before - paid).0.max(0)));
+    }
     Ok(rec)
 }
 
@@ -561,6 +579,7 @@ pub(crate) async fn apply_payment(
         allocation: alloc.lines,
         replayed: false,
         receipt: Some(receipt),
+        still_due_now: None,
     })
 }
 

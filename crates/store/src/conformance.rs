@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             parallel_code_requests_queue_within_limits,
             collections_hold_lines_and_pay_once, racing_collectors_hold_a_line_once,
             ledger_balances_through_cash_custody, cash_at_a_visit_needs_a_shift, job_leases_expire,
+            only_what_is_due_now_is_paid,
             handover_differences_need_a_second_person, a_void_after_handover_leaves_no_negative_cash,
             receipts_are_numbered_without_gaps, evidence_log_appends_and_proves,
             one_invoice_request_per_payment_line, notices_once_a_day_with_their_message,
@@ -750,6 +751,7 @@ pub async fn payments_allocate_oldest_first(s: Arc<dyn Store>) {
         idempotency_key: None,
         booking_id: None,
         offline: false,
+        only_due_now: false,
     };
     let rec = s.record_payment(&pay).await.unwrap();
     assert_eq!(rec.allocation.len(), 2);
@@ -792,6 +794,7 @@ pub async fn payments_are_idempotent_and_never_overpay(s: Arc<dyn Store>) {
         idempotency_key: key.map(String::from),
         booking_id: None,
         offline: false,
+        only_due_now: false,
     };
     let over = s.record_payment(&pay(22376, None)).await;
     assert!(
@@ -833,6 +836,7 @@ pub async fn concurrent_payments_never_overpay(s: Arc<dyn Store>) {
         idempotency_key: None,
         booking_id: None,
         offline: false,
+        only_due_now: false,
     };
     let (a, b) = tokio::join!(s.record_payment(&pay), s.record_payment(&pay));
     assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");

@@ -556,6 +556,11 @@ pub struct NewPayment {
     pub booking_id: Option<i64>,
     /// Taken offline and synced later.
     pub offline: bool,
+    /// Only the lines due now as of `paid_on` ([`BillLine::due`], the one
+    /// definition owner pages, the collector's screen and notices use),
+    /// chosen in the payment's transaction from the lines it locks: bills
+    /// not yet due are a prepayment only when the owner chose it.
+    pub only_due_now: bool,
 }
 
 /// A recorded payment.
@@ -573,6 +578,10 @@ pub struct PaymentRecord {
     /// a replay: look it up), so that the answer needs no second read.
     #[serde(skip)]
     pub receipt: Option<crate::ReceiptRef>,
+    /// With [`NewPayment::only_due_now`]: what those lines still owe now
+    /// after this payment, as of its date (`None` on a replay: read again).
+    #[serde(skip)]
+    pub still_due_now: Option<Fen>,
 }
 
 /// A rate limit's current window for one key.

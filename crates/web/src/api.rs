@@ -575,6 +575,7 @@ async fn record_payment(
         idempotency_key: b.idempotency_key,
         booking_id: None,
         offline: false,
+        only_due_now: false,
     };
     let rec = app.store.record_payment(&p).await?;
     // The e-receipt at once (a failure leaves it to the receipt job).

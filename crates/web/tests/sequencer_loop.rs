@@ -48,6 +48,7 @@ async fn story(store: Arc<dyn Store>, pool: Pools, pg: bool) {
                 idempotency_key: Some(format!("loop-{i}")),
                 booking_id: None,
                 offline: false,
+                only_due_now: false,
             })
             .await
             .unwrap();

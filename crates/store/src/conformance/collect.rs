@@ -121,6 +121,7 @@ pub async fn collections_hold_lines_and_pay_once(s: Arc<dyn Store>) {
             idempotency_key: None,
             booking_id: None,
             offline: false,
+            only_due_now: false,
         })
         .await;
     assert!(
@@ -218,6 +219,7 @@ pub async fn collections_hold_lines_and_pay_once(s: Arc<dyn Store>) {
         idempotency_key: None,
         booking_id: None,
         offline: false,
+        only_due_now: false,
     })
     .await
     .unwrap();
@@ -258,6 +260,72 @@ pub async fn racing_collectors_hold_a_line_once(s: Arc<dyn Store>) {
     assert_eq!(won, 1);
 }
 
+/// A payment that pays only what is due now picks those lines itself, in
+/// its transaction, by the one definition (`BillLine::due`): bills not yet
+/// due are left alone, and it says what those lines still owe.
+pub async fn only_what_is_due_now_is_paid(s: Arc<dyn Store>) {
+    let (e, _fin, room, _sp) = billed_estate(&s).await;
+    bill(&s, e.id, Period::parse("2026-01").unwrap()).await;
+    bill(&s, e.id, Period::parse("2026-06").unwrap()).await;
+    let q = LineQuery {
+        estate_id: e.id,
+        open_only: true,
+        objects: vec![(ObjectKind::Room, room.id)],
+        line_ids: vec![],
+        period: None,
+    };
+    let before = s.bill_lines(&q).await.unwrap();
+    let on = before.iter().map(|l| l.due_date).min().unwrap();
+    let (due, later): (Vec<_>, Vec<_>) = before.iter().partition(|l| l.due(on).due_now);
+    assert!(!due.is_empty() && !later.is_empty(), "{before:?}");
+    let owed: Fen = due.iter().map(|l| l.due(on).total()).sum();
+    let pay = |amount: Fen, key: &str| NewPayment {
+        estate_id: e.id,
+        objects: vec![(ObjectKind::Room, room.id)],
+        line_ids: vec![],
+        amount,
+        method: "cash".into(),
+        paid_on: on,
+        at: 100,
+        recorded_by: None,
+        idempotency_key: Some(key.into()),
+        booking_id: None,
+        offline: false,
+        only_due_now: true,
+    };
+    let p = s
+        .record_payment(&pay(owed - Fen(100), "due-1"))
+        .await
+        .unwrap();
+    assert_eq!(p.still_due_now, Some(Fen(100)));
+    assert!(
+        p.allocation
+            .iter()
+            .all(|a| due.iter().any(|l| l.id == a.line_id)),
+        "{p:?}"
+    );
+    // The rest of what is due: nothing is left due now.
+    let p2 = s.record_payment(&pay(Fen(100), "due-2")).await.unwrap();
+    assert_eq!(p2.still_due_now, Some(Fen::ZERO));
+    // More, with nothing due now: refused (or kept as an advance where the
+    // estate takes prepayments), never put on a bill not yet due.
+    match s.record_payment(&pay(Fen(5000), "due-3")).await {
+        Err(StoreError::Conflict(_)) => {}
+        Ok(p) => assert!(p.allocation.is_empty(), "{p:?}"),
+        Err(e) => panic!("{e}"),
+    }
+    let after = s.bill_lines(&q).await.unwrap();
+    for l in &later {
+        let now = after.iter().find(|x| x.id == l.id).unwrap();
+        assert_eq!(now.paid_principal, Fen::ZERO, "a bill not yet due was paid");
+    }
+    // The same key again: the payment it recorded.
+    let again = s.record_payment(&pay(Fen(100), "due-2")).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.id, p2.id);
+    assert_ledger_ok(&s).await;
+}
+
 /// Cash, a waiver, a void with a second person's approval, a shift and a
 /// blind handover with a shortfall: every entry balances, receivables match
 /// the bills, the journal cannot be edited.
@@ -283,6 +351,7 @@ pub async fn ledger_balances_through_cash_custody(s: Arc<dyn Store>) {
         idempotency_key: Some(key.into()),
         booking_id: None,
         offline: true,
+        only_due_now: false,
     };
     let p1 = s.record_payment(&pay(40000, "cash-1")).await.unwrap();
     let p2 = s.record_payment(&pay(5000, "cash-2")).await.unwrap();
@@ -461,6 +530,7 @@ pub async fn cash_at_a_visit_needs_a_shift(s: Arc<dyn Store>) {
         idempotency_key: Some(key.into()),
         booking_id: Some(b.id),
         offline,
+        only_due_now: false,
     };
     let refused = |r: StoreResult<PaymentRecord>, want: &str| match r {
         Err(StoreError::Conflict(m)) => assert!(m.contains(want), "{m}"),

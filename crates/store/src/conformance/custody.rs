@@ -43,6 +43,7 @@ fn cash(
         idempotency_key: Some(key.into()),
         booking_id: booking,
         offline: false,
+        only_due_now: false,
     }
 }
 

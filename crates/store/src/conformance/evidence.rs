@@ -40,6 +40,7 @@ pub async fn receipts_are_numbered_without_gaps(s: Arc<dyn Store>) {
         idempotency_key: Some(key),
         booking_id: None,
         offline: false,
+        only_due_now: false,
     };
     // One that can never succeed (far more than is owed) between the others.
     let mut tasks = Vec::new();
@@ -385,6 +386,7 @@ pub async fn one_invoice_request_per_payment_line(s: Arc<dyn Store>) {
             idempotency_key: Some("inv-1".into()),
             booking_id: None,
             offline: false,
+            only_due_now: false,
         })
         .await
         .unwrap();

@@ -296,6 +296,7 @@ pub async fn report_totals_follow_every_write(s: Arc<dyn Store>) {
         idempotency_key: Some(key.into()),
         booking_id: None,
         offline: false,
+        only_due_now: false,
     };
     s.record_payment(&pay(
         (ObjectKind::Room, r.id),

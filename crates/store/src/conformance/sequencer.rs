@@ -30,6 +30,7 @@ fn cash(
         idempotency_key: Some(key.into()),
         booking_id: None,
         offline: false,
+        only_due_now: false,
     }
 }
 
