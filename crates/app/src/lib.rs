@@ -97,6 +97,11 @@ pub struct App {
     pub pay: pay::PayConfig,
     /// Where invoice requests go (by default a queue staff work by hand).
     pub invoicing: Arc<dyn invoice::InvoicePlatform>,
+    /// Provider clients built from merchant settings, by merchant id: a
+    /// client parses RSA keys, which every notification would otherwise
+    /// pay for. Kept only while the stored settings (compared whole) and
+    /// the transport are the same; nothing another instance would need.
+    providers: Arc<std::sync::Mutex<pay::ProviderCache>>,
 }
 
 impl App {
@@ -108,6 +113,7 @@ impl App {
             gateways: Vec::new(),
             pay: Default::default(),
             invoicing: Arc::new(invoice::ManualQueue),
+            providers: Default::default(),
         }
     }
 

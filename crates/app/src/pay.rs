@@ -45,6 +45,16 @@ impl Default for PayConfig {
     }
 }
 
+/// A provider client built from a merchant's stored settings.
+pub(crate) struct CachedProvider {
+    settings: String,
+    transport: usize,
+    client: Arc<dyn PayProvider>,
+}
+
+/// Provider clients by merchant id ([`App::provider_of`]).
+pub(crate) type ProviderCache = std::collections::HashMap<i64, CachedProvider>;
+
 /// A merchant account's secrets, as stored (JSON) and as `doorstep merchant
 /// set --file` reads them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -412,9 +422,28 @@ pub fn qr_svg(text: &str) -> Option<String> {
 impl App {
     /// The provider client of a merchant account.
     pub fn provider_of(&self, m: &Merchant) -> AppResult<Arc<dyn PayProvider>> {
+        let transport = Arc::as_ptr(&self.pay.transport) as *const () as usize;
+        if let Ok(cache) = self.providers.lock()
+            && let Some(c) = cache.get(&m.id)
+            && c.transport == transport
+            && c.settings == m.settings
+        {
+            return Ok(c.client.clone());
+        }
         let s: MerchantSettings = serde_json::from_str(&m.settings)
             .map_err(|e| AppError::Storage(format!("merchant {} settings: {e}", m.id)))?;
-        s.client(self.pay.transport.clone())
+        let client = s.client(self.pay.transport.clone())?;
+        if let Ok(mut cache) = self.providers.lock() {
+            cache.insert(
+                m.id,
+                CachedProvider {
+                    settings: m.settings.clone(),
+                    transport,
+                    client: client.clone(),
+                },
+            );
+        }
+        Ok(client)
     }
 
     fn notify_url(&self, m: &Merchant) -> String {
