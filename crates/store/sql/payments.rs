@@ -280,7 +280,7 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         },
     };
     let advance_object = p.objects.first().copied();
-    let rec = apply_payment(
+    let mut rec = apply_payment(
         &mut tx,
         &PaymentInsert {
             estate_id: p.estate_id,
@@ -305,7 +305,6 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         link_signature(&mut tx, p.estate_id, booking, key, rec.id, p.amount).await?;
     }
     tx.commit().await.map_err(db_err)?;
-    let mut rec = rec;
     if p.only_due_now {
         // Every line read is due now: what they owed less what this paid.
         let before = doorstep_domain::due_totals(lines.iter().map(|l| l.due(p.paid_on))).due_now;
@@ -603,7 +602,9 @@ async fn write_payment(
     writes: &[LineWrite],
     entry: &doorstep_domain::ledger::Entry,
 ) -> StoreResult<(i64, ReceiptRef)> {
-    let row = sqlx::query(&format!("{PAYMENT_INSERT} RETURNING id"))
+    let row = sqlx::query(&format!(
+        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+    ))
         .bind(p.estate_id)
         .bind(p.method)
         .bind(p.amount.0)
@@ -660,8 +661,8 @@ async fn write_payment(
     Ok((payment_id, receipt))
 }
 
-const PAYMENT_INSERT: &str = "INSERT INTO payments (estate_id, method, amount_fen, paid_on, paid_at, recorded_by, idempotency_key, booking_id, provider, transaction_id, collection_id, advance_fen, offline) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+/// The columns a payment is written with, in the order both writers bind them.
+const PAYMENT_COLUMNS: &str = "estate_id, method, amount_fen, paid_on, paid_at, recorded_by, idempotency_key, booking_id, provider, transaction_id, collection_id, advance_fen, offline";
 
 /// [`write_payment`] in one statement (PostgreSQL: data-modifying `WITH`
 /// clauses), the same rows: a round trip to the database costs its backend
@@ -677,9 +678,9 @@ async fn write_payment_in_one(
 ) -> StoreResult<(i64, ReceiptRef)> {
     let token = super::sequencer::receipt_token();
     let paid_on = p.paid_on.to_string();
-    let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-        "WITH p AS (INSERT INTO payments (estate_id, method, amount_fen, paid_on, paid_at, recorded_by, idempotency_key, booking_id, provider, transaction_id, collection_id, advance_fen, offline) VALUES (",
-    );
+    let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!(
+        "WITH p AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ("
+    ));
     {
         let mut sep = qb.separated(", ");
         sep.push_bind(p.estate_id)
@@ -771,14 +772,7 @@ async fn write_payment_in_one(
             "a bill line changed while the payment was written".into(),
         ));
     }
-    Ok((
-        col(&row, "id")?,
-        ReceiptRef {
-            number: None,
-            token,
-            status: "pending".into(),
-        },
-    ))
+    Ok((col(&row, "id")?, ReceiptRef::pending(token, None)))
 }
 
 /// Upserts the failed-try row of (merchant account, bill date); the first

@@ -437,11 +437,7 @@ pub(crate) async fn enqueue_receipt(
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-        return Ok(doorstep_store::ReceiptRef {
-            number: Some(number),
-            token,
-            status: "pending".into(),
-        });
+        return Ok(doorstep_store::ReceiptRef::pending(token, Some(number)));
     }
     let n = sqlx::query(
         "INSERT INTO receipt_queue (payment_id, company_id, estate_id, created_at, token) \
@@ -458,11 +454,7 @@ pub(crate) async fn enqueue_receipt(
     if n != 1 {
         return Err(StoreError::NotFound(format!("estate {estate_id}")));
     }
-    Ok(doorstep_store::ReceiptRef {
-        number: None,
-        token,
-        status: "pending".into(),
-    })
+    Ok(doorstep_store::ReceiptRef::pending(token, None))
 }
 
 pub(crate) fn receipt_token() -> String {

@@ -159,6 +159,18 @@ pub struct ReceiptRef {
     pub status: String,
 }
 
+impl ReceiptRef {
+    /// The reference a payment's transaction draws: the link's token, the
+    /// number if it was given there and then, not signed yet.
+    pub fn pending(token: String, number: Option<i64>) -> Self {
+        ReceiptRef {
+            number,
+            token,
+            status: "pending".into(),
+        }
+    }
+}
+
 /// What a receipt says about a payment, read in one go.
 #[derive(Debug, Clone)]
 pub struct ReceiptFacts {
