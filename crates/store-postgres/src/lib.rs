@@ -15,6 +15,9 @@ pub(crate) const ROW_LOCK: &str = " FOR UPDATE";
 /// others read it too (payments in one shift: the shift cannot close under
 /// them, and they do not wait on each other).
 pub(crate) const ROW_SHARE: &str = " FOR SHARE";
+/// Whether a payment under a client key looks for an earlier one before writing
+/// (a read is a round trip; the unique key refuses the retry).
+pub(crate) const KEY_FIRST: bool = false;
 /// Whether a payment is written in one statement (data-modifying `WITH` clauses).
 pub(crate) const WRITE_IN_ONE: bool = true;
 /// Locks the selected rows, leaving out those another transaction holds
@@ -27,6 +30,11 @@ pub(crate) async fn begin_write(
     pool: &sqlx::Pool<Db>,
 ) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
     pool.begin().await
+}
+
+/// Where a single-statement write runs: PostgreSQL's pool (row locks do the rest).
+pub(crate) fn write_pool(pool: &sqlx::Pool<Db>) -> sqlx::Pool<Db> {
+    pool.clone()
 }
 
 #[path = "../../store/sql/mod.rs"]

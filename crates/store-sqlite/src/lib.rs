@@ -18,6 +18,9 @@ pub(crate) const ROW_LOCK: &str = "";
 /// others read it too (payments in one shift: the shift cannot close under
 /// them, and they do not wait on each other).
 pub(crate) const ROW_SHARE: &str = "";
+/// Whether a payment under a client key looks for an earlier one before writing
+/// (a read costs no round trip; a failed write holds the one writer).
+pub(crate) const KEY_FIRST: bool = true;
 /// Whether a payment is written in one statement (no data-modifying `WITH` in SQLite; a statement costs no round trip).
 pub(crate) const WRITE_IN_ONE: bool = false;
 /// Locks the selected rows, leaving out those another transaction holds
@@ -56,6 +59,14 @@ pub(crate) async fn begin_write(
             other => return other,
         }
     }
+}
+
+/// Where a single-statement write runs: the writer connection, so that it
+/// queues with the write transactions (an async wait) instead of taking the
+/// write lock from a reader connection, where it and the writer it collides
+/// with would each sleep in SQLite's busy handler.
+pub(crate) fn write_pool(pool: &sqlx::Pool<Db>) -> sqlx::Pool<Db> {
+    writer(pool)
 }
 
 /// How long a writer waits for the queue of writers (then the request is
@@ -202,4 +213,46 @@ async fn connect(opts: SqliteConnectOptions) -> Result<SqliteStore, sqlx::Error>
         .await?;
     sql::migrator(MIGRATIONS).run(&pool).await?;
     Ok(SqliteStore::from_pool(pool))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+    use doorstep_store::Store;
+    use std::time::Duration;
+
+    /// A single-statement write (here a provider event and a rate-limit
+    /// hit) waits in the writer queue while the writer connection is busy,
+    /// instead of taking the write lock from a reader connection, where it
+    /// and the writer would sleep in each other's busy handler; it goes
+    /// through as soon as the writer is free.
+    #[tokio::test]
+    async fn single_statement_writes_queue_for_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::open(&dir.path().join("w.sqlite")).await.unwrap();
+        let busy = super::writer(store.pool()).acquire().await.unwrap();
+        let event = store.record_provider_event("wechat", "N1", Some("T1"), "paid", "", 1);
+        let held = tokio::time::timeout(Duration::from_millis(400), event).await;
+        assert!(
+            held.is_err(),
+            "the event was written beside the busy writer"
+        );
+        let hit =
+            tokio::time::timeout(Duration::from_millis(400), store.rate_hit("k", 1, 60)).await;
+        assert!(
+            hit.is_err(),
+            "the rate hit was written beside the busy writer"
+        );
+        drop(busy);
+        store
+            .record_provider_event("wechat", "N1", Some("T1"), "paid", "", 1)
+            .await
+            .unwrap();
+        assert_eq!(store.rate_hit("k", 1, 60).await.unwrap().hits, 1);
+        assert_eq!(
+            store.provider_events(Some("T1"), 10).await.unwrap().len(),
+            1
+        );
+    }
 }

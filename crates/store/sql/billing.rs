@@ -1,7 +1,7 @@
 //! Billing runs and reading bill lines.
 
 use super::store::policy_from;
-use super::{col, db_err, parse_date, write_tx};
+use super::{col, db_err, parse_date, write_tx, writer};
 use crate::Db;
 use doorstep_domain::{Area, BillTarget, Category, Fen, NewLine, ObjectKind, Period};
 use doorstep_store::*;
@@ -147,7 +147,7 @@ pub(crate) async fn record_billing_run(pool: &Pool<Db>, run: &BillingRunRecord) 
         .bind(run.started_at)
         .bind(run.finished_at)
         .bind(run.user_id)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())

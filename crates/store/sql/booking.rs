@@ -8,7 +8,7 @@
 //! transaction holds the database. A room or space is in at most one open
 //! booking: a partial unique index says so.
 
-use super::{col, db_err, parse_date, write_tx};
+use super::{col, db_err, parse_date, write_tx, writer};
 use crate::{Db, ROW_LOCK};
 use doorstep_domain::booking::parse_windows;
 use doorstep_domain::{
@@ -775,13 +775,13 @@ pub(crate) async fn lock_session(
             .bind(session_at)
             .bind(now)
             .bind(user_id)
-            .fetch_optional(pool)
+            .fetch_optional(&writer(pool))
             .await
     } else {
         sqlx::query("UPDATE dispatch_sessions SET locked_at = NULL, locked_by = NULL WHERE estate_id = $1 AND session_at = $2 RETURNING *")
             .bind(estate_id)
             .bind(session_at)
-            .fetch_optional(pool)
+            .fetch_optional(&writer(pool))
             .await
     }
     .map_err(db_err)?
@@ -912,7 +912,7 @@ pub(crate) async fn set_booking_rules(
     .bind(i64::from(r.reminder_minutes))
     .bind(i64::from(r.service_minutes))
     .bind(i64::from(r.horizon_days))
-    .execute(pool)
+    .execute(&writer(pool))
     .await
     .map_err(db_err)?;
     Ok(())
@@ -956,7 +956,7 @@ pub(crate) async fn set_day_rule(
             sqlx::query("DELETE FROM booking_days WHERE estate_id = $1 AND day = $2")
                 .bind(estate_id)
                 .bind(day.to_string())
-                .execute(pool)
+                .execute(&writer(pool))
                 .await
                 .map_err(db_err)?;
         }
@@ -974,7 +974,7 @@ pub(crate) async fn set_day_rule(
                 .bind(rule.code())
                 .bind(windows)
                 .bind(note.trim())
-                .execute(pool)
+                .execute(&writer(pool))
                 .await
                 .map_err(db_err)?;
         }
@@ -1028,7 +1028,7 @@ pub(crate) async fn set_duty(
         .bind(day.to_string())
         .bind(user_id)
         .bind(on)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())
@@ -1071,7 +1071,7 @@ pub(crate) async fn set_estate_model(
         .bind(estate_id)
         .bind(model)
         .bind(now)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())

@@ -3,7 +3,7 @@
 
 use super::billing::fetch_lines;
 use super::payments::{PaymentInsert, apply_payment, payment_record, refuse_held};
-use super::{col, db_err, write_tx};
+use super::{col, db_err, write_tx, writer};
 use crate::{Db, ROW_LOCK};
 use doorstep_domain::ledger::Account;
 use doorstep_domain::{DomainError, Fen};
@@ -61,7 +61,7 @@ pub(crate) async fn set_collect_settings(
         .bind(s.qr_expiry_seconds)
         .bind(s.cash_limit.0)
         .bind(s.cash_limit_hours)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())
@@ -109,7 +109,7 @@ pub(crate) async fn set_merchant(pool: &Pool<Db>, m: &NewMerchant) -> StoreResul
         .bind(&m.app_id)
         .bind(&m.settings)
         .bind(m.at)
-        .fetch_one(pool)
+        .fetch_one(&writer(pool))
         .await
         .map_err(db_err)?;
     merchant_row(&row)
@@ -172,7 +172,7 @@ pub(crate) async fn set_geofence(pool: &Pool<Db>, estate_id: i64, g: &Geofence) 
         .bind(g.lat_e6)
         .bind(g.lng_e6)
         .bind(g.radius_m)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())
@@ -460,7 +460,7 @@ pub(crate) async fn set_collection_code(
         .bind(id)
         .bind(code)
         .bind(now)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())
@@ -951,7 +951,7 @@ pub(crate) async fn record_provider_event(
         .bind(verdict)
         .bind(detail)
         .bind(now)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())

@@ -3,7 +3,7 @@
 //! invoice requests.
 
 use super::sequencer::Lock;
-use super::{col, db_err, write_tx};
+use super::{col, db_err, write_tx, writer};
 use crate::Db;
 use doorstep_domain::{DomainError, Fen, ObjectKind};
 use doorstep_store::*;
@@ -282,7 +282,7 @@ pub(crate) async fn add_checkpoint(pool: &Pool<Db>, c: &StoredCheckpoint) -> Sto
         .bind(&c.note)
         .bind(c.signing_key_id)
         .bind(c.signed_at)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())
@@ -600,7 +600,7 @@ pub(crate) async fn take_receipt_copy(pool: &Pool<Db>, id: i64, max: i64) -> Sto
     let n = sqlx::query("UPDATE receipts SET copies = copies + 1 WHERE id = $1 AND copies < $2")
         .bind(id)
         .bind(max)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?
         .rows_affected();
@@ -615,7 +615,7 @@ pub(crate) async fn receipt_attempt_failed(
     sqlx::query("UPDATE receipts SET attempts = attempts + 1, last_error = $2 WHERE id = $1 AND status = 'pending'")
         .bind(id)
         .bind(error.chars().take(500).collect::<String>())
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())
@@ -1036,7 +1036,7 @@ pub(crate) async fn set_fee_item_tax(
         .bind(item_id)
         .bind(code)
         .bind(vat_rate_bp)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?
         .rows_affected();

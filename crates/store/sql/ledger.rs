@@ -1,7 +1,7 @@
 //! The journal (append-only, double-entry), cash shifts and handovers, voids
 //! and refunds, reconciliation runs and job leases.
 
-use super::{col, db_err, write_tx};
+use super::{col, db_err, write_tx, writer};
 use crate::{Db, FOR_UPDATE, ROW_LOCK, ROW_SHARE};
 use doorstep_domain::ledger::{Account, Entry, EntryKind, Posting, handover_entry};
 use doorstep_domain::{Date, DomainError, Fen, ObjectKind};
@@ -250,7 +250,7 @@ pub(crate) async fn open_shift(
         .bind(estate_id)
         .bind(collector_id)
         .bind(now)
-        .fetch_one(pool)
+        .fetch_one(&writer(pool))
         .await
         .map_err(|e| match db_err(e) {
             StoreError::Conflict(_) => StoreError::Conflict("this collector already has an open shift".into()),
@@ -321,7 +321,7 @@ pub(crate) async fn close_shift(pool: &Pool<Db>, shift_id: i64, now: i64) -> Sto
     )
     .bind(shift_id)
     .bind(now)
-    .execute(pool)
+    .execute(&writer(pool))
     .await
     .map_err(db_err)?
     .rows_affected();
@@ -832,7 +832,7 @@ pub(crate) async fn daily_close(
         .bind(by)
         .bind(now)
         .bind(summary)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(|e| match db_err(e) {
             StoreError::Conflict(_) => StoreError::Conflict(format!("{day} is already closed")),
@@ -954,7 +954,7 @@ pub(crate) async fn request_reversal(
         .bind(reason.trim())
         .bind(by)
         .bind(now)
-        .fetch_one(pool)
+        .fetch_one(&writer(pool))
         .await
         .map_err(|e| match db_err(e) {
             StoreError::Conflict(_) => StoreError::Conflict(format!(
@@ -1483,7 +1483,7 @@ pub(crate) async fn claim_job(
         .bind(holder)
         .bind(now + seconds)
         .bind(now)
-        .fetch_optional(pool)
+        .fetch_optional(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(r.is_some())
@@ -1493,7 +1493,7 @@ pub(crate) async fn release_job(pool: &Pool<Db>, name: &str, holder: &str) -> St
     sqlx::query("DELETE FROM job_leases WHERE name = $1 AND holder = $2")
         .bind(name)
         .bind(holder)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())

@@ -1,6 +1,6 @@
 //! Rate limits: hits per key in a fixed window, one atomic upsert each.
 
-use super::db_err;
+use super::{db_err, writer};
 use crate::Db;
 use doorstep_store::{RateWindow, StoreResult};
 use sqlx::{Pool, Row};
@@ -23,7 +23,7 @@ pub(crate) async fn rate_hit(
     .bind(key)
     .bind(now)
     .bind(now - window)
-    .fetch_one(pool)
+    .fetch_one(&writer(pool))
     .await
     .map_err(db_err)?;
     window_from(&r)
@@ -58,7 +58,7 @@ pub(crate) async fn rate_reset(pool: &Pool<Db>, key: &str, now: i64) -> StoreRes
     sqlx::query("DELETE FROM rate_limits WHERE key = $1 OR window_start < $2")
         .bind(key)
         .bind(now - 86_400)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())

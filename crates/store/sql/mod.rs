@@ -1,5 +1,7 @@
 //! The SQL implementation of [`doorstep_store::Store`], compiled once per backend.
 
+/// The pool a single-statement write runs on (see each backend's `write_pool`).
+pub(crate) use crate::write_pool as writer;
 use crate::{Db, begin_write};
 use doorstep_store::StoreError;
 use sqlx::Row;

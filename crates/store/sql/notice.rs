@@ -1,6 +1,6 @@
 //! Notice settings, notices (with their outbox message) and disputes.
 
-use super::{col, db_err, write_tx};
+use super::{col, db_err, write_tx, writer};
 use crate::Db;
 type DbRow = <Db as sqlx::Database>::Row;
 use doorstep_domain::{DomainError, ObjectKind};
@@ -72,7 +72,7 @@ pub(crate) async fn set_notice_settings(
         .bind(until)
         .bind(s.min_days)
         .bind(s.max_per_month)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?;
     Ok(())
@@ -227,7 +227,7 @@ pub(crate) async fn open_dispute(
         .bind(topic.trim())
         .bind(by)
         .bind(at)
-        .fetch_optional(pool)
+        .fetch_optional(&writer(pool))
         .await
         .map_err(db_err)?
         .ok_or_else(|| match object {
@@ -252,7 +252,7 @@ pub(crate) async fn close_dispute(
         .bind(outcome.trim())
         .bind(at)
         .bind(estate_id)
-        .fetch_optional(pool)
+        .fetch_optional(&writer(pool))
         .await
         .map_err(db_err)?;
     if let Some(r) = r {

@@ -1,7 +1,7 @@
 //! Buildings, rooms, spaces and owners (imports: `import.rs`).
 
 use super::store::SqlStore;
-use super::{col, db_err, write_tx};
+use super::{col, db_err, write_tx, writer};
 use crate::Db;
 use doorstep_domain::estate::validate_label;
 use doorstep_domain::{Area, DomainError};
@@ -80,7 +80,7 @@ pub(crate) async fn upsert_building(
     .bind(i64::from(b.entrances))
     .bind(i64::from(b.floors))
     .bind(b.has_lift)
-    .fetch_one(pool)
+    .fetch_one(&writer(pool))
     .await
     .map_err(db_err)?;
     building_from(&row)

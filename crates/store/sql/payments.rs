@@ -1,7 +1,7 @@
 //! Changes to bill lines: waivers, disputes and payments.
 
 use super::billing::{fetch_lines, line_by_id};
-use super::{col, db_err, write_tx};
+use super::{col, db_err, write_tx, writer};
 use crate::Db;
 use doorstep_domain::ledger::{Account, PaidLine, payment_entry, waiver_entry};
 use doorstep_domain::{Date, DomainError, Fen, LineAllocation, ObjectKind, OpenLine, allocate};
@@ -37,7 +37,7 @@ pub(crate) async fn waive_late_fee(
         .bind(act.user_id)
         .bind(act.at)
         .bind(estate_id)
-        .execute(pool)
+        .execute(&writer(pool))
         .await
         .map_err(db_err)?
         .rows_affected();
@@ -133,7 +133,7 @@ pub(crate) async fn set_dispute(
             .bind(act.user_id)
             .bind(act.reason.trim())
             .bind(estate_id)
-            .execute(pool)
+            .execute(&writer(pool))
             .await
             .map_err(db_err)?;
     } else {
@@ -152,7 +152,7 @@ pub(crate) async fn set_dispute(
             .bind(on.to_string())
             .bind(frozen.0)
             .bind(estate_id)
-            .execute(pool)
+            .execute(&writer(pool))
             .await
             .map_err(db_err)?;
     }
@@ -222,7 +222,13 @@ pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResu
     // a second payment under it never commits), so a first attempt — the
     // usual case — costs no lookup. The write may fail on the key itself or
     // earlier (its lines are paid by now): either way the payment the key
-    // recorded is the answer.
+    // recorded is the answer. (SQLite looks first: a read there costs no
+    // round trip, and a retry that fails in the write holds the one writer.)
+    if let (true, Some(key)) = (crate::KEY_FIRST, &p.idempotency_key)
+        && let Some(r) = replay(pool, key).await?
+    {
+        return Ok(r);
+    }
     match record_payment_tx(pool, p).await {
         Err(e) => match &p.idempotency_key {
             Some(key) => match replay(pool, key).await? {
@@ -241,6 +247,38 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
     // never move) and whether the estate takes prepayments.
     let allow_prepay = prepay_and_objects(pool, p.estate_id, &p.objects).await?;
     let mut tx = write_tx(pool).await?;
+    let (mut rec, lines) = match payment_in(&mut tx, p, allow_prepay).await {
+        Ok(done) => done,
+        Err(e) => {
+            // Rolled back here rather than when dropped: a dropped
+            // transaction rolls back a moment later on SQLite's worker
+            // thread, and the next writer (most often the retry of a
+            // payment already recorded) would wait for it.
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
+    };
+    tx.commit().await.map_err(db_err)?;
+    if p.only_due_now {
+        // Every line read is due now: what they owed less what this paid.
+        let before = doorstep_domain::due_totals(lines.iter().map(|l| l.due(p.paid_on))).due_now;
+        let paid: Fen = rec
+            .allocation
+            .iter()
+            .map(|a| a.late_fee + a.principal)
+            .sum();
+        rec.still_due_now = Some(Fen((before - paid).0.max(0)));
+    }
+    Ok(rec)
+}
+
+/// The writes of [`record_payment_tx`] in its transaction; the payment and
+/// the lines it read.
+async fn payment_in(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    p: &NewPayment,
+    allow_prepay: bool,
+) -> StoreResult<(PaymentRecord, Vec<BillLine>)> {
     // A visit's payment under a client key takes the visit's row lock first
     // (as a signature does): a signature naming this key that commits at
     // the same moment is then seen and linked below, never left unbound.
@@ -248,11 +286,11 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
     if let (Some(booking), Some(_), false) =
         (p.booking_id, &p.idempotency_key, crate::ROW_LOCK.is_empty())
     {
-        lock_visit(&mut tx, p.estate_id, booking).await?;
+        lock_visit(tx, p.estate_id, booking).await?;
     }
     // Cash taken at a visit is a collector's custody: it must sit in a shift.
     if let ("cash", Some(collector), Some(_)) = (p.method.as_str(), p.recorded_by, p.booking_id) {
-        super::ledger::require_cash_shift(&mut tx, p.estate_id, collector, p.at, p.offline).await?;
+        super::ledger::require_cash_shift(tx, p.estate_id, collector, p.at, p.offline).await?;
     }
     let q = LineQuery {
         estate_id: p.estate_id,
@@ -261,14 +299,14 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         line_ids: p.line_ids.clone(),
         period: None,
     };
-    let mut lines = fetch_lines(&mut tx, &q, true).await?;
+    let mut lines = fetch_lines(tx, &q, true).await?;
     if p.only_due_now {
         lines.retain(|l| {
             let d = l.due(p.paid_on);
             d.due_now && d.total() > Fen::ZERO
         });
     }
-    refuse_held(&mut tx, &lines).await?;
+    refuse_held(tx, &lines).await?;
     let source = match (p.method.as_str(), p.recorded_by) {
         ("cash", Some(user_id)) => Account::CashOnHand { user_id },
         ("cash", None) => Account::CashInSafe {
@@ -280,8 +318,8 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
         },
     };
     let advance_object = p.objects.first().copied();
-    let mut rec = apply_payment(
-        &mut tx,
+    let rec = apply_payment(
+        tx,
         &PaymentInsert {
             estate_id: p.estate_id,
             amount: p.amount,
@@ -302,20 +340,9 @@ async fn record_payment_tx(pool: &Pool<Db>, p: &NewPayment) -> StoreResult<Payme
     )
     .await?;
     if let (Some(booking), Some(key)) = (p.booking_id, &p.idempotency_key) {
-        link_signature(&mut tx, p.estate_id, booking, key, rec.id, p.amount).await?;
+        link_signature(tx, p.estate_id, booking, key, rec.id, p.amount).await?;
     }
-    tx.commit().await.map_err(db_err)?;
-    if p.only_due_now {
-        // Every line read is due now: what they owed less what this paid.
-        let before = doorstep_domain::due_totals(lines.iter().map(|l| l.due(p.paid_on))).due_now;
-        let paid: Fen = rec
-            .allocation
-            .iter()
-            .map(|a| a.late_fee + a.principal)
-            .sum();
-        rec.still_due_now = Some(Fen((before - paid).0.max(0)));
-    }
-    Ok(rec)
+    Ok((rec, lines))
 }
 
 /// The row lock on a visit (its booking, in this estate); returns whether
@@ -795,7 +822,7 @@ pub(crate) async fn record_reconcile_attempt(
     .bind(a.first_at)
     .bind(a.last_at)
     .bind(a.next_at)
-    .execute(pool)
+    .execute(&writer(pool))
     .await
     .map_err(db_err)?;
     Ok(())

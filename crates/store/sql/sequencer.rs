@@ -27,7 +27,7 @@
 //! SQLite, with its single writer, numbers inside the payment's own
 //! transaction.
 
-use super::{col, db_err, write_tx};
+use super::{col, db_err, write_tx, writer};
 use crate::{Db, ROW_LOCK, ROW_LOCK_SKIP};
 use doorstep_domain::ObjectKind;
 use doorstep_merkle::MemStore;
@@ -646,7 +646,7 @@ pub(crate) async fn number_for_payment(
     ))
     .bind(payment_id)
     .bind(BATCH)
-    .fetch_optional(pool)
+    .fetch_optional(&writer(pool))
     .await
     .map_err(db_err)?;
     r.as_ref().map(super::evidence::receipt_row).transpose()
@@ -677,7 +677,7 @@ async fn number_batch(pool: &Pool<Db>, company_id: i64, payment_id: i64) -> Stor
     .bind(company_id)
     .bind(BATCH)
     .bind(payment_id)
-    .fetch_one(pool)
+    .fetch_one(&writer(pool))
     .await
     .map_err(db_err)?;
     col::<bool>(&r, "mine")

@@ -1,6 +1,6 @@
 //! The store handle; companies, users, sessions, estates and fee items.
 
-use super::{col, db_err, write_tx};
+use super::{col, db_err, write_tx, writer};
 use crate::Db;
 use async_trait::async_trait;
 use doorstep_domain::{
@@ -155,7 +155,7 @@ impl Store for SqlStore {
         let row = sqlx::query("INSERT INTO companies (name, credit_code) VALUES ($1, $2) RETURNING id, name, credit_code")
             .bind(name)
             .bind(code.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(&writer(&self.pool))
             .await
             .map_err(db_err)?;
         company_from(&row)
@@ -245,7 +245,7 @@ impl Store for SqlStore {
             .bind(user_id)
             .bind(now)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&writer(&self.pool))
             .await
             .map_err(db_err)?;
         Ok(())
@@ -287,7 +287,7 @@ impl Store for SqlStore {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&writer(&self.pool))
             .await
             .map_err(db_err)?;
         Ok(())
@@ -300,7 +300,7 @@ impl Store for SqlStore {
             .bind(&e.name)
             .bind(&e.timezone)
             .bind(&e.office)
-            .fetch_one(&self.pool)
+            .fetch_one(&writer(&self.pool))
             .await
             .map_err(db_err)?;
         estate_from(&row)
@@ -313,7 +313,7 @@ impl Store for SqlStore {
             .bind(&e.name)
             .bind(&e.timezone)
             .bind(&e.office)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&writer(&self.pool))
             .await
             .map_err(db_err)?
             .ok_or_else(|| StoreError::NotFound(format!("estate {id}")))?;
@@ -834,7 +834,7 @@ impl Store for SqlStore {
         let n = sqlx::query("UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL AND cancelled_at IS NULL")
             .bind(id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&writer(&self.pool))
             .await
             .map_err(db_err)?
             .rows_affected();
@@ -843,7 +843,7 @@ impl Store for SqlStore {
     async fn release_message(&self, id: i64) -> StoreResult<()> {
         sqlx::query("UPDATE outbox SET sent_at = NULL WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&writer(&self.pool))
             .await
             .map_err(db_err)?;
         Ok(())
