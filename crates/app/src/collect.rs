@@ -635,8 +635,7 @@ impl App {
         // from the lines it locks, unless the owner chose to prepay the rest
         // (every open line, read here after checking the estate takes
         // prepayments). A retry is answered with the payment its key
-        // recorded: the store finds it when the write fails (the first
-        // attempt, the usual case, costs no lookup).
+        // recorded (the store finds it; see `record_payment` there).
         let (line_ids, due_lines) = if input.prepay {
             self.cash_lines_and_due(&estate, &b, paid_on, true).await?
         } else {

@@ -40,7 +40,7 @@ pub(crate) const ROW_LOCK_SKIP: &str = "";
 pub(crate) async fn begin_write(
     pool: &sqlx::Pool<Db>,
 ) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-    let writer = writer(pool);
+    let writer = write_pool(pool);
     let mut tries = 0;
     loop {
         match writer.begin_with("BEGIN IMMEDIATE").await {
@@ -61,14 +61,6 @@ pub(crate) async fn begin_write(
     }
 }
 
-/// Where a single-statement write runs: the writer connection, so that it
-/// queues with the write transactions (an async wait) instead of taking the
-/// write lock from a reader connection, where it and the writer it collides
-/// with would each sleep in SQLite's busy handler.
-pub(crate) fn write_pool(pool: &sqlx::Pool<Db>) -> sqlx::Pool<Db> {
-    writer(pool)
-}
-
 /// How long a writer waits for the queue of writers (then the request is
 /// answered "busy", 503, instead of hanging).
 const WAIT_FOR_WRITER: Duration = Duration::from_secs(10);
@@ -78,8 +70,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 static WRITERS: LazyLock<Mutex<HashMap<PathBuf, sqlx::Pool<Db>>>> = LazyLock::new(Default::default);
 
-/// The writer pool for `pool`'s database file (made on first use).
-fn writer(pool: &sqlx::Pool<Db>) -> sqlx::Pool<Db> {
+/// The writer pool for `pool`'s database file (made on first use): where
+/// write transactions and single-statement writes run, so that a write
+/// queues for the writer (an async wait) instead of taking the write lock
+/// from a reader connection, where it and the writer it collides with
+/// would each sleep in SQLite's busy handler.
+pub(crate) fn write_pool(pool: &sqlx::Pool<Db>) -> sqlx::Pool<Db> {
     let opts = pool.connect_options();
     let mut map = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
     map.entry(opts.get_filename().to_path_buf())
@@ -231,7 +227,7 @@ mod tests {
     async fn single_statement_writes_queue_for_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let store = super::open(&dir.path().join("w.sqlite")).await.unwrap();
-        let busy = super::writer(store.pool()).acquire().await.unwrap();
+        let busy = super::write_pool(store.pool()).acquire().await.unwrap();
         let event = store.record_provider_event("wechat", "N1", Some("T1"), "paid", "", 1);
         let held = tokio::time::timeout(Duration::from_millis(400), event).await;
         assert!(

@@ -159,12 +159,19 @@ pub(crate) async fn set_dispute(
     line_by_id(pool, estate_id, line_id).await
 }
 
-pub(crate) async fn replay(pool: &Pool<Db>, key: &str) -> StoreResult<Option<PaymentRecord>> {
-    let Some(row) = sqlx::query("SELECT id FROM payments WHERE idempotency_key = $1")
-        .bind(key)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
+pub(crate) async fn replay(
+    pool: &Pool<Db>,
+    estate_id: i64,
+    key: &str,
+) -> StoreResult<Option<PaymentRecord>> {
+    // Scoped to the estate: a key never answers another estate's payment.
+    let Some(row) =
+        sqlx::query("SELECT id FROM payments WHERE idempotency_key = $1 AND estate_id = $2")
+            .bind(key)
+            .bind(estate_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?
     else {
         return Ok(None);
     };
@@ -225,13 +232,13 @@ pub(crate) async fn record_payment(pool: &Pool<Db>, p: &NewPayment) -> StoreResu
     // recorded is the answer. (SQLite looks first: a read there costs no
     // round trip, and a retry that fails in the write holds the one writer.)
     if let (true, Some(key)) = (crate::KEY_FIRST, &p.idempotency_key)
-        && let Some(r) = replay(pool, key).await?
+        && let Some(r) = replay(pool, p.estate_id, key).await?
     {
         return Ok(r);
     }
     match record_payment_tx(pool, p).await {
         Err(e) => match &p.idempotency_key {
-            Some(key) => match replay(pool, key).await? {
+            Some(key) => match replay(pool, p.estate_id, key).await? {
                 Some(r) => Ok(r),
                 None => Err(e),
             },
@@ -629,25 +636,11 @@ async fn write_payment(
     writes: &[LineWrite],
     entry: &doorstep_domain::ledger::Entry,
 ) -> StoreResult<(i64, ReceiptRef)> {
-    let row = sqlx::query(&format!(
-        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
-    ))
-        .bind(p.estate_id)
-        .bind(p.method)
-        .bind(p.amount.0)
-        .bind(p.paid_on.to_string())
-        .bind(p.at)
-        .bind(p.recorded_by)
-        .bind(p.idempotency_key)
-        .bind(p.booking_id)
-        .bind(p.provider)
-        .bind(p.transaction_id)
-        .bind(p.collection_id)
-        .bind(advance_fen)
-        .bind(p.offline)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_err)?;
+    let mut qb: sqlx::QueryBuilder<Db> =
+        sqlx::QueryBuilder::new(format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ("));
+    push_payment_values(&mut qb, p, advance_fen);
+    qb.push(") RETURNING id");
+    let row = qb.build().fetch_one(&mut **tx).await.map_err(db_err)?;
     let payment_id: i64 = col(&row, "id")?;
     for w in writes {
         sqlx::query(
@@ -688,8 +681,31 @@ async fn write_payment(
     Ok((payment_id, receipt))
 }
 
-/// The columns a payment is written with, in the order both writers bind them.
+/// The columns a payment is written with, in the order
+/// [`push_payment_values`] binds them.
 const PAYMENT_COLUMNS: &str = "estate_id, method, amount_fen, paid_on, paid_at, recorded_by, idempotency_key, booking_id, provider, transaction_id, collection_id, advance_fen, offline";
+
+/// A payment's values for [`PAYMENT_COLUMNS`], bound and comma-separated.
+fn push_payment_values<'a>(
+    qb: &mut sqlx::QueryBuilder<'a, Db>,
+    p: &PaymentInsert<'a>,
+    advance_fen: i64,
+) {
+    let mut sep = qb.separated(", ");
+    sep.push_bind(p.estate_id)
+        .push_bind(p.method)
+        .push_bind(p.amount.0)
+        .push_bind(p.paid_on.to_string())
+        .push_bind(p.at)
+        .push_bind(p.recorded_by)
+        .push_bind(p.idempotency_key)
+        .push_bind(p.booking_id)
+        .push_bind(p.provider)
+        .push_bind(p.transaction_id)
+        .push_bind(p.collection_id)
+        .push_bind(advance_fen)
+        .push_bind(p.offline);
+}
 
 /// [`write_payment`] in one statement (PostgreSQL: data-modifying `WITH`
 /// clauses), the same rows: a round trip to the database costs its backend
@@ -708,22 +724,7 @@ async fn write_payment_in_one(
     let mut qb: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(format!(
         "WITH p AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ("
     ));
-    {
-        let mut sep = qb.separated(", ");
-        sep.push_bind(p.estate_id)
-            .push_bind(p.method)
-            .push_bind(p.amount.0)
-            .push_bind(paid_on.clone())
-            .push_bind(p.at)
-            .push_bind(p.recorded_by)
-            .push_bind(p.idempotency_key)
-            .push_bind(p.booking_id)
-            .push_bind(p.provider)
-            .push_bind(p.transaction_id)
-            .push_bind(p.collection_id)
-            .push_bind(advance_fen)
-            .push_bind(p.offline);
-    }
+    push_payment_values(&mut qb, p, advance_fen);
     qb.push(") RETURNING id)");
     if !writes.is_empty() {
         qb.push(", v (id, principal, late, status, cp, cp_fen) AS (VALUES ");

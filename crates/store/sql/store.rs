@@ -686,9 +686,6 @@ impl Store for SqlStore {
     async fn record_payment(&self, p: &NewPayment) -> StoreResult<PaymentRecord> {
         super::payments::record_payment(&self.pool, p).await
     }
-    async fn payment_by_key(&self, key: &str) -> StoreResult<Option<PaymentRecord>> {
-        super::payments::replay(&self.pool, key).await
-    }
 
     async fn booking_rules(&self, estate_id: i64) -> StoreResult<BookingRules> {
         super::booking::booking_rules(&self.pool, estate_id).await

@@ -805,6 +805,36 @@ pub async fn payments_are_idempotent_and_never_overpay(s: Arc<dyn Store>) {
     let b = s.record_payment(&pay(10000, Some("k1"))).await.unwrap();
     assert!(!a.replayed && b.replayed);
     assert_eq!(a.id, b.id);
+    // The same key in another estate never answers this estate's payment.
+    let other = s
+        .create_estate(
+            e.company_id,
+            &EstateInput {
+                code: EstateCode::parse("next-door").unwrap(),
+                name: "x".into(),
+                timezone: "Asia/Shanghai".into(),
+                office: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let far_room = s
+        .create_room(other.id, &room("1", "101", "50"))
+        .await
+        .unwrap();
+    s.create_fee_item(other.id, &property_item()).await.unwrap();
+    bill(&s, other.id, Period::parse("2026-01").unwrap()).await;
+    let far = s
+        .record_payment(&NewPayment {
+            estate_id: other.id,
+            objects: vec![(ObjectKind::Room, far_room.id)],
+            ..pay(1000, Some("k1"))
+        })
+        .await;
+    assert!(
+        !matches!(far, Ok(ref p) if p.id == a.id),
+        "another estate's key answered this estate's payment: {far:?}"
+    );
     let line = &s
         .bill_lines(&LineQuery {
             estate_id: e.id,

@@ -250,9 +250,6 @@ pub trait Store: Send + Sync + 'static {
     /// allocating oldest first; one transaction; idempotent by key. Paying
     /// more than is owed is refused.
     async fn record_payment(&self, p: &NewPayment) -> StoreResult<PaymentRecord>;
-    /// The payment recorded under an idempotency key, as a replay of it
-    /// (`replayed` set), if any.
-    async fn payment_by_key(&self, key: &str) -> StoreResult<Option<PaymentRecord>>;
 
     // --- bookings ---
     /// An estate's booking rules (the defaults until set).

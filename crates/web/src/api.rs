@@ -572,7 +572,9 @@ async fn record_payment(
         paid_on,
         at: doorstep_app::now(),
         recorded_by: Some(user.id),
-        idempotency_key: b.idempotency_key,
+        // Keys are unique across the database: the estate's name space, so
+        // that one company's key never collides with another's.
+        idempotency_key: b.idempotency_key.map(|k| format!("api:{}:{k}", e.id)),
         booking_id: None,
         offline: false,
         only_due_now: false,

@@ -364,6 +364,36 @@ fn payments_allocate_and_refuse_overpayment() {
         (again["id"].clone(), again["replayed"].clone()),
         (v["id"].clone(), json!(true))
     );
+    // The same key in another estate is that estate's own: a payment of
+    // its own, never this estate's answered back.
+    let other = s.login("s-other");
+    let (st, r) = s.call(
+        "POST",
+        "/api/v1/estates/other/rooms",
+        Some(&other),
+        Some(json!({"building": "1", "floor": 1, "number": "101", "area": "50"})),
+    );
+    assert_eq!(st, 201, "{r}");
+    let item = json!({"code": "property", "name": "物业服务费", "category": "property", "basis": "per_area", "cycle": "monthly", "price": 250, "due_day": 31,
+        "late_fee": {"enabled": false, "grace_days": 0, "daily_rate_ppm": 0, "cap": {"kind": "none"}}});
+    let (st, i) = s.call(
+        "POST",
+        "/api/v1/estates/other/fee-items",
+        Some(&other),
+        Some(item),
+    );
+    assert_eq!(st, 201, "{i}");
+    let (st, run) = s.call(
+        "POST",
+        "/api/v1/estates/other/billing-runs",
+        Some(&other),
+        Some(json!({"period": "2026-01"})),
+    );
+    assert_eq!(st, 200, "{run}");
+    let (st, far) = s.call("POST", "/api/v1/estates/other/payments", Some(&other), Some(json!({"amount": "100.00", "room_ids": [r["id"]], "paid_on": "2026-02-15", "idempotency_key": "visit-1"})));
+    assert_eq!(st, 200, "{far}");
+    assert_eq!(far["replayed"], json!(false), "{far}");
+    assert_ne!(far["id"], v["id"]);
     let (st, v) = s.call(
         "POST",
         path,
