@@ -106,6 +106,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "trigger_lookups",
         include_str!("../migrations/0015_trigger_lookups.sql"),
     ),
+    (
+        16,
+        "api_payment_keys",
+        include_str!("../migrations/0016_api_payment_keys.sql"),
+    ),
 ];
 
 /// Connects to `url` and migrates. `schema`, if given, is created and used as

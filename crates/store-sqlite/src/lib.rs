@@ -153,6 +153,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "receipt_token",
         include_str!("../migrations/0014_receipt_token.sql"),
     ),
+    (
+        16,
+        "api_payment_keys",
+        include_str!("../migrations/0016_api_payment_keys.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) the database file at `path` and migrates it.

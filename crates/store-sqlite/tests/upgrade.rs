@@ -29,7 +29,7 @@ async fn opening_entries_carry_the_old_bills_and_payments() {
             "INSERT INTO bill_lines (id, estate_id, object_kind, object_id, fee_item_id, period, unit_price_fen, quantity_centi, amount_fen, due_date, status, paid_principal_fen, created_at) VALUES (1, 1, 'room', 1, 1, '2026-01', 200, 10000, 20000, '2026-01-28', 'paid', 20000, 0)",
             "INSERT INTO bill_lines (id, estate_id, object_kind, object_id, fee_item_id, period, unit_price_fen, quantity_centi, amount_fen, due_date, status, paid_principal_fen, created_at) VALUES (2, 1, 'room', 1, 1, '2026-02', 200, 10000, 20000, '2026-02-28', 'partly_paid', 5000, 0)",
             "INSERT INTO bill_lines (id, estate_id, object_kind, object_id, fee_item_id, period, unit_price_fen, quantity_centi, amount_fen, due_date, status, created_at, line_waived_reason) VALUES (3, 1, 'room', 1, 2, '2026-02', 0, 100, 3500, '2026-02-28', 'waived', 0, '漏水减免')",
-            "INSERT INTO payments (id, estate_id, method, amount_fen, paid_on, paid_at, recorded_by) VALUES (1, 1, 'cash', 25300, '2026-03-01', 0, 1)",
+            "INSERT INTO payments (id, estate_id, method, amount_fen, paid_on, paid_at, recorded_by, idempotency_key) VALUES (1, 1, 'cash', 25300, '2026-03-01', 0, 1, 'visit-1')",
             "INSERT INTO payment_allocations (payment_id, line_id, late_fee_fen, principal_fen) VALUES (1, 1, 0, 20000)",
             "INSERT INTO payment_allocations (payment_id, line_id, late_fee_fen, principal_fen) VALUES (1, 2, 300, 5000)",
         ] {
@@ -41,6 +41,31 @@ async fn opening_entries_carry_the_old_bills_and_payments() {
         pool.close().await;
     }
     let store = doorstep_store_sqlite::open(&file).await.unwrap();
+    // Migration 16 moves the console API's key into the estate's name
+    // space: the client's retry, sent after the upgrade, finds its payment.
+    let key: String = sqlx::query_scalar("SELECT idempotency_key FROM payments WHERE id = 1")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(key, "api:1:visit-1");
+    let retry = store
+        .record_payment(&doorstep_store::NewPayment {
+            estate_id: 1,
+            objects: vec![(doorstep_domain::ObjectKind::Room, 1)],
+            line_ids: vec![],
+            amount: Fen(25300),
+            method: "cash".into(),
+            paid_on: jiff::civil::date(2026, 3, 1),
+            at: 0,
+            recorded_by: Some(1),
+            idempotency_key: Some(key),
+            booking_id: None,
+            offline: false,
+            only_due_now: false,
+        })
+        .await
+        .unwrap();
+    assert!(retry.replayed && retry.id == 1, "{retry:?}");
     let report = check_ledger(&store, None).await.unwrap();
     assert!(report.ok(), "{:#?}", report.problems);
     assert_eq!(report.payments, 1);
