@@ -437,18 +437,6 @@ pub(crate) fn receipt_row(r: &Row) -> StoreResult<Receipt> {
     })
 }
 
-/// Queues a payment for its receipt inside the payment's transaction (the
-/// sequencer numbers queued payments in order, in batches: numbers have no
-/// gaps and a rolled-back payment takes no number).
-pub(crate) async fn open_receipt(
-    conn: &mut Conn,
-    estate_id: i64,
-    payment_id: i64,
-    at: i64,
-) -> StoreResult<ReceiptRef> {
-    super::sequencer::enqueue_receipt(conn, estate_id, payment_id, at).await
-}
-
 /// The receipt matching `cond`, whose placeholders take `binds` in order.
 async fn receipt_where(pool: &Pool<Db>, cond: &str, binds: &[i64]) -> StoreResult<Option<Receipt>> {
     let sql = format!("SELECT {RECEIPT_COLS} FROM receipts WHERE {cond}");

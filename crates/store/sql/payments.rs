@@ -346,9 +346,6 @@ async fn payment_in(
         &lines,
     )
     .await?;
-    if let (Some(booking), Some(key)) = (p.booking_id, &p.idempotency_key) {
-        link_signature(tx, p.estate_id, booking, key, rec.id, p.amount).await?;
-    }
     Ok((rec, lines))
 }
 
@@ -602,8 +599,13 @@ pub(crate) async fn apply_payment(
         .map_err(|err| StoreError::Conflict(format!("refused an unbalanced entry: {err}")))?;
     let advance_fen = advance.map(|a| a.1.0).unwrap_or(0);
     let (payment_id, receipt) = if crate::WRITE_IN_ONE {
-        write_payment_in_one(tx, p, advance_fen, &writes, &entry).await?
+        let written = write_payment_in_one(tx, p, advance_fen, &writes, &entry).await?;
+        if let (Some(booking), Some(key)) = (p.booking_id, p.idempotency_key) {
+            link_signature(tx, p.estate_id, booking, key, written.0, p.amount).await?;
+        }
+        written
     } else {
+        // Links the signature in its batch.
         write_payment(tx, p, advance_fen, &writes, &entry).await?
     };
     Ok(PaymentRecord {
@@ -626,9 +628,14 @@ struct LineWrite {
     checkpoint: Option<Fen>,
 }
 
-/// Writes a payment statement by statement: the payment, each line and
-/// its allocation, the journal entry, the receipt's place (SQLite, where a
-/// statement costs no round trip).
+/// Writes a payment on SQLite: the payment, each line and its allocation,
+/// the journal entry, the receipt's number and the link of a signature
+/// waiting under its key (see [`link_signature`]), sent to the connection as
+/// one batch of statements (one hop to SQLite's worker thread instead of
+/// one per statement: on the one writer connection each hop is time every
+/// other payment waits). Later statements name the payment and the entry
+/// as the largest id of their table: inside SQLite's write transaction no
+/// one else inserts, and a new row's id is always its table's largest.
 async fn write_payment(
     tx: &mut sqlx::Transaction<'static, Db>,
     p: &PaymentInsert<'_>,
@@ -636,49 +643,105 @@ async fn write_payment(
     writes: &[LineWrite],
     entry: &doorstep_domain::ledger::Entry,
 ) -> StoreResult<(i64, ReceiptRef)> {
+    const PAYMENT: &str = "(SELECT MAX(id) FROM payments)";
+    let token = super::sequencer::receipt_token();
+    let paid_on = p.paid_on.to_string();
     let mut qb: sqlx::QueryBuilder<Db> =
         sqlx::QueryBuilder::new(format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ("));
     push_payment_values(&mut qb, p, advance_fen);
-    qb.push(") RETURNING id");
-    let row = qb.build().fetch_one(&mut **tx).await.map_err(db_err)?;
-    let payment_id: i64 = col(&row, "id")?;
+    qb.push(") RETURNING id AS payment_id;");
     for w in writes {
-        sqlx::query(
-            "UPDATE bill_lines SET paid_principal_fen = paid_principal_fen + $2, late_fee_paid_fen = late_fee_paid_fen + $3, status = $4, \
-             checkpoint_date = CASE WHEN $5 THEN $6 ELSE checkpoint_date END, checkpoint_fen = CASE WHEN $5 THEN $7 ELSE checkpoint_fen END WHERE id = $1",
-        )
-        .bind(w.line_id)
-        .bind(w.principal.0)
-        .bind(w.late_fee.0)
-        .bind(w.status)
-        .bind(w.checkpoint.is_some())
-        .bind(p.paid_on.to_string())
-        .bind(w.checkpoint.unwrap_or(Fen::ZERO).0)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-        sqlx::query("INSERT INTO payment_allocations (payment_id, line_id, late_fee_fen, principal_fen) VALUES ($1, $2, $3, $4)")
-            .bind(payment_id)
-            .bind(w.line_id)
-            .bind(w.late_fee.0)
-            .bind(w.principal.0)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
+        qb.push(" UPDATE bill_lines SET paid_principal_fen = paid_principal_fen + ")
+            .push_bind(w.principal.0)
+            .push(", late_fee_paid_fen = late_fee_paid_fen + ")
+            .push_bind(w.late_fee.0)
+            .push(", status = ")
+            .push_bind(w.status);
+        if let Some(fen) = w.checkpoint {
+            qb.push(", checkpoint_date = ")
+                .push_bind(paid_on.clone())
+                .push(", checkpoint_fen = ")
+                .push_bind(fen.0);
+        }
+        qb.push(" WHERE id = ").push_bind(w.line_id).push(";");
     }
-    super::ledger::post(
-        tx,
-        p.estate_id,
-        entry,
-        Some(payment_id),
-        None,
-        p.recorded_by,
-        "",
-        p.at,
-    )
-    .await?;
-    let receipt = super::evidence::open_receipt(tx, p.estate_id, payment_id, p.at).await?;
-    Ok((payment_id, receipt))
+    if !writes.is_empty() {
+        qb.push(" INSERT INTO payment_allocations (payment_id, line_id, late_fee_fen, principal_fen) VALUES ");
+        for (i, w) in writes.iter().enumerate() {
+            qb.push(if i > 0 { ", (" } else { "(" })
+                .push(PAYMENT)
+                .push(", ")
+                .push_bind(w.line_id)
+                .push(", ")
+                .push_bind(w.late_fee.0)
+                .push(", ")
+                .push_bind(w.principal.0)
+                .push(")");
+        }
+        qb.push(";");
+    }
+    qb.push(" INSERT INTO journal_entries (estate_id, kind, memo, payment_id, reverses, created_by, created_at) VALUES (")
+        .push_bind(p.estate_id)
+        .push(", ")
+        .push_bind(entry.kind.code())
+        .push(", '', ")
+        .push(PAYMENT)
+        .push(", NULL, ")
+        .push_bind(p.recorded_by)
+        .push(", ")
+        .push_bind(p.at)
+        .push("); INSERT INTO journal_postings (entry_id, account, debit_fen, credit_fen) VALUES ");
+    for (i, posting) in entry.postings.iter().enumerate() {
+        qb.push(if i > 0 { ", (" } else { "(" })
+            .push("(SELECT MAX(id) FROM journal_entries), ")
+            .push_bind(posting.account.code())
+            .push(", ")
+            .push_bind(posting.debit.0)
+            .push(", ")
+            .push_bind(posting.credit.0)
+            .push(")");
+    }
+    // The receipt, numbered here: the company's counter moves and tells
+    // whose it is (SQLite numbers in the payment's transaction, see
+    // `sequencer::INLINE`; a backend that queues writes in one statement).
+    const _: () = assert!(super::sequencer::INLINE || crate::WRITE_IN_ONE);
+    qb.push("; INSERT INTO receipt_counters (company_id, next_no) SELECT company_id, 2 FROM estates WHERE id = ")
+        .push_bind(p.estate_id)
+        .push(
+            " ON CONFLICT (company_id) DO UPDATE SET next_no = receipt_counters.next_no + 1 \
+             RETURNING company_id, next_no; \
+             INSERT INTO receipts (company_id, number, estate_id, payment_id, token, created_at) \
+             SELECT c.company_id, c.next_no - 1, s.id, ",
+        )
+        .push(PAYMENT)
+        .push(", ")
+        .push_bind(token.clone())
+        .push(", ")
+        .push_bind(p.at)
+        .push(" FROM estates s JOIN receipt_counters c ON c.company_id = s.company_id WHERE s.id = ")
+        .push_bind(p.estate_id)
+        .push(";");
+    if let (Some(booking), Some(key)) = (p.booking_id, p.idempotency_key) {
+        // As `link_signature` does.
+        qb.push(" UPDATE signatures SET payment_id = ")
+            .push(PAYMENT)
+            .push(" WHERE payment_key = ")
+            .push_bind(key)
+            .push(" AND booking_id = ")
+            .push_bind(booking)
+            .push(" AND estate_id = ")
+            .push_bind(p.estate_id)
+            .push(" AND payment_id IS NULL AND shown_amount_fen = ")
+            .push_bind(p.amount.0)
+            .push(";");
+    }
+    let rows = qb.build().fetch_all(&mut **tx).await.map_err(db_err)?;
+    let (Some(paid), Some(receipt)) = (rows.first(), rows.get(1)) else {
+        return Err(StoreError::NotFound(format!("estate {}", p.estate_id)));
+    };
+    let payment_id: i64 = col(paid, "payment_id")?;
+    let number = col::<i64>(receipt, "next_no")? - 1;
+    Ok((payment_id, ReceiptRef::pending(token, Some(number))))
 }
 
 /// The columns a payment is written with, in the order

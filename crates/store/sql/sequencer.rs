@@ -402,61 +402,7 @@ pub(crate) async fn integrate_all(pool: &Pool<Db>, lock: Lock) -> StoreResult<us
     Ok(n)
 }
 
-/// Queues a payment for its receipt in the caller's (the payment's)
-/// transaction. SQLite numbers it there and then instead: its one writer
-/// holds the whole database, so the counter row costs no one a wait.
-/// Returns the receipt's link (and number, if given).
-pub(crate) async fn enqueue_receipt(
-    conn: &mut Conn,
-    estate_id: i64,
-    payment_id: i64,
-    at: i64,
-) -> StoreResult<doorstep_store::ReceiptRef> {
-    let token = receipt_token();
-    if INLINE {
-        // The counter moves and tells whose it is (the estate's company).
-        let r = sqlx::query(
-            "INSERT INTO receipt_counters (company_id, next_no) SELECT company_id, 2 FROM estates WHERE id = $1 \
-             ON CONFLICT (company_id) DO UPDATE SET next_no = receipt_counters.next_no + 1 RETURNING company_id, next_no",
-        )
-        .bind(estate_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| StoreError::NotFound(format!("estate {estate_id}")))?;
-        let number = col::<i64>(&r, "next_no")? - 1;
-        sqlx::query(
-            "INSERT INTO receipts (company_id, number, estate_id, payment_id, token, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(col::<i64>(&r, "company_id")?)
-        .bind(number)
-        .bind(estate_id)
-        .bind(payment_id)
-        .bind(&token)
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        return Ok(doorstep_store::ReceiptRef::pending(token, Some(number)));
-    }
-    let n = sqlx::query(
-        "INSERT INTO receipt_queue (payment_id, company_id, estate_id, created_at, token) \
-         SELECT $1, company_id, $2, $3, $4 FROM estates WHERE id = $2",
-    )
-    .bind(payment_id)
-    .bind(estate_id)
-    .bind(at)
-    .bind(&token)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?
-    .rows_affected();
-    if n != 1 {
-        return Err(StoreError::NotFound(format!("estate {estate_id}")));
-    }
-    Ok(doorstep_store::ReceiptRef::pending(token, None))
-}
-
+/// A receipt's link token (random, 128 bits, hex).
 pub(crate) fn receipt_token() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];
