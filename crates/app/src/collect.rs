@@ -842,7 +842,7 @@ impl App {
                     .map(|k| cash_payment_key(user.id, k)),
                 amount,
                 collector_id: user.id,
-                shown: canonical_json(&shown),
+                shown: doorstep_domain::jcs::to_string(&shown),
                 strokes: input.strokes.to_string(),
                 png,
                 signed_at: device_time(input.signed_at_ms, server),
@@ -990,33 +990,5 @@ impl App {
             });
         }
         Ok(out)
-    }
-}
-
-/// RFC 8785-style canonical JSON: object keys sorted, no whitespace.
-/// (Numbers are written as serde_json writes them; what is signed here
-/// holds integers and strings only.)
-pub fn canonical_json(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .iter()
-                .map(|k| {
-                    format!(
-                        "{}:{}",
-                        serde_json::Value::String((*k).clone()),
-                        canonical_json(&m[*k])
-                    )
-                })
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        serde_json::Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::arrears::Arrears;
 use crate::{AppError, AppResult};
-use doorstep_domain::{Category, Fen};
+use doorstep_domain::Category;
 use rust_xlsxwriter::{Format, Workbook};
 use std::borrow::Cow;
 
@@ -134,11 +134,6 @@ fn is_numeric_col(c: usize) -> bool {
     MONEY_COLS.contains(&c) || c == DAYS_COL
 }
 
-fn yuan(f: Fen) -> f64 {
-    // Exact for any amount below 2^53 fen; Excel keeps numbers as doubles anyway.
-    f.0 as f64 / 100.0
-}
-
 /// An .xlsx workbook with one sheet 欠费明细 and a totals row.
 pub fn arrears_xlsx(a: &Arrears) -> AppResult<Vec<u8>> {
     let x = |e: rust_xlsxwriter::XlsxError| AppError::Storage(format!("writing xlsx: {e}"));
@@ -173,7 +168,7 @@ pub fn arrears_xlsx(a: &Arrears) -> AppResult<Vec<u8>> {
             (13, r.total_owed),
         ] {
             sheet
-                .write_number_with_format(row, c, yuan(f), &money)
+                .write_number_with_format(row, c, f.yuan_f64(), &money)
                 .map_err(x)?;
         }
     }
@@ -187,7 +182,7 @@ pub fn arrears_xlsx(a: &Arrears) -> AppResult<Vec<u8>> {
         (13, a.total_owed),
     ] {
         sheet
-            .write_number_with_format(total_row, c, yuan(f), &money)
+            .write_number_with_format(total_row, c, f.yuan_f64(), &money)
             .map_err(x)?;
     }
     for (c, w) in [(0, 22.0), (1, 14.0), (2, 26.0), (3, 12.0), (12, 44.0)] {

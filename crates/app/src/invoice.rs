@@ -8,7 +8,7 @@
 use crate::{App, AppError, AppResult, now, require};
 use async_trait::async_trait;
 use doorstep_domain::cn::CreditCode;
-use doorstep_domain::{DomainError, Fen, Permission, PhoneNumber};
+use doorstep_domain::{DomainError, Permission, PhoneNumber};
 use doorstep_store::{InvoiceOutcome, InvoiceRequest, NewInvoiceRequest, User};
 use rust_xlsxwriter::{Format, Workbook};
 use serde::Deserialize;
@@ -293,10 +293,6 @@ impl App {
     }
 }
 
-fn yuan(f: Fen) -> f64 {
-    f.0 as f64 / 100.0
-}
-
 /// Column headers of the invoice queue export (one row per line).
 pub const QUEUE_HEADERS: [&str; 17] = [
     "申请编号",
@@ -372,7 +368,7 @@ pub fn queue_xlsx(list: &[InvoiceRequest]) -> AppResult<Vec<u8>> {
                     .map_err(x)?;
             }
             sheet
-                .write_number_with_format(row, 13, yuan(l.amount), &money)
+                .write_number_with_format(row, 13, l.amount.yuan_f64(), &money)
                 .map_err(x)?;
             sheet
                 .write_string(row, 14, status_zh(&r.status))

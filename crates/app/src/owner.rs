@@ -213,7 +213,10 @@ impl App {
         policy.check_locked(&failures, now)?;
         // A code is drawn and hashed whatever the phone, so both branches
         // do the same work and store one row through the same counter.
-        let code = format!("{:06}", rand::rngs::OsRng.next_u32() % 1_000_000);
+        let code = format!(
+            "{:06}",
+            rand::Rng::gen_range(&mut rand::rngs::OsRng, 0..1_000_000u32)
+        );
         let on_file = self.store.phone_on_file(p).await?;
         let (company_id, message) = match target_of(&on_file, company) {
             Target::Company { company_id, estate_id } => (

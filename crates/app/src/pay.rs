@@ -403,7 +403,7 @@ fn new_trade_no(estate: &Estate) -> String {
     format!(
         "DS{}{:08}",
         t.strftime("%Y%m%d%H%M%S"),
-        rand::random::<u32>() % 100_000_000
+        rand::Rng::gen_range(&mut rand::rngs::OsRng, 0..100_000_000u32)
     )
 }
 

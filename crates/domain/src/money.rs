@@ -98,15 +98,44 @@ impl Fen {
         format!("{sign}{}.{:02}", a / 100, a % 100)
     }
 
+    /// The amount with thousands separators, for people: `123456` fen →
+    /// `1,234.56` (what [`Fen`]'s `Display` shows after `¥`).
+    pub fn grouped(self) -> String {
+        let plain = self.yuan_string();
+        let (sign, digits) = match plain.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", plain.as_str()),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, "00"));
+        let mut grouped = String::with_capacity(int.len() + int.len() / 3);
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        format!("{sign}{grouped}.{frac}")
+    }
+
+    /// The amount as a number of yuan for a spreadsheet cell (Excel keeps
+    /// numbers as doubles; exact for any amount below 2^53 fen). Never for
+    /// arithmetic.
+    pub fn yuan_f64(self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+
     /// Saturating-free checked add for sums of many lines.
     pub fn checked_add(self, o: Fen) -> Option<Fen> {
         self.0.checked_add(o.0).map(Fen)
     }
 }
 
+/// The one way an amount is shown to people: `¥1,234.56` (machine
+/// formats — JSON, forms, provider messages, CSV — use
+/// [`Fen::yuan_string`]).
 impl fmt::Display for Fen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "¥{}", self.yuan_string())
+        write!(f, "¥{}", self.grouped())
     }
 }
 
@@ -260,7 +289,13 @@ mod tests {
 
     #[test]
     fn formats_yuan() {
-        assert_eq!(Fen(123456).to_string(), "¥1234.56");
+        assert_eq!(Fen(123456).to_string(), "¥1,234.56");
+        assert_eq!(Fen(123456).grouped(), "1,234.56");
+        assert_eq!(Fen(5).grouped(), "0.05");
+        assert_eq!(Fen(100_000_000).grouped(), "1,000,000.00");
+        assert_eq!(Fen(-123456).to_string(), "¥-1,234.56");
+        assert_eq!(Fen(-17).to_string(), "¥-0.17");
+        assert_eq!(Fen(150).yuan_f64(), 1.5);
         assert_eq!(Fen(-5).yuan_string(), "-0.05");
     }
 

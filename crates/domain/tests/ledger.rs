@@ -762,7 +762,7 @@ fn compare_receivables_catches_missing_and_differing_accounts() {
     assert_eq!(
         text,
         [
-            "receivable:room:12:3: ledger ¥1200.00, bills ¥1100.00",
+            "receivable:room:12:3: ledger ¥1,200.00, bills ¥1,100.00",
             "receivable:room:13:3: ledger ¥50.00, no bill line",
             "receivable:space:8:4: not in the ledger, bills ¥150.00",
         ]
@@ -895,7 +895,7 @@ fn cash_alerts_at_the_edges() {
     );
     assert_eq!(
         alerts[0].to_string(),
-        "user 2: holds ¥2000.01 in cash, more than the ¥2000.00 limit"
+        "user 2: holds ¥2,000.01 in cash, more than the ¥2,000.00 limit"
     );
     assert_eq!(
         alerts[3].to_string(),

@@ -106,7 +106,7 @@ fn staff_sign_in_and_see_arrears_with_late_fee_calculation() {
     assert!(text.contains("3号楼202室"), "{text}");
     assert!(text.contains("张三"), "{text}");
     let totals = d.find("#totals").unwrap().text().unwrap();
-    assert!(totals.contains("¥1128.40"), "{totals}");
+    assert!(totals.contains("¥1,128.40"), "{totals}");
     assert!(totals.contains("¥4.65"), "{totals}");
 
     // Waive the late fee with a reason.
@@ -128,7 +128,7 @@ fn staff_sign_in_and_see_arrears_with_late_fee_calculation() {
             .unwrap()
             .text()
             .unwrap()
-            .contains("¥1123.75")
+            .contains("¥1,123.75")
     );
 
     // A phone screen: nothing but the table scrolls sideways.

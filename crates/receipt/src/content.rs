@@ -188,21 +188,8 @@ pub fn method_label(code: &str, lang: Lang) -> &str {
 }
 
 /// An amount in yuan with thousands separators: `123456` fen → `1,234.56`.
-pub fn yuan_grouped(fen: i64) -> String {
-    let plain = Fen(fen).yuan_string();
-    let (sign, digits) = match plain.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", plain.as_str()),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, "00"));
-    let mut grouped = String::with_capacity(int.len() + int.len() / 3);
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}.{frac}")
+pub(crate) fn yuan_grouped(fen: i64) -> String {
+    Fen(fen).grouped()
 }
 
 /// `2026-11-27T19:42:05+08:00` → `2026-11-27 19:42`; other text unchanged.

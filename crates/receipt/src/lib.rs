@@ -29,7 +29,7 @@ pub use check::{PageCheck, check_pages, layout_of};
 pub use code::{code_matches, normalize_code, verification_code};
 pub use content::{
     ContentLine, FORMAT_VERSION, NOTE_HEADER, Opened, ReceiptContent, datetime_display,
-    method_label, number_display, open, receipt_hash, yuan_grouped,
+    method_label, number_display, open, receipt_hash,
 };
 pub use error::ReceiptError;
 pub use notice::{NoticeDoc, render_notices};

@@ -257,7 +257,7 @@ fn thirty_lines_continue_on_a_second_page() {
         for l in &c.lines {
             assert!(flat.contains(&l.item), "{layout:?}: {} missing", l.item);
         }
-        assert!(flat.contains(&doorstep_receipt::yuan_grouped(c.total_fen)));
+        assert!(flat.contains(&doorstep_domain::Fen(c.total_fen).grouped()));
     }
 }
 

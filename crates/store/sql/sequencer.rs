@@ -406,7 +406,7 @@ pub(crate) async fn integrate_all(pool: &Pool<Db>, lock: Lock) -> StoreResult<us
 pub(crate) fn receipt_token() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
+    rand::rngs::OsRng.fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

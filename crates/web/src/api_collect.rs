@@ -148,15 +148,15 @@ pub(crate) fn held_message(l: Lang, orders: &[doorstep_app::pay::PaymentView]) -
                 _ => ("支付宝", "Alipay"),
             };
             let code = o.collection.method.ends_with("_code");
-            let amount = o.collection.amount.yuan_string();
+            let amount = o.collection.amount;
             if l == Lang::En {
                 format!(
-                    "These bills are being paid through an open {p_en} {} order of ¥{amount}: finish it or cancel it on this visit's page, then take the payment again.",
+                    "These bills are being paid through an open {p_en} {} order of {amount}: finish it or cancel it on this visit's page, then take the payment again.",
                     if code { "payment-code" } else { "QR" }
                 )
             } else {
                 format!(
-                    "这些账单正在通过一笔未完成的{p_zh}{}订单（¥{amount}）收款：请在本页完成或取消该订单后再收款。",
+                    "这些账单正在通过一笔未完成的{p_zh}{}订单（{amount}）收款：请在本页完成或取消该订单后再收款。",
                     if code { "付款码" } else { "二维码" }
                 )
             }

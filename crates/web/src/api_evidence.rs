@@ -122,24 +122,7 @@ async fn download_receipt(
     let layout = parse_layout(q.format.as_deref().unwrap_or("a4"))?;
     let r = app.receipt_for(&user, id).await?;
     let pdf = app.receipt_pdf(&r, layout).await?;
-    Ok(pdf_response(pdf, r.number))
-}
-
-pub(crate) fn pdf_response(pdf: Vec<u8>, number: i64) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "inline; filename=\"receipt-{}.pdf\"",
-                    doorstep_receipt::number_display(number)
-                ),
-            ),
-        ],
-        pdf,
-    )
-        .into_response()
+    Ok(crate::ui::pdf_response(pdf, r.number))
 }
 
 #[derive(Deserialize)]

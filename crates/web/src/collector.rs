@@ -6,10 +6,11 @@
 //! underground garage: writes wait in a queue on the phone and are synced
 //! once, by their client keys, when the network is back.
 
-use crate::console::{ConsoleUser, Flash, enc};
+use crate::console::ConsoleUser;
+use crate::ui::{Flash, enc};
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use doorstep_app::collect::{CollectorStop, UnsignedPayment};
@@ -128,10 +129,6 @@ async fn sw_js() -> Response {
 
 // ---------------------------------------------------------------------------
 // Shell, errors, formatting.
-
-fn yuan(f: Fen) -> String {
-    format!("¥{}", f.yuan_string())
-}
 
 fn category_name(l: Lang, c: Category) -> &'static str {
     match c {
@@ -384,7 +381,7 @@ async fn today_page(
                     @let owed: Fen = stops.iter().filter(|s| !s.done).map(|s| s.total).sum();
                     p.summary {
                         (stops.len()) (l.pick(" 站", " stops"))
-                        " · " (l.pick("待收合计 ", "to collect ")) b { (yuan(owed)) }
+                        " · " (l.pick("待收合计 ", "to collect ")) b { (owed) }
                     }
                     ol #stops.stops {
                         @for s in &stops { (stop_card(l, s)) }
@@ -457,9 +454,9 @@ fn stop_card(l: Lang, s: &CollectorStop) -> Markup {
             p.who { (b.owner_name) " · " (tel(l, &b.contact_phone)) }
             (needs(l, b))
             p.owed {
-                (l.pick("欠费 ", "Owed ")) b { (yuan(s.total)) }
+                (l.pick("欠费 ", "Owed ")) b { (s.total) }
                 @for (c, p, f) in &s.by_category {
-                    " · " (category_name(l, *c)) " " (yuan(*p + *f))
+                    " · " (category_name(l, *c)) " " (*p + *f)
                 }
             }
             p { a.button.wide href={"/c/visit/" (b.id)} { (l.pick("打开此站", "Open this stop")) } }
@@ -507,7 +504,7 @@ fn prepay_markup(l: Lang, s: &CollectorStop) -> Markup {
                 legend { (l.pick("预缴（未到期，业主自愿）", "Prepay (not yet due, owner's choice)")) }
                 p.muted {
                     (l.pick("未到期合计 ", "Not yet due "))
-                    span #prepay-total data-fen=(s.not_yet_due_total.0) { (yuan(s.not_yet_due_total)) }
+                    span #prepay-total data-fen=(s.not_yet_due_total.0) { (s.not_yet_due_total) }
                     " · "
                     @if s.allow_prepay {
                         (l.pick("不计入应缴；业主要求预缴时才勾选。", "Not in what is due; tick only if the owner asks to prepay."))
@@ -521,10 +518,10 @@ fn prepay_markup(l: Lang, s: &CollectorStop) -> Markup {
                             @if s.allow_prepay {
                                 label.radio {
                                     input.prepay-line type="checkbox" value=(r.line_id) data-fen=(r.total_owed.0);
-                                    span { (l.pick("预缴 ", "Prepay ")) (r.object) " · " (r.fee_item) " · " (r.period.to_string()) " · " b { (yuan(r.total_owed)) } }
+                                    span { (l.pick("预缴 ", "Prepay ")) (r.object) " · " (r.fee_item) " · " (r.period.to_string()) " · " b { (r.total_owed) } }
                                 }
                             } @else {
-                                (r.object) " · " (r.fee_item) " · " (r.period.to_string()) " · " (yuan(r.total_owed))
+                                (r.object) " · " (r.fee_item) " · " (r.period.to_string()) " · " (r.total_owed)
                             }
                             " " span.muted { (l.pick("到期日 ", "due ")) (r.due_date) }
                         }
@@ -580,7 +577,7 @@ fn visit_markup(
 
             section.card #owed aria-labelledby="owed-h" {
                 h2 #owed-h { (l.pick("现应缴明细", "Due now")) }
-                p.total { (l.pick("现应缴合计 ", "Due now ")) span #owed-total data-fen=(owed_now.0) data-due-now=(s.due_now.0) { (yuan(owed_now)) } }
+                p.total { (l.pick("现应缴合计 ", "Due now ")) span #owed-total data-fen=(owed_now.0) data-due-now=(s.due_now.0) { (owed_now) } }
                 p.muted { (l.pick("到期日在今天及以前的账单，滞纳金计至今天；与业主页面所示一致。", "Bills due today or earlier, late fees to today: the amount the owner's page shows.")) }
                 @if !s.by_category.is_empty() {
                     table.cats {
@@ -588,7 +585,7 @@ fn visit_markup(
                         thead { tr { th scope="col" { (l.pick("类别", "Category")) } th.num scope="col" { (l.pick("本金", "Principal")) } th.num scope="col" { (l.pick("滞纳金", "Late fee")) } th.num scope="col" { (l.pick("小计", "Subtotal")) } } }
                         tbody {
                             @for (c, p, f) in &s.by_category {
-                                tr { th scope="row" { (category_name(l, *c)) } td.num { (yuan(*p)) } td.num { (yuan(*f)) } td.num { (yuan(*p + *f)) } }
+                                tr { th scope="row" { (category_name(l, *c)) } td.num { (*p) } td.num { (*f) } td.num { (*p + *f) } }
                             }
                         }
                     }
@@ -601,9 +598,9 @@ fn visit_markup(
                             li data-line=(r.line_id) {
                                 b { (r.object) " · " (r.fee_item) " · " (r.period.to_string()) }
                                 br;
-                                (l.pick("本金 ", "principal ")) (yuan(r.principal_owed))
-                                " · " (l.pick("滞纳金 ", "late fee ")) (yuan(r.late_fee_owed))
-                                " · " b { (yuan(r.total_owed)) }
+                                (l.pick("本金 ", "principal ")) (r.principal_owed)
+                                " · " (l.pick("滞纳金 ", "late fee ")) (r.late_fee_owed)
+                                " · " b { (r.total_owed) }
                                 @let calc = if l == Lang::En { &r.late_fee_text_en } else { &r.late_fee_text };
                                 @if !calc.is_empty() { br; span.calc { (calc) } }
                             }
@@ -615,7 +612,7 @@ fn visit_markup(
                     p #paid-here { (l.pick("本次已收：", "Taken at this visit: "))
                         @for (i, p) in s.payments.iter().enumerate() {
                             @if i > 0 { (l.pick("、", ", ")) }
-                            (yuan(p.amount)) " "
+                            (p.amount) " "
                             (match p.method.as_str() {
                                 "cash" => l.pick("现金", "cash"),
                                 "wechat" => l.pick("微信", "WeChat"),
@@ -688,7 +685,7 @@ fn visit_markup(
                 @let to_sign = unsigned.last();
                 div #sign-shown aria-live="polite" data-payment=[to_sign.map(|p| p.payment_id)] {
                     p.muted { (l.pick("请业主核对以下收款后签名：", "The owner checks this payment, then signs:")) }
-                    p.big { (l.pick("确认金额 ", "Amount ")) b #sign-amount { (to_sign.map(|p| yuan(p.amount)).unwrap_or_else(|| "—".into())) } }
+                    p.big { (l.pick("确认金额 ", "Amount ")) b #sign-amount { (to_sign.map(|p| p.amount.to_string()).unwrap_or_else(|| "—".into())) } }
                     ul #sign-lines {}
                     p #sign-none.muted hidden[to_sign.is_some()] { (l.pick("本次上门还没有待业主签名确认的收款", "No payment at this visit is waiting for the owner's signature")) }
                 }
@@ -745,9 +742,9 @@ fn open_order_box(l: Lang, open: Option<&PaymentView>) -> Markup {
                 @if let Some(o) = open {
                     @let p = if o.provider == "wechat" { l.pick("微信", "WeChat") } else { l.pick("支付宝", "Alipay") };
                     @if o.collection.method.ends_with("_code") {
-                        (p) (l.pick("付款码收款 ", " payment code ")) (yuan(o.collection.amount))
+                        (p) (l.pick("付款码收款 ", " payment code ")) (o.collection.amount)
                     } @else {
-                        (p) (l.pick("扫码支付 ", ": scan to pay ")) (yuan(o.collection.amount))
+                        (p) (l.pick("扫码支付 ", ": scan to pay ")) (o.collection.amount)
                     }
                 }
             }
@@ -803,18 +800,6 @@ fn safe_back(code: &str, b: Option<String>) -> String {
         .unwrap_or_else(|| format!("/c/{}/today", enc(code)))
 }
 
-fn back_with(to: &str, r: Result<String, AppError>) -> Response {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    match r {
-        Ok(m) => Redirect::to(&format!("{to}{sep}ok={}", enc(&m))).into_response(),
-        Err(e) => Redirect::to(&format!(
-            "{to}{sep}err={}",
-            enc(&crate::WebError(e).message())
-        ))
-        .into_response(),
-    }
-}
-
 async fn open_shift(
     State(app): State<App>,
     cu: ConsoleUser,
@@ -827,7 +812,7 @@ async fn open_shift(
         .open_shift(&cu.user, &code)
         .await
         .map(|_| l.pick("班次已开始", "Shift opened").to_string());
-    back_with(&to, r)
+    crate::ui::back(&to, r)
 }
 
 async fn close_shift(
@@ -845,7 +830,7 @@ async fn close_shift(
         )
         .to_string()
     });
-    back_with(&to, r)
+    crate::ui::back(&to, r)
 }
 
 /// The collector's own handovers: what the ledger expected and finance
@@ -874,10 +859,10 @@ async fn handovers_page(
                     section.card.handover id={"handover-" (s.id)} {
                         p { b { (l.pick("班次 ", "Shift ")) (s.id) } " · " (hhmm_of(&e, s.opened_at))
                             @if let Some(c) = s.closed_at { "–" (hhmm_of(&e, c)) } }
-                        p { (l.pick("应交：", "Expected: ")) b.expected { (s.expected.map(yuan).unwrap_or_default()) }
-                            " · " (l.pick("实点：", "Counted: ")) b.counted { (s.counted.map(yuan).unwrap_or_default()) } }
+                        p { (l.pick("应交：", "Expected: ")) b.expected { (s.expected.map(|f| f.to_string()).unwrap_or_default()) }
+                            " · " (l.pick("实点：", "Counted: ")) b.counted { (s.counted.map(|f| f.to_string()).unwrap_or_default()) } }
                         @if let Some(d) = d {
-                            p.err { (l.pick("差额 ", "Difference ")) b { (yuan(d.difference())) } " — " (l.pick("原因：", "reason: ")) (d.reason) }
+                            p.err { (l.pick("差额 ", "Difference ")) b { (d.difference()) } " — " (l.pick("原因：", "reason: ")) (d.reason) }
                             @if d.status == "approved" {
                                 p.muted { (l.pick("财务已审批。", "Approved by finance.")) }
                             } @else {
@@ -941,24 +926,13 @@ async fn answer_handover(
             }
             .to_string()
         });
-    back_with(&to, r)
+    crate::ui::back(&to, r)
 }
 
 /// Sets the language cookie and goes back to the collector page it came from.
 async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> Response {
     let l = Lang::parse(&code);
-    let back_to = headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.find("/c/").map(|i| r[i..].to_string()))
-        .filter(|p| !p.starts_with("//"))
-        .unwrap_or_else(|| "/c".into());
-    let mut res = Redirect::to(&back_to).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
-        l.code()
-    )) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    let mut res = Redirect::to(&crate::ui::referer_back(&headers, "/c/", "/c")).into_response();
+    crate::ui::set_cookie(&mut res, "lang", l.code(), crate::ui::PREF_SECONDS, false);
     res
 }

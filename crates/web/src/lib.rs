@@ -16,6 +16,7 @@ mod owner;
 mod receipts;
 mod server;
 mod session;
+mod ui;
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -38,7 +39,7 @@ pub(crate) fn download(bytes: Vec<u8>, mime: &'static str, name: &str) -> axum::
             |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
             "_"
         ),
-        console::enc(name)
+        ui::enc(name)
     );
     (
         [

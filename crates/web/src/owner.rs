@@ -4,19 +4,19 @@
 //! to booked: rooms → slot and needs → booked. Large text / high contrast on
 //! a tap; Chinese by default, English available; no JavaScript.
 
-use crate::console::enc;
 use crate::session::{ClientAddr, OWNER_COOKIE, cookie, lang, owner_token};
+use crate::ui::{self, enc};
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, RawQuery, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use doorstep_app::booking::{BookingRequest, BookingView, By, DaySlots, Target};
 use doorstep_app::owner::{OwnerEstate, OwnerId, code_message, mask};
 use doorstep_app::{App, AppError};
 use doorstep_domain::booking::day_label;
-use doorstep_domain::{Lang, ObjectKind};
+use doorstep_domain::{Fen, Lang, ObjectKind};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
@@ -192,14 +192,10 @@ fn message(l: Lang, e: &AppError) -> String {
     }
 }
 
-fn yuan(f: doorstep_domain::Fen) -> String {
-    f.to_string()
-}
-
 /// Local paths of the owner pages only, never off-site (the console's
 /// rule: no `\`, control characters or schemes, also once decoded).
 fn safe_next(n: Option<&str>) -> String {
-    let n = crate::console::local_next(n);
+    let n = crate::ui::local_next(n);
     if n == "/o" || n.starts_with("/o/") || n.starts_with("/o?") {
         n
     } else {
@@ -324,14 +320,13 @@ async fn verify_code(
     match app.verify_owner_code(&f.phone, &f.code, &client).await {
         Ok(s) => {
             let mut res = Redirect::to(&next).into_response();
-            let c = format!(
-                "{OWNER_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-                s.token,
-                doorstep_app::owner::OWNER_SESSION_SECONDS
+            ui::set_cookie(
+                &mut res,
+                OWNER_COOKIE,
+                &s.token,
+                doorstep_app::owner::OWNER_SESSION_SECONDS,
+                true,
             );
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                res.headers_mut().insert(header::SET_COOKIE, v);
-            }
             res
         }
         Err(e) => {
@@ -358,10 +353,7 @@ async fn logout(State(app): State<App>, headers: HeaderMap) -> Response {
         let _ = app.owner_sign_out(&t).await;
     }
     let mut res = Redirect::to("/o/login").into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("doorstep_owner=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    ui::clear_cookie(&mut res, OWNER_COOKIE);
     res
 }
 
@@ -372,37 +364,11 @@ struct PrefsQuery {
 }
 
 async fn prefs(headers: HeaderMap, Query(q): Query<PrefsQuery>) -> Response {
-    let back_to = headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.find("/o").map(|i| r[i..].to_string()))
-        .filter(|r| r.starts_with("/o"))
-        .unwrap_or_else(|| "/o".into());
-    prefs_redirect(&back_to, q.big.as_deref(), q.lang.as_deref())
-}
-
-/// Redirects to `back` (a path of ours), setting the large-text and
-/// language cookies asked for (pages for owners share them).
-pub(crate) fn prefs_redirect(back: &str, big: Option<&str>, lang: Option<&str>) -> Response {
-    let mut res = Redirect::to(back).into_response();
-    let mut set = |c: String| {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    };
-    if let Some(b) = big {
-        set(format!(
-            "big={}; Path=/; SameSite=Lax; Max-Age=31536000",
-            if b == "1" { 1 } else { 0 }
-        ));
-    }
-    if let Some(l) = lang {
-        set(format!(
-            "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
-            Lang::parse(l).code()
-        ));
-    }
-    res
+    ui::prefs_redirect(
+        &ui::referer_back(&headers, "/o", "/o"),
+        q.big.as_deref(),
+        q.lang.as_deref(),
+    )
 }
 
 fn category_label(c: doorstep_domain::Category, l: Lang) -> &'static str {
@@ -429,19 +395,19 @@ fn owed_table(l: Lang, h: &doorstep_app::owner::Holding) -> Markup {
                 thead { tr { th scope="col" { (l.pick("类别", "Category")) } th.num scope="col" { (l.pick("本金", "Principal")) } th.num scope="col" { (l.pick("滞纳金", "Late fee")) } } }
                 tbody {
                     @for (c, principal, late) in &h.by_category {
-                        tr { td { (category_label(*c, l)) } td.num { (yuan(*principal)) } td.num { (yuan(*late)) } }
+                        tr { td { (category_label(*c, l)) } td.num { (*principal) } td.num { (*late) } }
                     }
                 }
             }
-            p.total { (l.pick("现应缴合计 ", "Due now ")) span.due-now { (yuan(h.total)) } }
+            p.total { (l.pick("现应缴合计 ", "Due now ")) span.due-now { (h.total) } }
             details {
                 summary { (l.pick("查看明细与滞纳金计算", "Details and late-fee calculation")) }
                 ul {
                     @for r in &h.lines {
                         li {
-                            (r.fee_item) " " (r.period) "：" (yuan(r.principal_owed))
+                            (r.fee_item) " " (r.period) "：" (r.principal_owed)
                             @if r.late_fee_owed.0 > 0 || r.late_fee.is_some() {
-                                br; span.calc { (l.pick("滞纳金 ", "Late fee ")) (yuan(r.late_fee_owed)) " = " (if l == Lang::En { &r.late_fee_text_en } else { &r.late_fee_text }) }
+                                br; span.calc { (l.pick("滞纳金 ", "Late fee ")) (r.late_fee_owed) " = " (if l == Lang::En { &r.late_fee_text_en } else { &r.late_fee_text }) }
                             }
                         }
                     }
@@ -468,22 +434,18 @@ fn prepay_block(l: Lang, h: &doorstep_app::owner::Holding, allow: bool) -> Marku
                 ul {
                     @for r in &h.not_yet_due {
                         li data-line=(r.line_id) {
-                            (r.fee_item) " " (r.period) "：" (yuan(r.principal_owed))
+                            (r.fee_item) " " (r.period) "：" (r.principal_owed)
                             span.muted { " " (l.pick("到期日 ", "due ")) (r.due_date) }
                         }
                     }
                 }
-                p { (l.pick("可预缴合计 ", "Prepayment total ")) span.prepay-total { (yuan(h.not_yet_due_total)) } }
+                p { (l.pick("可预缴合计 ", "Prepayment total ")) span.prepay-total { (h.not_yet_due_total) } }
             }
         }
     }
 }
 
-async fn home(
-    State(app): State<App>,
-    o: OwnerPage,
-    Query(q): Query<crate::console::Flash>,
-) -> Response {
+async fn home(State(app): State<App>, o: OwnerPage, Query(q): Query<crate::ui::Flash>) -> Response {
     let l = o.p.lang;
     let estates = match app.owner_holdings(&o.owner, None).await {
         Ok(e) => e,
@@ -672,7 +634,7 @@ async fn book_page(State(app): State<App>, o: OwnerPage, RawQuery(raw): RawQuery
         html! {
             @if let Some(e) = field(&q, "err") { p.err role="alert" { (e) } }
             p { (est.estate.name) "：" @for (i, h) in chosen.iter().enumerate() { @if i > 0 { "、" } strong { (h.label) } } }
-            p { (l.pick("应缴合计 ", "Owed in all ")) strong { (yuan(chosen.iter().map(|h| h.total).sum())) } span.muted { " " (l.pick("（滞纳金按上门当天计算）", "(late fees as of the visit day)")) } }
+            p { (l.pick("应缴合计 ", "Owed in all ")) strong { (chosen.iter().map(|h| h.total).sum::<Fen>()) } span.muted { " " (l.pick("（滞纳金按上门当天计算）", "(late fees as of the visit day)")) } }
             form method="post" action="/o/book" {
                 input type="hidden" name="estate" value=(est.estate.code);
                 @for t in &targets { input type="hidden" name="t" value=(target_value(t.kind, t.id)); }
@@ -754,7 +716,7 @@ fn booking_card(l: Lang, v: &BookingView) -> Markup {
 async fn bookings_page(
     State(app): State<App>,
     o: OwnerPage,
-    Query(q): Query<crate::console::Flash>,
+    Query(q): Query<crate::ui::Flash>,
 ) -> Response {
     let l = o.p.lang;
     let list = match app.owner_bookings(&o.owner).await {
@@ -860,7 +822,7 @@ async fn reschedule_page(
     State(app): State<App>,
     o: OwnerPage,
     Path(id): Path<i64>,
-    Query(q): Query<crate::console::Flash>,
+    Query(q): Query<crate::ui::Flash>,
 ) -> Response {
     let l = o.p.lang;
     let (estate, b) = match app.booking_for(&By::Owner(&o.owner), id).await {

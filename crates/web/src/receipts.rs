@@ -11,8 +11,8 @@
 //! large text; no JavaScript.
 
 use crate::WebError;
-use crate::console::enc;
 use crate::session::{ClientAddr, cookie, lang};
+use crate::ui::enc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -22,7 +22,7 @@ use doorstep_app::evidence::EvidenceProof;
 use doorstep_app::invoice::InvoiceForm;
 use doorstep_app::receipt::{ReceiptVerdict, mask_payer};
 use doorstep_app::{App, AppError};
-use doorstep_domain::{DomainError, Lang, PhoneNumber};
+use doorstep_domain::{DomainError, Fen, Lang, PhoneNumber};
 use doorstep_receipt::{ReceiptContent, datetime_display, method_label, number_display};
 use doorstep_store::{Estate, InvoiceRequest, Receipt};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -216,11 +216,7 @@ async fn prefs(Query(q): Query<PrefsQuery>) -> Response {
                 && !b.chars().any(char::is_control)
         })
         .unwrap_or_else(|| "/verify".into());
-    crate::owner::prefs_redirect(&back, q.big.as_deref(), q.lang.as_deref())
-}
-
-fn yuan(fen: i64) -> String {
-    format!("¥{}", doorstep_receipt::yuan_grouped(fen))
+    crate::ui::prefs_redirect(&back, q.big.as_deref(), q.lang.as_deref())
 }
 
 /// Local `YYYY-MM-DD HH:MM` at the estate.
@@ -346,16 +342,16 @@ fn content_block(l: Lang, c: &ReceiptContent) -> Markup {
                                 td { (x.item) }
                                 td { (x.period) }
                                 td { (x.basis) }
-                                td.num { (yuan(x.amount_fen)) }
-                                td.num { (yuan(x.late_fee_fen)) }
-                                @if waived { td.num { (yuan(x.waived_fen)) } }
-                                td.num { (yuan(x.paid_fen)) }
+                                td.num { (Fen(x.amount_fen)) }
+                                td.num { (Fen(x.late_fee_fen)) }
+                                @if waived { td.num { (Fen(x.waived_fen)) } }
+                                td.num { (Fen(x.paid_fen)) }
                             }
                         }
                     }
                 }
             }
-            p.total #total { (l.pick("合计 ", "Total ")) (yuan(c.total_fen)) }
+            p.total #total { (l.pick("合计 ", "Total ")) (Fen(c.total_fen)) }
             p { (l.pick("人民币大写：", "In words (Chinese capitals): ")) span lang="zh-CN" { (c.total_in_capitals()) } }
             dl.facts {
                 dt { (l.pick("收款方式", "Method")) } dd { (method_label(&c.method, l)) }
@@ -464,7 +460,7 @@ async fn show_receipt(
                 dl.facts {
                     dt { (l.pick("小区", "Estate")) } dd { (estate.name) }
                     dt { (l.pick("收据编号", "Receipt No.")) } dd #number { "No." (number_display(r.number)) }
-                    @if let Some(a) = pending_amount { dt { (l.pick("金额", "Amount")) } dd { (yuan(a)) } }
+                    @if let Some(a) = pending_amount { dt { (l.pick("金额", "Amount")) } dd { (Fen(a)) } }
                 }
             },
         }
@@ -567,25 +563,9 @@ async fn receipt_pdf(
         );
     }
     match app.receipt_pdf(&r, layout_).await {
-        Ok(bytes) => pdf_response(bytes, r.number),
+        Ok(bytes) => crate::ui::pdf_response(bytes, r.number),
         Err(e) => error_page(p, &e),
     }
-}
-
-/// A PDF shown in the browser, named after the receipt's number.
-pub(crate) fn pdf_response(bytes: Vec<u8>, number: i64) -> Response {
-    let name = format!("receipt-{}.pdf", number_display(number));
-    let mut res = bytes.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 #[derive(Deserialize)]
@@ -726,7 +706,7 @@ fn request_card(l: Lang, e: &Estate, q: &InvoiceRequest) -> Markup {
             dl.facts {
                 dt { (l.pick("抬头", "Title")) } dd { (q.title) }
                 @if let Some(t) = &q.tax_id { dt { (l.pick("税号", "Tax id")) } dd.hash { (t) } }
-                dt { (l.pick("金额", "Amount")) } dd { (yuan(q.amount.0)) }
+                dt { (l.pick("金额", "Amount")) } dd { (q.amount) }
                 dt { (l.pick("项目", "Items")) } dd { (q.lines.iter().map(|x| x.item.as_str()).collect::<Vec<_>>().join("、")) }
                 @if let Some(m) = &q.email { dt { (l.pick("邮箱", "Email")) } dd { (m) } }
                 @if let Some(m) = &q.phone { dt { (l.pick("手机", "Phone")) } dd { (mask_phone(m)) } }
@@ -999,7 +979,7 @@ fn verdict_block(l: Lang, v: &ReceiptVerdict) -> Markup {
                     dt { (l.pick("开具单位", "Issued by")) } dd { (c.company) }
                     dt { (l.pick("收据编号", "Receipt No.")) } dd { "No." (number_display(c.number)) }
                     dt { (l.pick("交款人", "Payer")) } dd { (mask_payer(&c.payer)) }
-                    dt { (l.pick("金额", "Amount")) } dd { (yuan(c.total_fen)) }
+                    dt { (l.pick("金额", "Amount")) } dd { (Fen(c.total_fen)) }
                     dt { (l.pick("收款时间", "Paid at")) } dd { (datetime_display(&c.issued_at)) }
                 }
             }
@@ -1008,7 +988,7 @@ fn verdict_block(l: Lang, v: &ReceiptVerdict) -> Markup {
                     dt { (l.pick("开具单位", "Issued by")) } dd { (s.company) }
                     dt { (l.pick("收据编号", "Receipt No.")) } dd { "No." (s.number_display) }
                     dt { (l.pick("交款人", "Payer")) } dd { (s.payer) }
-                    dt { (l.pick("金额", "Amount")) } dd { (yuan(s.amount_fen)) }
+                    dt { (l.pick("金额", "Amount")) } dd { (Fen(s.amount_fen)) }
                     dt { (l.pick("收款时间", "Paid at")) } dd { (s.paid_at) }
                 }
             }

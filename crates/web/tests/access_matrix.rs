@@ -741,7 +741,7 @@ fn signature_body(visit: i64) -> Value {
     const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
     let shown = json!({"amount_fen": 10000, "booking_id": visit, "lines": [], "payment_id": null});
     json!({
-        "shown": doorstep_app::collect::canonical_json(&shown),
+        "shown": doorstep_domain::jcs::to_string(&shown),
         "strokes": {"w": 300, "h": 150, "strokes": [[[10, 10, 0], [40, 30, 16], [80, 20, 33]]]},
         "png_base64": format!("data:image/png;base64,{PNG_B64}"),
         "client_key": "matrix-sig-1",

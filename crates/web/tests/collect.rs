@@ -268,7 +268,7 @@ fn signature_for(
     let shown = json!({"amount_fen": amount_fen, "booking_id": visit, "lines": [],
         "payment_id": payment_id, "payment_key": payment_key});
     json!({
-        "shown": doorstep_app::collect::canonical_json(&shown),
+        "shown": doorstep_domain::jcs::to_string(&shown),
         "strokes": {"w": 300, "h": 150, "strokes": [[[10, 10, 0], [40, 30, 16], [80, 20, 33]]]},
         "png_base64": format!("data:image/png;base64,{PNG_B64}"),
         "payment_id": payment_id,

@@ -163,7 +163,9 @@ impl WechatClient {
         timestamp: i64,
     ) -> Result<HttpRequest, PayError> {
         let body = body.unwrap_or("");
-        let nonce = hex::encode_upper(rand::random::<[u8; 16]>());
+        let mut nonce = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+        let nonce = hex::encode_upper(nonce);
         let auth = authorization(
             &self.cfg.mchid,
             &self.cfg.serial_no,

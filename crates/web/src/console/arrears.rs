@@ -1,6 +1,7 @@
 //! Arrears with each late fee's calculation; waivers and disputes; exports.
 
-use super::{ConsoleUser, Flash, back, enc, page, render};
+use super::{ConsoleUser, page, render};
+use crate::ui::{Flash, back, enc};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 

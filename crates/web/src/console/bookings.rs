@@ -2,10 +2,11 @@
 //! reschedule, each booking's history, booking on behalf of an owner who
 //! phones in, and the phone-confirmation queue.
 
-use super::{ConsoleUser, Flash, enc, page, render};
+use super::{ConsoleUser, page, render};
+use crate::ui::{Flash, at_local, back_or, done, enc};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use doorstep_app::booking::{
     BookingRequest, BookingView, By, Target, local_to_unix, unix_to_local,
@@ -35,80 +36,6 @@ pub fn router() -> Router<App> {
 
 // ---------------------------------------------------------------------------
 // Helpers shared with the dispatch pages.
-
-/// A message for an error in the staff member's language: slot refusals in
-/// words, bad input naming the field at fault.
-pub(super) fn err_text(l: Lang, e: &AppError) -> String {
-    match e {
-        AppError::Refused(r) => r.message(l),
-        AppError::Invalid(d) => match (l, field_name(d.field())) {
-            (Lang::Zh, Some(f)) => format!("{f}有误（{d}）"),
-            _ => d.to_string(),
-        },
-        AppError::Storage(m) => {
-            tracing::error!(error = %m, "storage failure");
-            l.pick(
-                "服务器未能完成操作，请重试",
-                "The server could not complete the request; try again",
-            )
-            .into()
-        }
-        other => other.to_string(),
-    }
-}
-
-/// Chinese names of the fields these pages ask for.
-fn field_name(f: &str) -> Option<&'static str> {
-    Some(match f {
-        "targets" => "房屋/车位",
-        "date" => "日期",
-        "start" | "slot" => "时段",
-        "contact_phone" => "联系电话",
-        "note" => "备注",
-        "reason" => "原因",
-        "owner" => "业主",
-        "outcome" => "通话结果",
-        "position" => "位置",
-        "collector" => "收费员",
-        "booking" => "预约",
-        "weekday" => "工作日时段",
-        "weekend" => "周末时段",
-        "slot_minutes" => "每个时段的分钟数",
-        "visits_per_collector" => "每人每时段上门户数",
-        "cutoff_minutes" => "截止分钟数",
-        "reminder_minutes" => "提醒提前分钟数",
-        "service_minutes" => "每户上门分钟数",
-        "horizon_days" => "可预约天数",
-        "windows" => "特别时段",
-        "kind" => "类型",
-        "model" => "步行模型",
-        _ => return None,
-    })
-}
-
-/// Redirects to `to` with the outcome as a flash message.
-pub(super) fn done(to: &str, l: Lang, r: Result<String, AppError>) -> Response {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    let q = match r {
-        Ok(m) => format!("ok={}", enc(&m)),
-        Err(e) => format!("err={}", enc(&err_text(l, &e))),
-    };
-    Redirect::to(&format!("{to}{sep}{q}")).into_response()
-}
-
-/// A `back` field if it stays inside the console, else `default`.
-pub(super) fn back_or(back: Option<&str>, default: String) -> String {
-    back.filter(|b| b.starts_with("/console/") && !b.contains("//"))
-        .map(str::to_string)
-        .unwrap_or(default)
-}
-
-/// An instant as local `YYYY-MM-DD HH:MM` at the estate.
-pub(super) fn at_local(e: &Estate, unix: i64) -> String {
-    unix_to_local(e, unix)
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
-}
 
 /// A phone number one tap dials.
 pub(super) fn tel(phone: &str) -> Markup {

@@ -3,8 +3,9 @@
 //! reconciliation with the providers' bill files, the ledger check, the
 //! daily close, and the providers' notifications.
 
-use super::bookings::{at_local, done};
-use super::{ConsoleUser, Flash, page, render};
+use super::{ConsoleUser, page, render};
+use crate::ui::Flash;
+use crate::ui::{at_local, done};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
@@ -22,10 +23,6 @@ pub fn router() -> Router<App> {
         .route("/console/{code}/cash/reversal", post(decide))
         .route("/console/{code}/cash/reconcile", post(reconcile))
         .route("/console/{code}/cash/close-day", post(close_day))
-}
-
-fn yuan(f: Fen) -> String {
-    f.to_string()
 }
 
 fn status_zh(l: Lang, s: &str) -> &'static str {
@@ -68,7 +65,7 @@ async fn cash_page(
                             @for h in &cash.holdings {
                                 tr {
                                     td { (h.name) }
-                                    td.num { (yuan(h.amount)) }
+                                    td.num { (h.amount) }
                                     td { (h.oldest_at.map(|t| at_local(&estate, t)).unwrap_or_default()) }
                                 }
                             }
@@ -110,9 +107,9 @@ async fn cash_page(
                             @for d in &cash.differences {
                                 tr {
                                     td { (d.collector_name) }
-                                    td.num { (yuan(d.expected)) }
-                                    td.num { (yuan(d.counted)) }
-                                    td.num { strong { (yuan(d.difference())) } @if d.offset.0 > 0 { " " span.muted { (l.pick("（作废已冲 ", "(voids explained ")) (yuan(d.offset)) (l.pick("）", ")")) } } }
+                                    td.num { (d.expected) }
+                                    td.num { (d.counted) }
+                                    td.num { strong { (d.difference()) } @if d.offset.0 > 0 { " " span.muted { (l.pick("（作废已冲 ", "(voids explained ")) (d.offset) (l.pick("）", ")")) } } }
                                     td { (d.reason) }
                                     td { @match d.response.as_deref() {
                                         None => span.warn { (l.pick("待确认", "not yet")) },
@@ -142,9 +139,9 @@ async fn cash_page(
                             @for s in &cash.recent {
                                 tr {
                                     td { (s.collector_name) }
-                                    td.num { (s.expected.map(yuan).unwrap_or_default()) }
-                                    td.num { (s.counted.map(yuan).unwrap_or_default()) }
-                                    td.num { @match s.difference() { Some(d) if d.0 != 0 => strong { (yuan(d)) }, Some(d) => (yuan(d)), None => "" } }
+                                    td.num { (s.expected.map(|f| f.to_string()).unwrap_or_default()) }
+                                    td.num { (s.counted.map(|f| f.to_string()).unwrap_or_default()) }
+                                    td.num { @match s.difference() { Some(d) if d.0 != 0 => strong { (d) }, Some(d) => (d), None => "" } }
                                     td { (s.handed_over_at.map(|t| at_local(&estate, t)).unwrap_or_default()) }
                                 }
                             }
@@ -191,8 +188,8 @@ async fn cash_page(
                                 tr {
                                     td { "#" (r.reversal_id) }
                                     td { (r.payment_id) }
-                                    td.num { (yuan(r.amount)) }
-                                    td.num { strong { (yuan(r.still_owed)) } }
+                                    td.num { (r.amount) }
+                                    td.num { strong { (r.still_owed) } }
                                     td { @if let Some(b) = r.booking_id { a href={"/console/" (code) "/bookings/" (b)} { "#" (b) } } }
                                     td { (r.owners_told) }
                                     td { (at_local(&estate, r.created_at)) }
@@ -214,7 +211,7 @@ async fn cash_page(
                     @let runs = app.store.reconciliations(m.id).await.unwrap_or_default();
                     @if let Some(run) = runs.first() {
                         h3 { (m.provider) " " (m.merchant_id) " · " (run.bill_date) }
-                        p { (l.pick("一致 ", "Matched ")) (run.matched) (l.pick(" 笔，金额 ", ", total ")) (yuan(run.matched_fen)) }
+                        p { (l.pick("一致 ", "Matched ")) (run.matched) (l.pick(" 笔，金额 ", ", total ")) (run.matched_fen) }
                         @if run.items.is_empty() { p.ok { (l.pick("没有差异。", "No differences.")) } }
                         @else {
                             table {
@@ -225,8 +222,8 @@ async fn cash_page(
                                             td { (match i.kind.as_str() { "missing" => l.pick("账单中没有", "missing from the bill"), "extra" => l.pick("我方没有记录", "not in our records"), _ => l.pick("金额不一致", "amount differs") }) }
                                             td { (i.out_trade_no) }
                                             td { (i.transaction_id) }
-                                            td.num { (i.ours.map(yuan).unwrap_or_default()) }
-                                            td.num { (i.theirs.map(yuan).unwrap_or_default()) }
+                                            td.num { (i.ours.map(|f| f.to_string()).unwrap_or_default()) }
+                                            td.num { (i.theirs.map(|f| f.to_string()).unwrap_or_default()) }
                                         }
                                     }
                                 }

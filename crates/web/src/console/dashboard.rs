@@ -8,7 +8,8 @@
 //! figure comes from the reports (`doorstep_app::report`), which read the
 //! running totals the database keeps.
 
-use super::{ConsoleUser, Flash, error_page, page};
+use super::{ConsoleUser, error_page, page};
+use crate::ui::Flash;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -152,7 +153,7 @@ fn reconcile_failures(
                                         @if !a.detail.is_empty() { br; small.muted { (a.detail) } }
                                     }
                                     td { (a.attempts) }
-                                    td { (super::bookings::at_local(estate, a.next_at)) }
+                                    td { (crate::ui::at_local(estate, a.next_at)) }
                                 }
                             }
                         }

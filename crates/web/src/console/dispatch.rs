@@ -2,8 +2,10 @@
 //! route planner, manual adjustment, lock), each collector's itinerary with
 //! its map, the estate's visit settings, and the message outbox.
 
-use super::bookings::{at_local, back_or, day_param, done, needs, tel};
-use super::{ConsoleUser, Flash, enc, page, render};
+use super::bookings::{day_param, needs, tel};
+use super::{ConsoleUser, page, render};
+use crate::ui::{Flash, enc};
+use crate::ui::{at_local, back_or, done};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::response::Response;

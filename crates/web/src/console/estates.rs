@@ -1,6 +1,7 @@
 //! Estates: the list, one estate's overview, running billing.
 
-use super::{ConsoleUser, Flash, back, page, render};
+use super::{ConsoleUser, page, render};
+use crate::ui::{Flash, back};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;

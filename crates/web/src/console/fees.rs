@@ -1,6 +1,7 @@
 //! Fee items and their late-fee policies.
 
-use super::{ConsoleUser, Flash, back, page, render};
+use super::{ConsoleUser, page, render};
+use crate::ui::{Flash, back};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;

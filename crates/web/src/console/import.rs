@@ -2,7 +2,8 @@
 //! row by number and column, and nothing is written unless all rows are good
 //! (or the clerk chose to skip the bad ones).
 
-use super::{ConsoleUser, Flash, page, render};
+use super::{ConsoleUser, page, render};
+use crate::ui::Flash;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::response::Response;

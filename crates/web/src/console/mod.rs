@@ -13,6 +13,7 @@ mod objects;
 mod receipts;
 
 use crate::session::{COOKIE, ClientAddr, cookie, lang, token};
+use crate::ui::{Flash, PREF_SECONDS, clear_cookie, enc, local_next, referer_back, set_cookie};
 use axum::Router;
 use axum::extract::{Form, FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -73,42 +74,6 @@ impl FromRequestParts<App> for ConsoleUser {
             Err(AppError::Unauthorized(_)) => Err(to_login()),
             Err(e) => Err(error_page(l, &e)),
         }
-    }
-}
-
-/// Percent-encodes a query value.
-pub fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Messages carried across a redirect.
-#[derive(Deserialize, Default)]
-pub struct Flash {
-    /// A success message.
-    pub ok: Option<String>,
-    /// An error message.
-    pub err: Option<String>,
-}
-
-/// Redirects to `to` with a message.
-pub fn back(to: &str, result: Result<String, AppError>) -> Response {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    match result {
-        Ok(m) => Redirect::to(&format!("{to}{sep}ok={}", enc(&m))).into_response(),
-        Err(e) => Redirect::to(&format!(
-            "{to}{sep}err={}",
-            enc(&crate::WebError(e).message())
-        ))
-        .into_response(),
     }
 }
 
@@ -261,14 +226,13 @@ async fn login_submit(
     match app.login_from(&f.username, &f.password, &client).await {
         Ok(s) => {
             let mut res = Redirect::to(&next).into_response();
-            let c = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-                s.token,
-                doorstep_app::auth::SESSION_SECONDS
+            set_cookie(
+                &mut res,
+                COOKIE,
+                &s.token,
+                doorstep_app::auth::SESSION_SECONDS,
+                true,
             );
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                res.headers_mut().insert(header::SET_COOKIE, v);
-            }
             res
         }
         Err(AppError::Unauthorized(_)) => again(
@@ -295,76 +259,12 @@ fn wait_text(l: Lang, secs: i64) -> String {
     }
 }
 
-/// Where a sign-in may send the browser: a path inside one of our own
-/// areas, checked as written and percent-decoded; anything else (other
-/// sites, `//host`, `/\host`, schemes, control characters) is `/console`.
-pub fn local_next(next: Option<&str>) -> String {
-    const HOME: &str = "/console";
-    const AREAS: [&str; 6] = ["/console", "/c", "/o", "/r", "/verify", "/login"];
-    let Some(n) = next else {
-        return HOME.into();
-    };
-    let decoded = percent_decode(n);
-    let safe = |p: &str| {
-        p.starts_with('/')
-            && !p.starts_with("//")
-            && !p.contains('\\')
-            && !p.chars().any(char::is_control)
-            && AREAS.iter().any(|a| {
-                p.strip_prefix(a)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
-            })
-    };
-    if safe(n) && decoded.as_deref().is_some_and(safe) {
-        n.to_string()
-    } else {
-        HOME.into()
-    }
-}
-
-/// Percent-decodes until nothing changes (a double-encoded `%255C` is
-/// still a backslash to some browser); `None` when it is not valid UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let mut cur = s.to_string();
-    for _ in 0..4 {
-        let b = cur.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            match (
-                b[i],
-                b.get(i + 1).copied().and_then(hex),
-                b.get(i + 2).copied().and_then(hex),
-            ) {
-                (b'%', Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                (c, _, _) => {
-                    out.push(c);
-                    i += 1;
-                }
-            }
-        }
-        let next = String::from_utf8(out).ok()?;
-        if next == cur {
-            return Some(cur);
-        }
-        cur = next;
-    }
-    Some(cur)
-}
-
 async fn logout(State(app): State<App>, headers: HeaderMap) -> Response {
     if let Some(t) = cookie(&headers, COOKIE) {
         let _ = app.logout(&t).await;
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("doorstep_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    clear_cookie(&mut res, COOKIE);
     res
 }
 
@@ -373,18 +273,8 @@ async fn set_lang(
     headers: HeaderMap,
 ) -> Response {
     let l = Lang::parse(&code);
-    let back_to = headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.find("/console").map(|i| r[i..].to_string()))
-        .unwrap_or_else(|| "/console".into());
-    let mut res = Redirect::to(&back_to).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
-        l.code()
-    )) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    let mut res = Redirect::to(&referer_back(&headers, "/console", "/console")).into_response();
+    set_cookie(&mut res, "lang", l.code(), PREF_SECONDS, false);
     res
 }
 
@@ -411,45 +301,3 @@ form.act{display:flex;gap:.3rem;margin:.2rem 0}form.act input{min-height:2.2rem;
 .map{max-width:40rem;border:1px solid var(--line);border-radius:8px;overflow:hidden}.map svg{display:block;width:100%;height:auto}ol.stops li{margin:.5rem 0}h3{font-size:1.05rem;margin:1rem 0 .4rem}ul.msgs{padding:0}.msg{list-style:none;border:1px solid var(--line);border-radius:8px;padding:0 .8rem;margin:.5rem 0}pre{overflow-x:auto;background:#f6f8fa;padding:.6rem;font-size:.85rem}
 @media (max-width:600px){body{font-size:18px}th,td{padding:.4rem .3rem}}
 "#;
-
-#[cfg(test)]
-mod tests {
-    use super::local_next;
-
-    #[test]
-    fn next_stays_on_our_own_areas() {
-        for ok in [
-            "/console",
-            "/console/demo/arrears?period=2026-11",
-            "/c/demo/today",
-            "/o",
-            "/r/0123abcd",
-            "/verify",
-        ] {
-            assert_eq!(local_next(Some(ok)), ok, "{ok}");
-        }
-        for bad in [
-            "/\\evil.example",
-            "//evil.example",
-            "/%5Cevil.example",
-            "/%5cevil.example",
-            "/%255Cevil.example",
-            "/%2F/evil.example",
-            "/console\\..\\evil",
-            "javascript:alert(1)",
-            "https://evil.example/console",
-            "/\tevil.example",
-            "/console\t",
-            "/console%0d%0aSet-Cookie:x=y",
-            "\\evil.example",
-            "/evil",
-            "/consolex",
-            "",
-            " /console",
-            "/%ff",
-        ] {
-            assert_eq!(local_next(Some(bad)), "/console", "{bad:?}");
-        }
-        assert_eq!(local_next(None), "/console");
-    }
-}

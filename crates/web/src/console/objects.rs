@@ -1,6 +1,7 @@
 //! Buildings, rooms, parking spaces and owners.
 
-use super::{ConsoleUser, Flash, back, enc, page, render};
+use super::{ConsoleUser, page, render};
+use crate::ui::{Flash, back, enc};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;

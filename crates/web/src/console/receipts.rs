@@ -4,15 +4,16 @@
 //! (finance: filter, export to Excel, record what was issued or why it
 //! failed), and each fee item's tax classification code and VAT rate.
 
-use super::bookings::{at_local, back_or, done};
-use super::{ConsoleUser, Flash, enc, error_page, page, render};
+use super::{ConsoleUser, error_page, page, render};
+use crate::ui::{Flash, enc};
+use crate::ui::{at_local, back_or, done};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use doorstep_app::{App, AppError, require, today};
-use doorstep_domain::{DomainError, Lang, ObjectKind, Permission};
+use doorstep_domain::{DomainError, Fen, Lang, ObjectKind, Permission};
 use doorstep_receipt::{NOTE_HEADER, ReceiptContent, number_display};
 use doorstep_store::{Estate, FeeItem, InvoiceRequest, Receipt, User, space_label};
 use maud::{Markup, html};
@@ -35,10 +36,6 @@ pub fn router() -> Router<App> {
             "/console/fee-items/{id}/tax",
             get(tax_page).post(tax_submit),
         )
-}
-
-fn yuan(fen: i64) -> String {
-    doorstep_receipt::yuan_grouped(fen)
 }
 
 /// The content of a stored note, read without checking the signature (it
@@ -202,7 +199,7 @@ async fn list_page(
                                             None => { span.muted { (l.pick("收款 #", "Payment #")) (r.payment_id) } }
                                         }
                                     }
-                                    td.num { (amount.map(yuan).unwrap_or_default()) }
+                                    td.num { (amount.map(|f| Fen(f).to_string()).unwrap_or_default()) }
                                     td {
                                         (receipt_status(l, &r.status))
                                         @if let Some(why) = &r.void_reason { br; span.muted { (why) } }
@@ -325,7 +322,7 @@ async fn staff_pdf(
         let r = app.receipt_for(&cu.user, id).await?;
         let layout = doorstep_app::receipt::parse_layout(q.format.as_deref().unwrap_or("a4"))?;
         let bytes = app.receipt_pdf(&r, layout).await?;
-        Ok::<_, AppError>(crate::receipts::pdf_response(bytes, r.number))
+        Ok::<_, AppError>(crate::ui::pdf_response(bytes, r.number))
     }
     .await;
     match r {
@@ -491,7 +488,7 @@ fn request_row(l: Lang, q: &InvoiceRequest, estate: Option<&Estate>, back: &str)
             td {
                 ul style="margin:0;padding-left:1rem" {
                     @for x in &q.lines {
-                        li { (x.item) " " (yuan(x.amount.0))
+                        li { (x.item) " " (x.amount)
                             br; span.calc {
                                 @if x.tax_code.is_empty() { (l.pick("税收分类编码未设置", "no tax code")) } @else { (x.tax_code) }
                                 " · " (percent_text(x.vat_rate_bp)) "%"
@@ -500,7 +497,7 @@ fn request_row(l: Lang, q: &InvoiceRequest, estate: Option<&Estate>, back: &str)
                     }
                 }
             }
-            td.num { (yuan(q.amount.0)) }
+            td.num { (q.amount) }
             td {
                 (invoice_status(l, &q.status))
                 @if let Some(n) = &q.invoice_no { br; (n) }
