@@ -121,7 +121,12 @@
     var cents = f % 100;
     return (neg ? "-" : "") + ((f - cents) / 100) + "." + (cents < 10 ? "0" : "") + cents;
   }
-  function fmt(f) { return "¥" + yuanText(f); }
+  /** For people, as the server shows money: "¥1,234.56". */
+  function fmt(f) {
+    var s = yuanText(f), neg = s.charAt(0) === "-";
+    var p = (neg ? s.slice(1) : s).split(".");
+    return "¥" + (neg ? "-" : "") + p[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + p[1];
+  }
 
   // ---- client keys --------------------------------------------------------
 
