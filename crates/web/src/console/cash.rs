@@ -4,8 +4,7 @@
 //! daily close, and the providers' notifications.
 
 use super::{ConsoleUser, page, render};
-use crate::ui::Flash;
-use crate::ui::{at_local, done};
+use crate::ui::{Flash, at_local, done};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;

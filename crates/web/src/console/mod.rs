@@ -10,7 +10,9 @@ mod estates;
 mod fees;
 mod import;
 mod objects;
+mod outbox;
 mod receipts;
+mod visit_settings;
 
 use crate::session::{COOKIE, ClientAddr, cookie, lang, token};
 use crate::ui::{Flash, PREF_SECONDS, clear_cookie, enc, local_next, referer_back, set_cookie};
@@ -40,6 +42,8 @@ pub fn router() -> Router<App> {
         .merge(import::router())
         .merge(bookings::router())
         .merge(dispatch::router())
+        .merge(visit_settings::router())
+        .merge(outbox::router())
         .merge(cash::router())
         .merge(dashboard::router())
         .merge(receipts::router())

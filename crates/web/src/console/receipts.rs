@@ -5,8 +5,7 @@
 //! failed), and each fee item's tax classification code and VAT rate.
 
 use super::{ConsoleUser, error_page, page, render};
-use crate::ui::{Flash, enc};
-use crate::ui::{at_local, back_or, done};
+use crate::ui::{Flash, at_local, back_or, done, enc};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
