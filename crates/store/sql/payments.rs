@@ -376,25 +376,35 @@ pub(crate) async fn lock_visit(
 /// amount the owner was shown.
 async fn link_signature(
     conn: &mut <Db as sqlx::Database>::Connection,
-    estate_id: i64,
+    p: &PaymentInsert<'_>,
     booking_id: i64,
     key: &str,
     payment_id: i64,
-    amount: Fen,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE signatures SET payment_id = $1 WHERE payment_key = $2 AND booking_id = $3 AND estate_id = $4 \
-         AND payment_id IS NULL AND shown_amount_fen = $5",
-    )
-    .bind(payment_id)
-    .bind(key)
-    .bind(booking_id)
-    .bind(estate_id)
-    .bind(amount.0)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let mut qb: sqlx::QueryBuilder<Db> =
+        sqlx::QueryBuilder::new("UPDATE signatures SET payment_id = ");
+    qb.push_bind(payment_id);
+    push_signature_waiting(&mut qb, p, booking_id, key);
+    qb.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
+}
+
+/// The `WHERE` clause of [`link_signature`]: the visit's unbound signature
+/// under `key`, for the amount paid.
+fn push_signature_waiting<'a>(
+    qb: &mut sqlx::QueryBuilder<'a, Db>,
+    p: &PaymentInsert<'_>,
+    booking_id: i64,
+    key: &'a str,
+) {
+    qb.push(" WHERE payment_key = ")
+        .push_bind(key)
+        .push(" AND booking_id = ")
+        .push_bind(booking_id)
+        .push(" AND estate_id = ")
+        .push_bind(p.estate_id)
+        .push(" AND payment_id IS NULL AND shown_amount_fen = ")
+        .push_bind(p.amount.0);
 }
 
 /// Whether the estate takes prepayments, checking in the same statement
@@ -601,7 +611,7 @@ pub(crate) async fn apply_payment(
     let (payment_id, receipt) = if crate::WRITE_IN_ONE {
         let written = write_payment_in_one(tx, p, advance_fen, &writes, &entry).await?;
         if let (Some(booking), Some(key)) = (p.booking_id, p.idempotency_key) {
-            link_signature(tx, p.estate_id, booking, key, written.0, p.amount).await?;
+            link_signature(tx, p, booking, key, written.0).await?;
         }
         written
     } else {
@@ -656,14 +666,19 @@ async fn write_payment(
             .push(", late_fee_paid_fen = late_fee_paid_fen + ")
             .push_bind(w.late_fee.0)
             .push(", status = ")
-            .push_bind(w.status);
-        if let Some(fen) = w.checkpoint {
-            qb.push(", checkpoint_date = ")
-                .push_bind(paid_on.clone())
-                .push(", checkpoint_fen = ")
-                .push_bind(fen.0);
-        }
-        qb.push(" WHERE id = ").push_bind(w.line_id).push(";");
+            .push_bind(w.status)
+            // Bound, not left out when there is none: the batch's text (and
+            // so its cached statement) depends only on how many lines and
+            // postings it has.
+            .push(", checkpoint_date = CASE WHEN ")
+            .push_bind(w.checkpoint.is_some())
+            .push(" THEN ")
+            .push_bind(paid_on.clone())
+            .push(" ELSE checkpoint_date END, checkpoint_fen = COALESCE(")
+            .push_bind(w.checkpoint.map(|f| f.0))
+            .push(", checkpoint_fen) WHERE id = ")
+            .push_bind(w.line_id)
+            .push(";");
     }
     if !writes.is_empty() {
         qb.push(" INSERT INTO payment_allocations (payment_id, line_id, late_fee_fen, principal_fen) VALUES ");
@@ -722,18 +737,10 @@ async fn write_payment(
         .push_bind(p.estate_id)
         .push(";");
     if let (Some(booking), Some(key)) = (p.booking_id, p.idempotency_key) {
-        // As `link_signature` does.
         qb.push(" UPDATE signatures SET payment_id = ")
-            .push(PAYMENT)
-            .push(" WHERE payment_key = ")
-            .push_bind(key)
-            .push(" AND booking_id = ")
-            .push_bind(booking)
-            .push(" AND estate_id = ")
-            .push_bind(p.estate_id)
-            .push(" AND payment_id IS NULL AND shown_amount_fen = ")
-            .push_bind(p.amount.0)
-            .push(";");
+            .push(PAYMENT);
+        push_signature_waiting(&mut qb, p, booking, key);
+        qb.push(";");
     }
     let rows = qb.build().fetch_all(&mut **tx).await.map_err(db_err)?;
     let (Some(paid), Some(receipt)) = (rows.first(), rows.get(1)) else {
